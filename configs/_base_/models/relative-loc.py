@@ -1,0 +1,11 @@
+model = dict(
+    type='RelativeLoc',
+    backbone_mode='exact',
+    data_preprocessor=dict(
+        type='SelfSupDataPreprocessor', mean=[124, 117, 104], std=[59, 58, 58], to_rgb=True),
+    backbone=dict(type='ResNet', depth=50, out_indices=[4], norm_cfg=dict(type='SyncBN')),
+    neck=dict(type='RelativeLocNeck', in_channels=2048, out_channels=4096, with_avg_pool=True,
+              norm_cfg=dict(type='BN1d', momentum=0.003), dropout=0.5),
+    head=dict(type='ClsHead', in_channels=4096, num_classes=8, with_avg_pool=False,
+              init_cfg=dict(type='Normal', std=0.005, layer='Linear')),
+)

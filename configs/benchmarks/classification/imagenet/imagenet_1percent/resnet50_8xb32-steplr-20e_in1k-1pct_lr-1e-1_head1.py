@@ -1,0 +1,7 @@
+# ImageNet 1% labels, fine-tuning grid point: backbone lr 0.1, head lr x1, weight decay 5e-4.
+_base_ = '../../../../_base_/benchmarks/imagenet_semi-sup_20e.py'
+
+train_dataloader = dict(dataset=dict(subset_file='meta/1percent.txt'))
+optim_wrapper = dict(
+    optimizer=dict(lr=1e-1, weight_decay=5e-4),
+    paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=1)}))

@@ -1,0 +1,17 @@
+# Multi-head linear evaluation on ImageNet: SGD lr 0.01 nesterov, wd 1e-4, 8 x 32 images, 90 epochs, steps 30/60.
+# Give the pre-trained backbone with tools/benchmarks/classification/linear_eval.sh CONFIG PRETRAIN GPUS.
+_base_ = [
+    '../../../_base_/models/resnet50_multihead.py',
+    '../../../_base_/datasets/imagenet_bs32.py',
+    '../../../_base_/default_runtime.py',
+]
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4, nesterov=True))
+param_scheduler = [dict(type='MultiStepLR', by_epoch=True, begin=0, end=90, milestones=[30, 60], gamma=0.1)]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=90, val_interval=10)
+val_cfg = dict()
+test_cfg = dict()
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2))
+auto_scale_lr = dict(base_batch_size=256)

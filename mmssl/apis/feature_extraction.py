@@ -1,0 +1,116 @@
+"""Frozen-backbone feature extraction for the VOC07 SVM benchmarks (DESIGN.md §3.2).
+
+Every tap is average-pooled with the benchmark pooling, flattened and L2-normalised as x / (‖x‖ + 1e-5), then
+written as float32 rows into ``{split}_{layer}.npy`` at the sample's dataset index. Each process writes its own
+rows into the same memory-mapped files, so distributed extraction lands in dataset order without gathering
+gigabytes of features in memory (the output folder must be shared by all processes, as work dirs are).
+"""
+import json
+import os.path as osp
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.dataset import pseudo_collate
+from mmengine.dist import barrier, get_dist_info, is_main_process
+from mmengine.registry import DATA_SAMPLERS, DATASETS
+from mmengine.utils import ProgressBar, mkdir_or_exist
+from torch.utils.data import DataLoader
+
+from mmssl.models.heads.multi_cls_head import TAP_NAMES, tap_pooling
+from mmssl.registry import MODELS
+from mmssl.utils import infer_backbone_prefix, load_checkpoint_checked
+
+__all__ = ['SVMFeatureExtractor', 'extract_split', 'load_backbone']
+
+
+class SVMFeatureExtractor(torch.nn.Module):
+    """Backbone taps → benchmark pooling → flatten → L2 normalisation, one (N, D) tensor per layer.
+
+    Args:
+        backbone: backbone config; its ``out_indices`` are replaced by the requested layers.
+        layers: names among ``feature1`` … ``feature5``.
+        data_preprocessor: config of the normalisation (ImageNet statistics by default).
+    """
+
+    def __init__(self, backbone: dict, layers: Sequence[str], data_preprocessor: Optional[dict] = None):
+        super().__init__()
+        unknown = [layer for layer in layers if layer not in TAP_NAMES]
+        if unknown or not layers:
+            raise ValueError(f'unknown layer(s) {unknown or "(none)"}; choose from {", ".join(TAP_NAMES)}')
+        self.layers = tuple(layers)
+        taps = [TAP_NAMES.index(layer) for layer in self.layers]
+        self.backbone = MODELS.build(dict(backbone, out_indices=taps))
+        self.pools = torch.nn.ModuleList(tap_pooling(tap) for tap in taps)
+        self.data_preprocessor = MODELS.build(data_preprocessor or dict(type='SelfSupDataPreprocessor'))
+
+    @torch.no_grad()
+    def forward(self, data: dict) -> Dict[str, torch.Tensor]:
+        inputs = self.data_preprocessor(data)['inputs']
+        features = {}
+        for layer, pool, tap in zip(self.layers, self.pools, self.backbone(inputs)):
+            flat = torch.flatten(pool(tap), 1)
+            features[layer] = flat / (flat.norm(dim=1, keepdim=True) + 1e-5)
+        return features
+
+
+def _build_loader(dataloader_cfg: dict) -> DataLoader:
+    cfg = dict(dataloader_cfg)
+    dataset = DATASETS.build(cfg.pop('dataset'))
+    sampler = DATA_SAMPLERS.build(dict(type='DefaultSampler', shuffle=False), default_args=dict(dataset=dataset))
+    return DataLoader(dataset, batch_size=cfg.get('batch_size', 32), sampler=sampler,
+                      num_workers=cfg.get('num_workers', 0), collate_fn=pseudo_collate)
+
+
+def _labels_and_ids(dataset) -> tuple:
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    labels = np.stack([np.asarray(info['gt_label'], dtype=np.int8) for info in infos])
+    ids = [str(info.get('img_id', osp.splitext(osp.basename(info['img_path']))[0])) for info in infos]
+    return labels, ids
+
+
+def extract_split(extractor: SVMFeatureExtractor, dataloader_cfg: dict, split: str, out_dir: str,
+                  device: str = 'cpu') -> Dict[str, str]:
+    """Extract one split into ``out_dir`` and return the paths written per layer.
+
+    Writes ``{split}_{layer}.npy`` (float32, N × D), ``{split}_labels.npy`` (int8, N × num_classes, VOC encoding)
+    and ``{split}_ids.txt``; ``meta.json`` records the class names and layers.
+    """
+    loader = _build_loader(dataloader_cfg)
+    dataset = loader.dataset
+    extractor = extractor.to(device).eval()
+    probe = extractor(pseudo_collate([dataset[0]]))
+    paths = {layer: osp.join(out_dir, f'{split}_{layer}.npy') for layer in extractor.layers}
+    if is_main_process():
+        mkdir_or_exist(out_dir)
+        for layer, path in paths.items():
+            np.lib.format.open_memmap(path, mode='w+', dtype=np.float32,
+                                      shape=(len(dataset), probe[layer].shape[1])).flush()
+        labels, ids = _labels_and_ids(dataset)
+        np.save(osp.join(out_dir, f'{split}_labels.npy'), labels)
+        with open(osp.join(out_dir, f'{split}_ids.txt'), 'w') as f:
+            f.write('\n'.join(ids) + '\n')
+        with open(osp.join(out_dir, 'meta.json'), 'w') as f:
+            json.dump(dict(classes=list(dataset.metainfo['classes']), layers=list(extractor.layers)), f, indent=2)
+    barrier()
+    outputs = {layer: np.load(path, mmap_mode='r+') for layer, path in paths.items()}
+    rank, world_size = get_dist_info()
+    progress = ProgressBar(len(dataset)) if rank == 0 else None
+    for data in loader:
+        rows = [sample.sample_idx for sample in data['data_samples']]
+        for layer, features in extractor(data).items():
+            outputs[layer][rows] = features.cpu().numpy()
+        if progress is not None:
+            progress.update(len(rows) * world_size)
+    for array in outputs.values():
+        array.flush()
+    barrier()
+    return paths
+
+
+def load_backbone(extractor: SVMFeatureExtractor, checkpoint: Optional[str]) -> None:
+    """Load a full pre-training checkpoint or a backbone-only file (checked); ``None`` keeps random weights."""
+    if checkpoint is None:
+        extractor.backbone.init_weights()
+        return
+    load_checkpoint_checked(extractor.backbone, checkpoint, prefix=infer_backbone_prefix(checkpoint))

@@ -1,0 +1,4 @@
+from .base import BaseSelfSupervisor
+from .relative_loc import RelativeLoc
+
+__all__ = ['BaseSelfSupervisor', 'RelativeLoc']

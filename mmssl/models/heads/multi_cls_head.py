@@ -1,0 +1,116 @@
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import nn
+
+from mmssl.registry import MODELS
+
+# AvgPool2d (kernel, stride, padding) per ResNet tap of the FAIR benchmark / VOC07 SVM protocol (DESIGN.md §3.2).
+# At 224 px they give 12x12, 6x6, 4x4, 3x3 and 2x2 maps: 9216 / 9216 / 8192 / 9216 / 8192 dims for ResNet-50.
+SPECIFIED_POOLING = ((10, 10, 4), (16, 8, 0), (13, 5, 0), (8, 3, 0), (6, 1, 0))
+# The output sizes the specified pooling reaches at 224 px; adaptive pooling reaches them at any input size.
+ADAPTIVE_SIZES = (12, 6, 4, 3, 2)
+TAP_NAMES = ('feature1', 'feature2', 'feature3', 'feature4', 'feature5')
+
+
+def tap_pooling(tap_index: int, pool_type: str = 'specified') -> nn.Module:
+    """The benchmark pooling for ResNet tap ``tap_index`` (0 = feature1 … 4 = feature5)."""
+    if pool_type == 'specified':
+        kernel, stride, padding = SPECIFIED_POOLING[tap_index]
+        return nn.AvgPool2d(kernel, stride=stride, padding=padding)
+    if pool_type == 'adaptive':
+        return nn.AdaptiveAvgPool2d(ADAPTIVE_SIZES[tap_index])
+    raise ValueError(f"pool_type must be 'specified' or 'adaptive', got {pool_type!r}")
+
+
+def pooled_dim(tap_index: int, channels: int, input_size: int = 224, pool_type: str = 'specified') -> int:
+    """Feature length after :func:`tap_pooling` for a square input of ``input_size`` pixels."""
+    if pool_type == 'adaptive':
+        return channels * ADAPTIVE_SIZES[tap_index]**2
+    side = input_size // 2 ** (tap_index + 1)  # tap i has stride 2^(i+1)
+    kernel, stride, padding = SPECIFIED_POOLING[tap_index]
+    out = (side + 2 * padding - kernel) // stride + 1
+    return channels * out * out
+
+
+class LinearProbe(nn.Module):
+    """Pool → flatten → BatchNorm without affine → Linear: one head of the multi-head linear evaluation.
+
+    Input (N, C, H, W) from one backbone tap; output logits (N, num_classes).
+    """
+
+    def __init__(self, pool: nn.Module, in_features: int, num_classes: int, bn_momentum: float = 0.1):
+        super().__init__()
+        self.pool = pool
+        self.bn = nn.BatchNorm1d(in_features, affine=False, momentum=bn_momentum)
+        self.fc = nn.Linear(in_features, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hint = 'set in_size to the input resolution or use pool_type="adaptive"'
+        try:
+            pooled = torch.flatten(self.pool(x), 1)
+        except RuntimeError as error:
+            raise ValueError(f'a {tuple(x.shape[-2:])} feature map is too small for {self.pool}; {hint}') from error
+        if pooled.shape[1] != self.fc.in_features:
+            raise ValueError(f'{pooled.shape[1]} pooled features but the head expects {self.fc.in_features}; {hint}')
+        return self.fc(self.bn(pooled))
+
+
+@MODELS.register_module()
+class MultiClsHead(BaseModule):
+    """Linear heads on several ResNet taps at once, plus an optional global-average-pool head on the last one.
+
+    Input: the backbone's taps, in the backbone's ``out_indices`` order, given here as ``in_indices``
+    (0 = feature1 … 4 = feature5). Each tap gets the benchmark pooling, BatchNorm without affine (momentum
+    0.1) and a Linear layer (init normal std 0.01). ``forward`` returns ``{head_name: logits (N, num_classes)}``
+    with head names ``feature1`` … ``feature5`` and ``avgpool``; ``loss`` is the sum of the heads'
+    cross-entropies, one ``loss_<head>`` entry per head.
+
+    Args:
+        in_indices: tap index of each input feature map, e.g. (0, 1, 2, 3, 4).
+        in_channels: channels of each input feature map, e.g. (64, 256, 512, 1024, 2048) for ResNet-50.
+        num_classes: number of classes.
+        in_size: input resolution the specified pooling is sized for (224 in every protocol).
+        pool_type: ``'specified'`` (exact protocol pooling) or ``'adaptive'`` (same output sizes, any input).
+        with_avgpool_head: add an ``avgpool`` head: global average pool of the last map → Linear.
+    """
+
+    def __init__(self,
+                 in_indices: Sequence[int] = (0, 1, 2, 3, 4),
+                 in_channels: Sequence[int] = (64, 256, 512, 1024, 2048),
+                 num_classes: int = 1000,
+                 in_size: int = 224,
+                 pool_type: str = 'specified',
+                 with_avgpool_head: bool = True,
+                 init_cfg: Optional[dict] = dict(type='Normal', std=0.01, layer='Linear')):
+        super().__init__(init_cfg=init_cfg)
+        if len(in_indices) != len(in_channels):
+            raise ValueError(f'MultiClsHead: {len(in_indices)} in_indices but {len(in_channels)} in_channels')
+        self.in_indices = tuple(in_indices)
+        self.heads = nn.ModuleDict()
+        for tap, channels in zip(in_indices, in_channels):
+            self.heads[TAP_NAMES[tap]] = LinearProbe(
+                tap_pooling(tap, pool_type), pooled_dim(tap, channels, in_size, pool_type), num_classes)
+        if with_avgpool_head:
+            self.heads['avgpool'] = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1),
+                                                  nn.Linear(in_channels[-1], num_classes))
+
+    @property
+    def head_names(self) -> Tuple[str, ...]:
+        return tuple(self.heads)
+
+    def forward(self, feats: Sequence[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        if len(feats) != len(self.in_indices):
+            raise ValueError(f'MultiClsHead expects {len(self.in_indices)} feature maps (taps {self.in_indices}), '
+                             f'got {len(feats)}; match the backbone out_indices')
+        logits = {TAP_NAMES[tap]: self.heads[TAP_NAMES[tap]](x) for tap, x in zip(self.in_indices, feats)}
+        if 'avgpool' in self.heads:
+            logits['avgpool'] = self.heads['avgpool'](feats[-1])
+        return logits
+
+    def loss(self, feats: Sequence[torch.Tensor], labels: torch.Tensor) -> dict:
+        # mmengine sums every "loss*" entry into the total it back-propagates; each head's term only reaches
+        # that head's parameters, so the heads train independently, and each is logged under its own name.
+        return {f'loss_{name}': F.cross_entropy(logits, labels) for name, logits in self(feats).items()}

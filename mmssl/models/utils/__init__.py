@@ -1,0 +1,3 @@
+from .pretrained_init import CheckedPretrainedInit
+
+__all__ = ['CheckedPretrainedInit']

@@ -1,0 +1,54 @@
+import pytest
+import torch
+
+from mmssl.models import MultiClsHead, ResNet, pooled_dim
+
+RESNET50_DIMS = {'feature1': 9216, 'feature2': 9216, 'feature3': 8192, 'feature4': 9216, 'feature5': 8192}
+
+
+def test_resnet50_pooled_dims_at_224():
+    backbone = ResNet(depth=50, out_indices=[0, 1, 2, 3, 4]).eval()
+    head = MultiClsHead(num_classes=7).eval()
+    with torch.no_grad():
+        taps = backbone(torch.randn(2, 3, 224, 224))
+    for name, expected in RESNET50_DIMS.items():
+        assert head.heads[name].fc.in_features == expected
+        pooled = head.heads[name].pool(taps[int(name[-1]) - 1])
+        assert pooled.flatten(1).shape[1] == expected
+    assert head.heads['avgpool'][-1].in_features == 2048
+    with torch.no_grad():
+        logits = head(taps)
+    assert list(logits) == ['feature1', 'feature2', 'feature3', 'feature4', 'feature5', 'avgpool']
+    assert all(value.shape == (2, 7) for value in logits.values())
+
+
+def test_probe_is_bn_without_affine_then_linear_std_001():
+    head = MultiClsHead(in_indices=[4], in_channels=[2048], num_classes=1000, with_avgpool_head=False)
+    head.init_weights()
+    probe = head.heads['feature5']
+    assert not probe.bn.affine and probe.bn.momentum == 0.1
+    assert probe.fc.weight.std().item() == pytest.approx(0.01, rel=0.05)
+    assert torch.count_nonzero(probe.fc.bias) == 0
+
+
+def test_adaptive_pooling_reaches_protocol_sizes_at_any_resolution():
+    backbone = ResNet(depth=18, out_indices=[0, 1, 2, 3, 4]).eval()
+    head = MultiClsHead(in_channels=[64, 64, 128, 256, 512], num_classes=3, pool_type='adaptive').eval()
+    with torch.no_grad():
+        logits = head(backbone(torch.randn(2, 3, 112, 112)))
+    assert logits['feature1'].shape == (2, 3)
+    assert pooled_dim(0, 64, pool_type='adaptive') == 64 * 144
+
+
+def test_loss_has_one_term_per_head_and_mismatches_are_explained():
+    head = MultiClsHead(in_indices=[3, 4], in_channels=[256, 512], num_classes=4, pool_type='adaptive')
+    feats = (torch.randn(4, 256, 7, 7), torch.randn(4, 512, 4, 4))
+    losses = head.loss(feats, torch.tensor([0, 1, 2, 3]))
+    assert set(losses) == {'loss_feature4', 'loss_feature5', 'loss_avgpool'}
+    with pytest.raises(ValueError, match='expects 2 feature maps'):
+        head(feats[:1])
+    specified = MultiClsHead(in_indices=[4], in_channels=[512], num_classes=4)
+    with pytest.raises(ValueError, match=r'\(4, 4\) feature map is too small.*pool_type="adaptive"'):
+        specified((torch.randn(2, 512, 4, 4), ))
+    with pytest.raises(ValueError, match='8192 pooled features but the head expects 18432'):
+        MultiClsHead(in_indices=[4], in_channels=[2048], in_size=256)((torch.randn(2, 2048, 7, 7), ))

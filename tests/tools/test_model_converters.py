@@ -1,0 +1,60 @@
+import pickle
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+
+from mmssl.models import ResNet
+from mmssl.models.utils.resnet_converters import detectron2_to_resnet
+
+TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'model_converters'
+
+
+def run_tool(name, *args):
+    argv, sys.argv = sys.argv, [name, *map(str, args)]
+    try:
+        runpy.run_path(str(TOOLS / f'{name}.py'), run_name='__main__')
+    finally:
+        sys.argv = argv
+
+
+@pytest.fixture
+def algorithm_checkpoint(tmp_path):
+    backbone = ResNet(depth=18)
+    state = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
+    state['head.fc.weight'] = torch.zeros(8, 512)
+    path = tmp_path / 'epoch_1.pth'
+    torch.save({'meta': {'epoch': 1}, 'state_dict': state}, path)
+    return path, backbone.state_dict()
+
+
+def test_extract_backbone_weights(tmp_path, algorithm_checkpoint):
+    path, expected = algorithm_checkpoint
+    run_tool('extract_backbone_weights', path, tmp_path / 'backbone.pth')
+    out = torch.load(tmp_path / 'backbone.pth', weights_only=True)['state_dict']
+    assert set(out) == set(expected) and torch.equal(out['conv1.weight'], expected['conv1.weight'])
+    with pytest.raises(SystemExit, match='no key starts with "backbone."'):
+        run_tool('extract_backbone_weights', tmp_path / 'backbone.pth', tmp_path / 'again.pth')
+
+
+def test_torchvision_export_loads_into_torchvision(tmp_path, algorithm_checkpoint):
+    path, expected = algorithm_checkpoint
+    run_tool('to_torchvision', path, tmp_path / 'tv.pth')
+    model = torchvision.models.resnet18()
+    result = model.load_state_dict(torch.load(tmp_path / 'tv.pth', weights_only=True), strict=False)
+    assert not result.unexpected_keys and set(result.missing_keys) == {'fc.weight', 'fc.bias'}
+    assert torch.equal(model.layer3[1].conv2.weight, expected['layer3.1.conv2.weight'])
+
+
+def test_detectron2_export_round_trips(tmp_path, algorithm_checkpoint):
+    path, expected = algorithm_checkpoint
+    run_tool('to_detectron2', path, tmp_path / 'd2.pkl')
+    with open(tmp_path / 'd2.pkl', 'rb') as f:
+        exported = pickle.load(f)
+    assert exported['matching_heuristics'] is True
+    back = detectron2_to_resnet(exported['model'])
+    for name, value in back.items():
+        assert torch.equal(value, expected[name]), name

@@ -1,0 +1,55 @@
+"""Extract VOC07 SVM features: ``extract.py CONFIG PRETRAIN --out DIR [--layers feature1 ...]``.
+
+PRETRAIN is a full pre-training checkpoint, a backbone-only file, or ``none`` (random backbone); the load is
+checked and refused when the keys do not fit. Writes ``{trainval,test}_{layer}.npy`` (float32, L2-normalised
+rows, memory-mappable), ``{split}_labels.npy`` (int8, 1 / -1 / 0 = difficult), ``{split}_ids.txt`` and
+``meta.json``. Distributed: ``dist_extract.sh CONFIG PRETRAIN GPUS --out DIR``.
+"""
+import argparse
+import os
+
+import torch
+from mmengine.config import Config, DictAction
+
+from mmssl.apis.feature_extraction import SVMFeatureExtractor, extract_split, load_backbone
+from mmssl.utils import prepare_cpu_launch, register_all_modules, teardown_distributed
+
+SPLITS = ('trainval', 'test')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config')
+    parser.add_argument('pretrain', help='checkpoint, or "none" for a randomly initialised backbone')
+    parser.add_argument('--out', required=True, help='output folder for the feature files')
+    parser.add_argument('--layers', nargs='+', help='default: the config\'s layers')
+    parser.add_argument('--splits', nargs='+', default=list(SPLITS), choices=SPLITS)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.launcher == 'pytorch' and torch.cuda.is_available():
+        from mmengine.dist import init_dist
+        init_dist('pytorch')
+    else:
+        prepare_cpu_launch(cfg, args.launcher)
+    device = f'cuda:{torch.cuda.current_device()}' if torch.cuda.is_available() else 'cpu'
+    try:
+        extractor = SVMFeatureExtractor(cfg.model.backbone, args.layers or cfg.layers,
+                                        cfg.model.get('data_preprocessor'))
+        load_backbone(extractor, None if args.pretrain.lower() == 'none' else args.pretrain)
+        for split in args.splits:
+            extract_split(extractor, cfg[f'{split}_dataloader'], split, args.out, device)
+    finally:
+        teardown_distributed()
+    print(f'features written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()

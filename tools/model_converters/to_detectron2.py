@@ -1,0 +1,32 @@
+"""Export an mmssl ResNet backbone as a detectron2 ``.pkl`` (``stem.conv1``, ``res2``…``res5``, ``shortcut``).
+
+    python tools/model_converters/to_detectron2.py CHECKPOINT OUT.pkl
+
+Use it with ``MODEL.WEIGHTS OUT.pkl`` and the usual self-supervised detectron2 settings (``PIXEL_MEAN`` /
+``PIXEL_STD`` in RGB ImageNet statistics, ``INPUT.FORMAT RGB``).
+"""
+import argparse
+import pickle
+
+from mmssl.models.utils.resnet_converters import resnet_to_detectron2
+from mmssl.utils import load_checkpoint_state_dict, select_prefix
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('checkpoint', help='full pre-training checkpoint or backbone-only file')
+    parser.add_argument('output', help='detectron2 pickle (.pkl)')
+    args = parser.parse_args(argv)
+    state_dict = load_checkpoint_state_dict(args.checkpoint)
+    backbone = select_prefix(state_dict, 'backbone.') or state_dict
+    try:
+        model = resnet_to_detectron2(backbone)
+    except KeyError as error:
+        raise SystemExit(f'{args.checkpoint}: {error.args[0]}') from None
+    with open(args.output, 'wb') as f:
+        pickle.dump({'model': model, '__author__': 'mmssl', 'matching_heuristics': True}, f)
+    print(f'wrote {len(model)} tensors with detectron2 names to {args.output}')
+
+
+if __name__ == '__main__':
+    main()

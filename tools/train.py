@@ -1,0 +1,15 @@
+"""Train a model from a config: ``python tools/train.py CONFIG [options]`` (see ``--help``)."""
+import argparse
+
+from mmssl.apis import add_train_arguments, load_train_config, train
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='Train a model with mmssl')
+    parser.add_argument('config', help='config file path')
+    args = add_train_arguments(parser).parse_args(argv)
+    train(load_train_config(args.config, args))
+
+
+if __name__ == '__main__':
+    main()
