@@ -8,19 +8,21 @@ import math
 import os.path as osp
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from data_utils import make_all_datasets
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mmssl.apis.feature_extraction import SVMFeatureExtractor, extract_split
 from mmssl.utils import convert_sync_bn_cfg, register_all_modules
 
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / 'configs'
 CONFIGS = sorted(str(p.relative_to(CONFIG_ROOT)) for p in CONFIG_ROOT.rglob('*.py') if '_base_' not in p.parts)
 DATASET_BY_TYPE = {'ImageNet': 'imagenet', 'ImageList': 'imagenet', 'Places205': 'places205',
                    'INaturalist2018': 'inaturalist2018', 'VOC07Classification': 'voc07'}
-LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'trainval_dataloader')
 
 
 @pytest.fixture(scope='module')
@@ -38,14 +40,21 @@ def tiny_root(dataset: dict, tiny: dict) -> str:
     return tiny[DATASET_BY_TYPE[dataset['type']]]['data_root']
 
 
-def shrink_for_one_step(cfg: Config, tiny: dict, work_dir: str) -> Config:
+def shrink_loaders(cfg: Config, tiny: dict) -> Config:
     for key in LOADERS:
         loader = cfg.get(key)
         if not loader:
             continue
-        loader.update(batch_size=2, num_workers=0, persistent_workers=False)
+        loader.update(batch_size=2, num_workers=0)
+        if 'persistent_workers' in loader:
+            loader.persistent_workers = False
         loader.dataset.data_root = tiny_root(loader.dataset, tiny)
         loader.dataset.indices = 2
+    return cfg
+
+
+def shrink_for_one_step(cfg: Config, tiny: dict, work_dir: str) -> Config:
+    shrink_loaders(cfg, tiny)
     loop = cfg.train_cfg
     if loop.get('type', 'EpochBasedTrainLoop') == 'EpochBasedTrainLoop' and 'max_epochs' in loop:
         loop.max_epochs = 1
@@ -60,10 +69,26 @@ def shrink_for_one_step(cfg: Config, tiny: dict, work_dir: str) -> Config:
     return cfg
 
 
+def extract_svm_features(cfg: Config, tiny: dict, out_dir: str) -> None:
+    """VOC07 SVM configs train nothing themselves: run their feature extraction on two images per split."""
+    shrink_loaders(cfg, tiny)
+    extractor = SVMFeatureExtractor(cfg.model.backbone, cfg.layers, cfg.model.data_preprocessor)
+    for split in ('trainval', 'test'):
+        paths = extract_split(extractor, cfg[f'{split}_dataloader'], split, out_dir)
+        assert set(paths) == set(cfg.layers)
+        for path in paths.values():
+            features = np.load(path)
+            assert features.shape[0] == 2 and np.allclose(np.linalg.norm(features, axis=1), 1, atol=1e-3)
+
+
 @pytest.mark.parametrize('config', CONFIGS, ids=CONFIGS)
 def test_config_builds_and_trains_one_step(config, tiny_data, tmp_path):
-    register_all_modules(init_default_scope=False)
-    cfg = shrink_for_one_step(Config.fromfile(str(CONFIG_ROOT / config)), tiny_data, str(tmp_path))
+    register_all_modules()
+    cfg = Config.fromfile(str(CONFIG_ROOT / config))
+    if 'trainval_dataloader' in cfg:
+        extract_svm_features(cfg, tiny_data, str(tmp_path))
+        return
+    cfg = shrink_for_one_step(cfg, tiny_data, str(tmp_path))
     runner = Runner.from_cfg(cfg)
     runner.train()
     loss = runner.message_hub.get_scalar('train/loss').current()

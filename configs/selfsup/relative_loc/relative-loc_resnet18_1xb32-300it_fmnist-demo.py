@@ -1,6 +1,6 @@
 # CPU demo of relative-location pre-training on real Fashion-MNIST photos (a few minutes on 2 cores).
 # Data: python tools/dataset_converters/prepare_fashion_mnist.py --out data/fashion_mnist
-# The 28-px photos are upscaled so that a 3x3 grid of 35-px cells with 32-px patches fits.
+# The 28-px photos are upscaled x3 so that a 3x3 grid of 27-px cells with 24-px patches fits.
 _base_ = [
     '../../_base_/models/relative-loc.py',
     '../../_base_/default_runtime.py',
@@ -13,18 +13,18 @@ model = dict(
     head=dict(in_channels=512))
 
 data_root = 'data/fashion_mnist/'
-patch_cfg = dict(type='RelativeLocPatches', patch_size=32, cell_size=35)
+patch_cfg = dict(type='RelativeLocPatches', patch_size=24, cell_size=27)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=112, edge='short'),
-    dict(type='RandomCrop', crop_size=105),
+    dict(type='ResizeEdge', scale=84, edge='short'),
+    dict(type='RandomCrop', crop_size=81),
     patch_cfg,
     dict(type='PackInputs'),
 ]
 val_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=112, edge='short'),
-    dict(type='CenterCrop', crop_size=105),
+    dict(type='ResizeEdge', scale=84, edge='short'),
+    dict(type='CenterCrop', crop_size=81),
     patch_cfg,
     dict(type='PackInputs'),
 ]

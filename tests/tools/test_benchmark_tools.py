@@ -1,0 +1,99 @@
+"""Benchmark launchers end to end on tiny real-format data: linear evaluation, SVM feature extraction."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from data_utils import make_fashion_mnist, make_voc07
+
+from mmssl.models import ResNet
+
+REPO = Path(__file__).resolve().parents[2]
+TOOLS = REPO / 'tools' / 'benchmarks' / 'classification'
+MHEAD_DEMO = REPO / 'configs/benchmarks/classification/fashion_mnist/resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py'
+SVM_CONFIG = REPO / 'configs/benchmarks/classification/voc07/resnet50_svm_voc07.py'
+
+pytestmark = pytest.mark.slow
+
+
+def run(cmd, env=None, expect_ok=True):
+    result = subprocess.run([str(c) for c in cmd], cwd=REPO, capture_output=True, text=True, timeout=600,
+                            env=env)
+    if expect_ok:
+        assert result.returncode == 0, f'{cmd}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}'
+    return result
+
+
+def save_pretrain(path, depth, full=True):
+    backbone = ResNet(depth=depth)
+    backbone.init_weights()
+    state = {('backbone.' if full else '') + k: v for k, v in backbone.state_dict().items()}
+    torch.save({'state_dict': state, 'meta': {'iter': 1}}, path)
+    return backbone.state_dict()
+
+
+@pytest.fixture(scope='module')
+def fmnist(tmp_path_factory):
+    return make_fashion_mnist(str(tmp_path_factory.mktemp('fmnist')), per_class=1, voc07=False)
+
+
+def linear_eval_cmd(data, pretrain, work_dir):
+    options = [f'{loader}.dataset.data_root={data["data_root"]}' for loader in ('train_dataloader', 'val_dataloader')]
+    options += ['train_dataloader.batch_size=4', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+                'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+                'train_dataloader.persistent_workers=False', 'val_dataloader.persistent_workers=False',
+                'default_hooks.checkpoint.interval=1']
+    return [sys.executable, TOOLS / 'linear_eval.py', MHEAD_DEMO, pretrain, '--work-dir', work_dir,
+            '--cfg-options', *options]
+
+
+@pytest.mark.parametrize('full', [True, False], ids=['full-checkpoint', 'backbone-only'])
+def test_linear_eval_reports_six_heads_and_keeps_the_pretrained_backbone(tmp_path, fmnist, full):
+    expected = save_pretrain(tmp_path / 'pretrain.pth', depth=18, full=full)
+    run(linear_eval_cmd(fmnist, tmp_path / 'pretrain.pth', tmp_path / 'work'))
+    metrics = json.loads((tmp_path / 'work' / 'linear_eval.json').read_text())['metrics']
+    heads = ['feature1', 'feature2', 'feature3', 'feature4', 'feature5', 'avgpool']
+    assert all(f'accuracy/{head}/top1' in metrics for head in heads)
+    trained = torch.load(tmp_path / 'work' / 'epoch_1.pth', weights_only=True)['state_dict']
+    for key in ('conv1.weight', 'layer4.1.bn2.running_var'):
+        assert torch.equal(trained[f'backbone.{key}'], expected[key]), key
+
+
+def test_linear_eval_refuses_a_checkpoint_that_does_not_fit(tmp_path, fmnist):
+    save_pretrain(tmp_path / 'r50.pth', depth=50)
+    result = run(linear_eval_cmd(fmnist, tmp_path / 'r50.pth', tmp_path / 'work'), expect_ok=False)
+    assert result.returncode != 0
+    assert 'does not fit ResNet' in result.stderr and 'shape mismatch' in result.stderr
+
+
+def test_svm_extraction_single_and_two_processes_agree(tmp_path):
+    voc = make_voc07(str(tmp_path / 'voc'))
+    save_pretrain(tmp_path / 'pretrain.pth', depth=50)
+    options = ['--cfg-options', f'trainval_dataloader.dataset.data_root={voc["data_root"]}',
+               f'test_dataloader.dataset.data_root={voc["data_root"]}', 'trainval_dataloader.num_workers=0',
+               'test_dataloader.num_workers=0', 'trainval_dataloader.batch_size=3', 'test_dataloader.batch_size=3']
+    layers = ['--layers', 'feature1', 'feature5']
+    run([sys.executable, TOOLS / 'svm_voc07' / 'extract.py', SVM_CONFIG, tmp_path / 'pretrain.pth',
+         '--out', tmp_path / 'one', *layers, *options])
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(29600 + os.getpid() % 1000))
+    run(['bash', TOOLS / 'svm_voc07' / 'dist_extract.sh', SVM_CONFIG, tmp_path / 'pretrain.pth', 2,
+         '--out', tmp_path / 'two', *layers, *options], env=env)
+
+    meta = json.loads((tmp_path / 'one' / 'meta.json').read_text())
+    assert meta['layers'] == ['feature1', 'feature5'] and len(meta['classes']) == 20
+    for split, count in (('trainval', 8), ('test', 6)):
+        labels = np.load(tmp_path / 'one' / f'{split}_labels.npy')
+        assert labels.dtype == np.int8 and labels.shape == (count, 20)
+        np.testing.assert_array_equal(labels, voc['labels'][split])
+        ids = (tmp_path / 'one' / f'{split}_ids.txt').read_text().split()
+        assert ids == list(voc['ids'][split])
+        for layer, dim in (('feature1', 9216), ('feature5', 8192)):
+            one = np.load(tmp_path / 'one' / f'{split}_{layer}.npy', mmap_mode='r')
+            two = np.load(tmp_path / 'two' / f'{split}_{layer}.npy', mmap_mode='r')
+            assert one.dtype == np.float32 and one.shape == (count, dim)
+            np.testing.assert_allclose(np.linalg.norm(one, axis=1), 1, atol=1e-4)
+            np.testing.assert_allclose(one, two, atol=1e-5)
