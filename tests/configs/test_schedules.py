@@ -91,8 +91,8 @@ def test_linear_evaluation_schedules(config):
     assert all(list(head.modules())[-1].out_features == expected['num_classes'] for head in heads)
 
 
-SEMI_SUP = sorted(str(p.relative_to(CONFIG_ROOT)) for p in CONFIG_ROOT.glob('benchmarks/classification/imagenet/'
-                                                                          'imagenet_*percent/*.py'))
+SEMI_SUP_GLOB = 'benchmarks/classification/imagenet/imagenet_*percent/*.py'
+SEMI_SUP = sorted(str(p.relative_to(CONFIG_ROOT)) for p in CONFIG_ROOT.glob(SEMI_SUP_GLOB))
 
 
 def test_semi_supervised_grid_is_complete():
