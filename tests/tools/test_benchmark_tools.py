@@ -97,3 +97,25 @@ def test_svm_extraction_single_and_two_processes_agree(tmp_path):
             assert one.dtype == np.float32 and one.shape == (count, dim)
             np.testing.assert_allclose(np.linalg.norm(one, axis=1), 1, atol=1e-4)
             np.testing.assert_allclose(one, two, atol=1e-5)
+
+
+def test_semi_supervised_grid_runs_points_resumes_and_reports_best(tmp_path):
+    from data_utils import make_imagenet
+    data = make_imagenet(str(tmp_path / 'imagenet'), train_per_class=1, val_per_class=1)
+    save_pretrain(tmp_path / 'pretrain.pth', depth=50)
+    options = [f'{loader}.dataset.data_root={data["data_root"]}' for loader in ('train_dataloader', 'val_dataloader')]
+    options += ['train_dataloader.batch_size=2', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+                'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+                'train_dataloader.persistent_workers=False', 'val_dataloader.persistent_workers=False',
+                'default_hooks.checkpoint.interval=1']
+    cmd = [sys.executable, TOOLS / 'semi_sup_grid.py', tmp_path / 'pretrain.pth', '--subset', '1', '--lrs', '1e-2',
+           '--heads', '1', '10', '--work-dir', tmp_path / 'grid', '--', '--cfg-options', *options]
+    result = run(cmd)
+    grid = json.loads((tmp_path / 'grid' / 'grid.json').read_text())
+    assert [(p['lr'], p['head_lr_mult']) for p in grid['points']] == [(0.01, 1), (0.01, 10)]
+    assert grid['best'] in grid['points']
+    assert grid['best']['top1'] == max(p['top1'] for p in grid['points'])
+    assert '<- best' in result.stdout
+    # A second call finds both points finished and trains nothing.
+    again = run(cmd)
+    assert 'Epoch(train)' not in again.stdout + again.stderr

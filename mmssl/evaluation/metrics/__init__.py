@@ -1,3 +1,4 @@
 from .accuracy import Accuracy, topk_accuracy
+from .voc_map import VOCMultiLabelMetric
 
-__all__ = ['Accuracy', 'topk_accuracy']
+__all__ = ['Accuracy', 'topk_accuracy', 'VOCMultiLabelMetric']
