@@ -39,7 +39,7 @@ __all__ = [
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS)
 RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=MMENGINE_RUNNER_CONSTRUCTORS)
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS)
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS)
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['mmssl.engine'])
 LOG_PROCESSORS = Registry('log processor', parent=MMENGINE_LOG_PROCESSORS)
 
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['mmssl.datasets'])

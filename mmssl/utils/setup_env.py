@@ -13,6 +13,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
             instance named with a timestamp, as mmengine-based toolboxes do.
     """
     import mmssl.datasets  # noqa: F401
+    import mmssl.engine  # noqa: F401
     import mmssl.evaluation  # noqa: F401
     import mmssl.models  # noqa: F401
     import mmssl.structures  # noqa: F401

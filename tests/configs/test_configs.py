@@ -66,6 +66,8 @@ def shrink_for_one_step(cfg: Config, tiny: dict, work_dir: str) -> Config:
     cfg.default_hooks.checkpoint.interval = 1
     cfg.work_dir = work_dir
     convert_sync_bn_cfg(cfg.model)
+    if 'memory_bank' in cfg.model:  # one entry per (shrunk) training image
+        cfg.model.memory_bank.length = 2
     return cfg
 
 

@@ -1,3 +1,4 @@
+from .linear_neck import LinearNeck
 from .relative_loc_neck import RelativeLocNeck
 
-__all__ = ['RelativeLocNeck']
+__all__ = ['LinearNeck', 'RelativeLocNeck']

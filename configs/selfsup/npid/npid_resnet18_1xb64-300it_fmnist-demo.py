@@ -1,0 +1,39 @@
+# CPU demo of NPID on real Fashion-MNIST photos (1,000 training images from the converter's defaults).
+# Data: python tools/dataset_converters/prepare_fashion_mnist.py --out data/fashion_mnist
+_base_ = [
+    '../../_base_/models/npid.py',
+    '../../_base_/default_runtime.py',
+]
+
+model = dict(
+    backbone=dict(depth=18, norm_cfg=dict(type='BN')),
+    neck=dict(in_channels=512),
+    head=dict(num_negatives=4096),
+    memory_bank=dict(length=1000))
+
+data_root = 'data/fashion_mnist/'
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=64, edge='short'),
+    dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.2, 1.0)),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type='ImageList', data_root=data_root, ann_file='meta/train.txt', with_label=False,
+                 pipeline=train_pipeline))
+
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.03, momentum=0.9, weight_decay=1e-4))
+param_scheduler = [dict(type='MultiStepLR', by_epoch=False, begin=0, end=300, milestones=[200, 260], gamma=0.1)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=300)
+
+custom_hooks = [dict(type='MemoryBankSizeCheckHook')]
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=100, max_keep_ckpts=2))
+log_processor = dict(by_epoch=False)

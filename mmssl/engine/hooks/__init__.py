@@ -1,0 +1,3 @@
+from .memory_bank_check_hook import MemoryBankSizeCheckHook
+
+__all__ = ['MemoryBankSizeCheckHook']

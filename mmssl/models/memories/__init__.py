@@ -1,0 +1,3 @@
+from .simple_memory import SimpleMemory
+
+__all__ = ['SimpleMemory']
