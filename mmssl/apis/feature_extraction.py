@@ -1,7 +1,8 @@
-"""Frozen-backbone feature extraction for the VOC07 SVM benchmarks (DESIGN.md §3.2).
+"""Frozen-backbone feature extraction for the SVM (DESIGN.md §3.2) and kNN benchmarks.
 
-Every tap is average-pooled with the benchmark pooling, flattened and L2-normalised as x / (‖x‖ + 1e-5), then
-written as float32 rows into ``{split}_{layer}.npy`` at the sample's dataset index. Each process writes its own
+Every tap is average-pooled (the benchmark pooling for the SVMs, a global pool for kNN), flattened and
+L2-normalised as x / (‖x‖ + 1e-5), then written as float32 rows into ``{split}_{layer}.npy`` at the sample's
+dataset index. Each process writes its own
 rows into the same memory-mapped files, so distributed extraction lands in dataset order without gathering
 gigabytes of features in memory (the output folder must be shared by all processes, as work dirs are).
 """
@@ -21,19 +22,22 @@ from mmssl.models.heads.multi_cls_head import TAP_NAMES, tap_pooling
 from mmssl.registry import MODELS
 from mmssl.utils import infer_backbone_prefix, load_checkpoint_checked
 
-__all__ = ['SVMFeatureExtractor', 'extract_split', 'load_backbone']
+__all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'load_backbone']
 
 
-class SVMFeatureExtractor(torch.nn.Module):
-    """Backbone taps → benchmark pooling → flatten → L2 normalisation, one (N, D) tensor per layer.
+class FeatureExtractor(torch.nn.Module):
+    """Backbone taps → pooling → flatten → L2 normalisation, one (N, D) tensor per layer.
 
     Args:
         backbone: backbone config; its ``out_indices`` are replaced by the requested layers.
         layers: names among ``feature1`` … ``feature5``.
         data_preprocessor: config of the normalisation (ImageNet statistics by default).
+        pooling: ``'benchmark'`` (the SVM / linear-probe pooling of each tap) or ``'global'`` (average over
+            all positions: one value per channel, as kNN evaluation uses).
     """
 
-    def __init__(self, backbone: dict, layers: Sequence[str], data_preprocessor: Optional[dict] = None):
+    def __init__(self, backbone: dict, layers: Sequence[str], data_preprocessor: Optional[dict] = None,
+                 pooling: str = 'benchmark'):
         super().__init__()
         unknown = [layer for layer in layers if layer not in TAP_NAMES]
         if unknown or not layers:
@@ -41,7 +45,10 @@ class SVMFeatureExtractor(torch.nn.Module):
         self.layers = tuple(layers)
         taps = [TAP_NAMES.index(layer) for layer in self.layers]
         self.backbone = MODELS.build(dict(backbone, out_indices=taps))
-        self.pools = torch.nn.ModuleList(tap_pooling(tap) for tap in taps)
+        if pooling not in ('benchmark', 'global'):
+            raise ValueError(f"pooling must be 'benchmark' or 'global', got {pooling!r}")
+        self.pools = torch.nn.ModuleList(
+            tap_pooling(tap) if pooling == 'benchmark' else torch.nn.AdaptiveAvgPool2d(1) for tap in taps)
         self.data_preprocessor = MODELS.build(data_preprocessor or dict(type='SelfSupDataPreprocessor'))
 
     @torch.no_grad()
@@ -69,29 +76,23 @@ def _labels_and_ids(dataset) -> tuple:
     return labels, ids
 
 
-def extract_split(extractor: SVMFeatureExtractor, dataloader_cfg: dict, split: str, out_dir: str,
-                  device: str = 'cpu') -> Dict[str, str]:
-    """Extract one split into ``out_dir`` and return the paths written per layer.
+def extract_features(extractor: FeatureExtractor, dataloader_cfg: dict, out_prefix: str,
+                     device: str = 'cpu') -> Dict[str, str]:
+    """Run ``extractor`` over a data set; row i of ``{out_prefix}_{layer}.npy`` is sample i. Returns the paths.
 
-    Writes ``{split}_{layer}.npy`` (float32, N × D), ``{split}_labels.npy`` (int8, N × num_classes, VOC encoding)
-    and ``{split}_ids.txt``; ``meta.json`` records the class names and layers.
+    All processes write their rows into the same memory-mapped files (created by rank 0), so distributed
+    extraction needs no gathering and the rows end up in dataset order.
     """
     loader = _build_loader(dataloader_cfg)
     dataset = loader.dataset
     extractor = extractor.to(device).eval()
     probe = extractor(pseudo_collate([dataset[0]]))
-    paths = {layer: osp.join(out_dir, f'{split}_{layer}.npy') for layer in extractor.layers}
+    paths = {layer: f'{out_prefix}_{layer}.npy' for layer in extractor.layers}
     if is_main_process():
-        mkdir_or_exist(out_dir)
+        mkdir_or_exist(osp.dirname(osp.abspath(out_prefix)))
         for layer, path in paths.items():
             np.lib.format.open_memmap(path, mode='w+', dtype=np.float32,
                                       shape=(len(dataset), probe[layer].shape[1])).flush()
-        labels, ids = _labels_and_ids(dataset)
-        np.save(osp.join(out_dir, f'{split}_labels.npy'), labels)
-        with open(osp.join(out_dir, f'{split}_ids.txt'), 'w') as f:
-            f.write('\n'.join(ids) + '\n')
-        with open(osp.join(out_dir, 'meta.json'), 'w') as f:
-            json.dump(dict(classes=list(dataset.metainfo['classes']), layers=list(extractor.layers)), f, indent=2)
     barrier()
     outputs = {layer: np.load(path, mmap_mode='r+') for layer, path in paths.items()}
     rank, world_size = get_dist_info()
@@ -108,7 +109,26 @@ def extract_split(extractor: SVMFeatureExtractor, dataloader_cfg: dict, split: s
     return paths
 
 
-def load_backbone(extractor: SVMFeatureExtractor, checkpoint: Optional[str]) -> None:
+def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str, out_dir: str,
+                  device: str = 'cpu') -> Dict[str, str]:
+    """Extract one VOC07 split into the SVM feature folder ``out_dir``; returns the paths per layer.
+
+    Writes ``{split}_{layer}.npy`` (float32, N × D), ``{split}_labels.npy`` (int8, N × num_classes, VOC encoding)
+    and ``{split}_ids.txt``; ``meta.json`` records the class names and layers.
+    """
+    if is_main_process():
+        dataset = DATASETS.build(dataloader_cfg['dataset'])
+        mkdir_or_exist(out_dir)
+        labels, ids = _labels_and_ids(dataset)
+        np.save(osp.join(out_dir, f'{split}_labels.npy'), labels)
+        with open(osp.join(out_dir, f'{split}_ids.txt'), 'w') as f:
+            f.write('\n'.join(ids) + '\n')
+        with open(osp.join(out_dir, 'meta.json'), 'w') as f:
+            json.dump(dict(classes=list(dataset.metainfo['classes']), layers=list(extractor.layers)), f, indent=2)
+    return extract_features(extractor, dataloader_cfg, osp.join(out_dir, split), device)
+
+
+def load_backbone(extractor: FeatureExtractor, checkpoint: Optional[str]) -> None:
     """Load a full pre-training checkpoint or a backbone-only file (checked); ``None`` keeps random weights."""
     if checkpoint is None:
         extractor.backbone.init_weights()

@@ -52,3 +52,17 @@ def teardown_distributed() -> None:
     """Close the default process group if one is open (torch warns about leaked groups otherwise)."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def init_distributed(cfg: Config, launcher: str) -> str:
+    """Open the process group for tools that run without a Runner (extraction, kNN); returns their device.
+
+    With CUDA, mmengine's ``init_dist`` (NCCL, one GPU per process); without, :func:`prepare_cpu_launch`.
+    """
+    if torch.cuda.is_available():
+        if launcher != 'none':
+            from mmengine.dist import init_dist
+            init_dist(launcher)
+        return f'cuda:{torch.cuda.current_device()}'
+    prepare_cpu_launch(cfg, launcher)
+    return 'cpu'

@@ -1,5 +1,7 @@
 """Every config under configs/ (except _base_) is built and trained for one step on tiny data.
 
+Benchmark configs that train nothing (VOC07 SVM feature extraction, kNN) run their pipeline instead.
+
 Only ``data_root`` is redirected (tiny data sets follow the official layouts, so each config's own ``ann_file``
 and ``data_prefix`` are exercised), loaders are shrunk to a batch of 2, and the loop to one iteration plus one
 validation pass. Model, optimizer wrapper, parameter schedulers and hooks are the config's own.
@@ -15,7 +17,8 @@ from data_utils import make_all_datasets
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmssl.apis.feature_extraction import SVMFeatureExtractor, extract_split
+from mmssl.apis import run_knn
+from mmssl.apis.feature_extraction import FeatureExtractor, extract_split
 from mmssl.utils import convert_sync_bn_cfg, register_all_modules
 
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / 'configs'
@@ -74,7 +77,7 @@ def shrink_for_one_step(cfg: Config, tiny: dict, work_dir: str) -> Config:
 def extract_svm_features(cfg: Config, tiny: dict, out_dir: str) -> None:
     """VOC07 SVM configs train nothing themselves: run their feature extraction on two images per split."""
     shrink_loaders(cfg, tiny)
-    extractor = SVMFeatureExtractor(cfg.model.backbone, cfg.layers, cfg.model.data_preprocessor)
+    extractor = FeatureExtractor(cfg.model.backbone, cfg.layers, cfg.model.data_preprocessor)
     for split in ('trainval', 'test'):
         paths = extract_split(extractor, cfg[f'{split}_dataloader'], split, out_dir)
         assert set(paths) == set(cfg.layers)
@@ -89,6 +92,10 @@ def test_config_builds_and_trains_one_step(config, tiny_data, tmp_path):
     cfg = Config.fromfile(str(CONFIG_ROOT / config))
     if 'trainval_dataloader' in cfg:
         extract_svm_features(cfg, tiny_data, str(tmp_path))
+        return
+    if 'knn' in cfg:
+        metrics = run_knn(shrink_loaders(cfg, tiny_data), None, str(tmp_path))
+        assert all(0 <= value <= 100 for value in metrics.values()) and 'k10/top1' in metrics
         return
     cfg = shrink_for_one_step(cfg, tiny_data, str(tmp_path))
     runner = Runner.from_cfg(cfg)

@@ -8,11 +8,10 @@ rows, memory-mappable), ``{split}_labels.npy`` (int8, 1 / -1 / 0 = difficult), `
 import argparse
 import os
 
-import torch
 from mmengine.config import Config, DictAction
 
-from mmssl.apis.feature_extraction import SVMFeatureExtractor, extract_split, load_backbone
-from mmssl.utils import prepare_cpu_launch, register_all_modules, teardown_distributed
+from mmssl.apis.feature_extraction import FeatureExtractor, extract_split, load_backbone
+from mmssl.utils import init_distributed, register_all_modules, teardown_distributed
 
 SPLITS = ('trainval', 'test')
 
@@ -34,14 +33,9 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    if args.launcher == 'pytorch' and torch.cuda.is_available():
-        from mmengine.dist import init_dist
-        init_dist('pytorch')
-    else:
-        prepare_cpu_launch(cfg, args.launcher)
-    device = f'cuda:{torch.cuda.current_device()}' if torch.cuda.is_available() else 'cpu'
+    device = init_distributed(cfg, args.launcher)
     try:
-        extractor = SVMFeatureExtractor(cfg.model.backbone, args.layers or cfg.layers,
+        extractor = FeatureExtractor(cfg.model.backbone, args.layers or cfg.layers,
                                         cfg.model.get('data_preprocessor'))
         load_backbone(extractor, None if args.pretrain.lower() == 'none' else args.pretrain)
         for split in args.splits:
