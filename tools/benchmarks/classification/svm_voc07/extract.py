@@ -35,8 +35,7 @@ def main(argv=None):
         cfg.merge_from_dict(args.cfg_options)
     device = init_distributed(cfg, args.launcher)
     try:
-        extractor = FeatureExtractor(cfg.model.backbone, args.layers or cfg.layers,
-                                        cfg.model.get('data_preprocessor'))
+        extractor = FeatureExtractor(cfg.model.backbone, args.layers or cfg.layers, cfg.model.get('data_preprocessor'))
         load_backbone(extractor, None if args.pretrain.lower() == 'none' else args.pretrain)
         for split in args.splits:
             extract_split(extractor, cfg[f'{split}_dataloader'], split, args.out, device)
