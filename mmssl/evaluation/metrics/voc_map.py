@@ -3,7 +3,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
-from mmssl.evaluation.svm.metrics import average_precision
+from mmssl.evaluation.functional import average_precision
 from mmssl.registry import METRICS
 
 

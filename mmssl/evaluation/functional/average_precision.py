@@ -1,0 +1,104 @@
+"""Average precision for ranking scores, vectorised over columns.
+
+All variants evaluate precision and recall once per *distinct* score (the end of each run of tied
+scores), so the result does not depend on how tied samples happen to be ordered.
+"""
+from typing import Optional
+
+import numpy as np
+
+AP_MODES = ('area', '11points', 'step')
+
+
+def _as_columns(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array)
+    if array.ndim not in (1, 2):
+        raise ValueError(f'expected a 1-D or 2-D array, got shape {array.shape}')
+    return array.reshape(len(array), -1)
+
+
+def _ranked_curve(scores, positives, valid):
+    """Precision at every rank of the descending score order.
+
+    Returns ``(is_pos, precision, recall, is_end, npos)`` for (N, P) inputs, where ``is_end`` marks
+    the last rank of each run of tied scores - the only ranks where precision and recall are defined.
+    """
+    order = np.argsort(-scores, axis=0, kind='stable')
+    ranked = np.take_along_axis(scores, order, axis=0)
+    is_valid = np.take_along_axis(valid, order, axis=0)
+    is_pos = np.take_along_axis(positives, order, axis=0) & is_valid
+    tp = np.cumsum(is_pos, axis=0)
+    seen = np.cumsum(is_valid, axis=0)
+    npos = tp[-1].astype(np.float64)
+    is_end = np.ones_like(is_valid)
+    is_end[:-1] = ranked[1:] != ranked[:-1]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        precision = np.where(seen > 0, tp / np.maximum(seen, 1), 0.0)
+        recall = tp / npos
+    return is_pos, precision, recall, is_end, npos
+
+
+def _value_at_run_end(values: np.ndarray, is_end: np.ndarray) -> np.ndarray:
+    """Spread the value at the end of each run of ties back over the whole run."""
+    n = len(values)
+    end_index = np.where(is_end, np.arange(n)[:, None], n)
+    end_index = np.minimum.accumulate(end_index[::-1], axis=0)[::-1]
+    return np.take_along_axis(values, end_index, axis=0)
+
+
+def average_precision(scores: np.ndarray,
+                      targets: np.ndarray,
+                      valid: Optional[np.ndarray] = None,
+                      mode: str = 'area') -> np.ndarray:
+    """Average precision of scores against binary targets, per column.
+
+    Args:
+        scores: (N,) or (N, P) real scores, higher means more confident positive.
+        targets: same shape; an entry is positive when ``> 0`` (so both {0, 1} and {-1, 1} work).
+        valid: optional bool mask of the same shape; rows with False are ignored (VOC difficult).
+        mode: ``'area'`` - all-point interpolated AP of VOC2010+: the area under the precision
+            envelope ``p(r) = max_{r' >= r} precision(r')``; ``'11points'`` - VOC2007 AP, the mean of
+            the envelope at recall 0, 0.1, ..., 1; ``'step'`` - no interpolation,
+            ``Σ_n (R_n - R_{n-1}) P_n``, equal to sklearn's ``average_precision_score``.
+
+    Returns:
+        np.ndarray: (P,) float64 AP (a 0-d array for 1-D input); NaN where a column has no valid
+        positive.
+    """
+    if mode not in AP_MODES:
+        raise ValueError(f'unknown AP mode {mode!r}, expected one of {AP_MODES}')
+    one_d = np.ndim(scores) == 1
+    scores = _as_columns(scores).astype(np.float64)
+    positives = _as_columns(targets) > 0
+    valid = np.ones_like(positives) if valid is None else _as_columns(valid).astype(bool)
+    if not (scores.shape == positives.shape == valid.shape):
+        raise ValueError(f'shape mismatch: scores {scores.shape}, targets {positives.shape}, '
+                         f'valid {valid.shape}')
+    if not np.isfinite(scores).all():
+        raise ValueError('scores contain NaN or inf')
+    is_pos, precision, recall, is_end, npos = _ranked_curve(scores, positives, valid)
+    # Only run ends are points of the curve; zero elsewhere so they never raise an envelope.
+    precision = np.where(is_end, precision, 0.0)
+    if mode == 'step':
+        per_rank = _value_at_run_end(precision, is_end)
+    else:
+        per_rank = np.maximum.accumulate(precision[::-1], axis=0)[::-1]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        if mode == '11points':
+            ap = np.array([_eleven_point(per_rank[:, p], recall[:, p], is_end[:, p])
+                           for p in range(scores.shape[1])])
+        else:
+            # Each valid positive adds 1/npos of recall at the precision of its (envelope) point.
+            ap = (per_rank * is_pos).sum(axis=0) / npos
+    ap = np.where(npos > 0, ap, np.nan)
+    return ap[0] if one_d else ap
+
+
+def _eleven_point(envelope: np.ndarray, recall: np.ndarray, is_end: np.ndarray) -> float:
+    ends = np.flatnonzero(is_end)
+    end_recall, end_envelope = recall[ends], envelope[ends]
+    total = 0.0
+    for r in np.linspace(0, 1, 11):
+        reached = np.flatnonzero(end_recall >= r - 1e-12)
+        total += end_envelope[reached[0]] if len(reached) else 0.0
+    return total / 11

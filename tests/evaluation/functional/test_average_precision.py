@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score
+
+from mmssl.evaluation import average_precision
+
+
+def test_all_point_ap_hand_computed():
+    # Ranking: P N P N P -> precision at the positives 1, 2/3, 3/5; envelope equal; AP = (1 + 2/3 + 3/5) / 3.
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    targets = np.array([1, -1, 1, -1, 1])
+    assert average_precision(scores, targets) == pytest.approx((1 + 2 / 3 + 3 / 5) / 3)
+
+
+def test_envelope_interpolation_and_eleven_points_differ():
+    # P N N P P: precision at positives 1, 2/4, 3/5 -> the envelope lifts 2/4 to 3/5.
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    targets = np.array([1, 0, 0, 1, 1])
+    area = average_precision(scores, targets)
+    assert area == pytest.approx((1 + 3 / 5 + 3 / 5) / 3)
+    eleven = average_precision(scores, targets, mode='11points')
+    assert eleven == pytest.approx((4 * 1 + 7 * 3 / 5) / 11)  # recall 0..0.3 at 1, 0.4..1.0 at 3/5
+    assert eleven != pytest.approx(area)
+    assert average_precision(scores, targets, mode='step') == pytest.approx(average_precision_score(targets, scores))
+
+
+def test_invalid_rows_are_left_out_and_columns_are_independent():
+    scores = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3]])
+    targets = np.array([[1, 1], [-1, -1], [1, -1]])
+    valid = np.array([[True, True], [False, True], [True, True]])
+    ap = average_precision(scores, targets, valid)
+    assert ap[0] == pytest.approx(1.0)  # the negative between the positives is ignored
+    assert ap[1] == pytest.approx(1 / 3)
+    assert np.isnan(average_precision(np.array([0.5, 0.4]), np.array([-1, -1])))
+    with pytest.raises(ValueError, match='NaN or inf'):
+        average_precision(np.array([np.nan, 0.1]), np.array([1, -1]))
