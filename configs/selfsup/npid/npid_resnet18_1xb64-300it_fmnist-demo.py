@@ -2,6 +2,7 @@
 # Data: python tools/dataset_converters/prepare_fashion_mnist.py --out data/fashion_mnist
 _base_ = [
     '../../_base_/models/npid.py',
+    '../../_base_/datasets/fashion-mnist_demo.py',
     '../../_base_/default_runtime.py',
 ]
 
@@ -11,7 +12,6 @@ model = dict(
     head=dict(num_negatives=4096),
     memory_bank=dict(length=1000))
 
-data_root = 'data/fashion_mnist/'
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='ResizeEdge', scale=64, edge='short'),
@@ -19,14 +19,8 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(
-    batch_size=64,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ImageList', data_root=data_root, ann_file='meta/train.txt', with_label=False,
-                 pipeline=train_pipeline))
+train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))
+val_dataloader = None
 
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.03, momentum=0.9, weight_decay=1e-4))
 param_scheduler = [dict(type='MultiStepLR', by_epoch=False, begin=0, end=300, milestones=[200, 260], gamma=0.1)]

@@ -3,6 +3,7 @@
 # The 28-px photos are upscaled x3 so that a 3x3 grid of 27-px cells with 24-px patches fits.
 _base_ = [
     '../../_base_/models/relative-loc.py',
+    '../../_base_/datasets/fashion-mnist_demo.py',
     '../../_base_/default_runtime.py',
 ]
 
@@ -12,7 +13,6 @@ model = dict(
     neck=dict(in_channels=512, out_channels=512),
     head=dict(in_channels=512))
 
-data_root = 'data/fashion_mnist/'
 patch_cfg = dict(type='RelativeLocPatches', patch_size=24, cell_size=27)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -28,22 +28,8 @@ val_pipeline = [
     patch_cfg,
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ImageList', data_root=data_root, ann_file='meta/train.txt', with_label=False,
-                 pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ImageList', data_root=data_root, ann_file='meta/val.txt', with_label=False,
-                 pipeline=val_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 
 optim_wrapper = dict(

@@ -1,6 +1,9 @@
 # Rotation prediction on the Fashion-MNIST demo data, defined entirely outside mmssl/.
 # Run from the repository root: PYTHONPATH=projects/rotation_pred python tools/train.py THIS_CONFIG
-_base_ = ['../../../configs/_base_/default_runtime.py']
+_base_ = [
+    '../../../configs/_base_/datasets/fashion-mnist_demo.py',
+    '../../../configs/_base_/default_runtime.py',
+]
 
 # mmssl imports this module before building, which registers RotationPred and RandomRotationStack.
 custom_imports = dict(imports=['rotation_pred'], allow_failed_imports=False)
@@ -10,29 +13,14 @@ model = dict(
     backbone=dict(type='ResNet', depth=18, out_indices=[4]),
     head=dict(type='ClsHead', in_channels=512, num_classes=4, with_avg_pool=True))
 
-data_root = 'data/fashion_mnist/'
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='ResizeEdge', scale=64, edge='short'),
     dict(type='RandomRotationStack'),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ImageList', data_root=data_root, ann_file='meta/train.txt', with_label=False,
-                 pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ImageList', data_root=data_root, ann_file='meta/val.txt', with_label=False,
-                 pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4))

@@ -2,7 +2,7 @@
 # Same recipe as the ImageNet protocol (frozen backbone, BN without affine, SGD lr 0.01 nesterov, wd 1e-4), at the
 # demo's scale: ResNet-18, 28-px photos upscaled to 112 px (the scale relative-location pre-training saw), adaptive
 # pooling to the protocol's output sizes (12/6/4/3/2), 4 epochs.
-_base_ = ['../../../_base_/default_runtime.py']
+_base_ = ['../../../_base_/datasets/fashion-mnist_demo.py', '../../../_base_/default_runtime.py']
 
 model = dict(
     type='ImageClassifier',
@@ -11,7 +11,6 @@ model = dict(
     head=dict(type='MultiClsHead', in_indices=[0, 1, 2, 3, 4], in_channels=[64, 64, 128, 256, 512],
               num_classes=10, pool_type='adaptive', with_avgpool_head=True))
 
-data_root = 'data/fashion_mnist/'
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='ResizeEdge', scale=112, edge='short'),
@@ -23,22 +22,8 @@ test_pipeline = [
     dict(type='ResizeEdge', scale=112, edge='short'),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(
-    batch_size=64,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ImageList', data_root=data_root, ann_file='meta/train.txt', with_label=True,
-                 pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=128,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ImageList', data_root=data_root, ann_file='meta/val.txt', with_label=True,
-                 pipeline=test_pipeline))
+train_dataloader = dict(batch_size=64, dataset=dict(with_label=True, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=128, dataset=dict(with_label=True, pipeline=test_pipeline))
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
