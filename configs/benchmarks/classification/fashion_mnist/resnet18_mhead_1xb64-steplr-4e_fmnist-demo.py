@@ -25,8 +25,6 @@ test_pipeline = [
 train_dataloader = dict(batch_size=64, dataset=dict(with_label=True, pipeline=train_pipeline))
 val_dataloader = dict(batch_size=128, dataset=dict(with_label=True, pipeline=test_pipeline))
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
 
 optim_wrapper = dict(
     type='OptimWrapper',
@@ -34,7 +32,6 @@ optim_wrapper = dict(
 param_scheduler = [dict(type='MultiStepLR', by_epoch=True, begin=0, end=4, milestones=[3], gamma=0.1)]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=4, val_interval=4)
 val_cfg = dict()
-test_cfg = dict()
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=1))
