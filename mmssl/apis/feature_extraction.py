@@ -6,7 +6,6 @@ dataset index. Each process writes its own
 rows into the same memory-mapped files, so distributed extraction lands in dataset order without gathering
 gigabytes of features in memory (the output folder must be shared by all processes, as work dirs are).
 """
-import json
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
@@ -18,6 +17,7 @@ from mmengine.registry import DATA_SAMPLERS, DATASETS
 from mmengine.utils import ProgressBar, mkdir_or_exist
 from torch.utils.data import DataLoader
 
+from mmssl.evaluation.svm.features import ids_path, labels_path, write_meta
 from mmssl.models.heads.multi_cls_head import TAP_NAMES, tap_pooling
 from mmssl.registry import MODELS
 from mmssl.utils import infer_backbone_prefix, load_checkpoint_checked
@@ -120,11 +120,10 @@ def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str,
         dataset = DATASETS.build(dataloader_cfg['dataset'])
         mkdir_or_exist(out_dir)
         labels, ids = _labels_and_ids(dataset)
-        np.save(osp.join(out_dir, f'{split}_labels.npy'), labels)
-        with open(osp.join(out_dir, f'{split}_ids.txt'), 'w') as f:
+        np.save(labels_path(out_dir, split), labels)
+        with open(ids_path(out_dir, split), 'w') as f:
             f.write('\n'.join(ids) + '\n')
-        with open(osp.join(out_dir, 'meta.json'), 'w') as f:
-            json.dump(dict(classes=list(dataset.metainfo['classes']), layers=list(extractor.layers)), f, indent=2)
+        write_meta(out_dir, dataset.metainfo['classes'], extractor.layers)
     return extract_features(extractor, dataloader_cfg, osp.join(out_dir, split), device)
 
 

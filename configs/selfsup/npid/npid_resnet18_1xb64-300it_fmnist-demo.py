@@ -9,7 +9,8 @@ _base_ = [
 model = dict(
     backbone=dict(depth=18, norm_cfg=dict(type='BN')),
     neck=dict(in_channels=512),
-    head=dict(num_negatives=4096),
+    # Far fewer negatives than the 1,000 bank entries, so that one draw rarely repeats an instance.
+    head=dict(num_negatives=256),
     memory_bank=dict(length=1000))
 
 train_pipeline = [

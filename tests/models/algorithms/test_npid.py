@@ -68,3 +68,18 @@ def test_two_processes_keep_identical_banks():
 def test_bad_loss_type():
     with pytest.raises(ValueError, match="'infonce' or 'nce'"):
         MODELS.build(npid_cfg(loss_type='softmax'))
+
+
+def test_negatives_never_include_the_sample_itself():
+    from mmssl.models.algorithms.npid import sample_negatives
+    torch.manual_seed(0)
+    indices = torch.tensor([0, 3, 4])
+    negatives = sample_negatives(indices, length=5, num_negatives=2000)
+    assert negatives.shape == (3, 2000)
+    assert not (negatives == indices[:, None]).any()
+    for row, index in zip(negatives, indices.tolist()):  # every other entry is drawn, uniformly
+        counts = torch.bincount(row, minlength=5).float()
+        others = torch.cat([counts[:index], counts[index + 1:]])
+        assert others.min() > 400 and others.max() < 600
+    with pytest.raises(ValueError, match='at least 2 entries'):
+        sample_negatives(indices[:1], length=1, num_negatives=4)
