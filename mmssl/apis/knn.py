@@ -1,4 +1,3 @@
-import json
 import os.path as osp
 from typing import Dict, Optional
 
@@ -28,7 +27,8 @@ def run_knn(cfg: Config, checkpoint: Optional[str], work_dir: str, device: str =
     ``cfg`` holds ``model.backbone`` (and optionally ``model.data_preprocessor``), a labelled
     ``train_dataloader`` (the neighbours) and ``val_dataloader`` (the queries), both with test-time pipelines,
     and ``knn=dict(ks=..., temperature=...)``. ``checkpoint`` is a full or backbone-only file, or ``None`` for a
-    random backbone. Features are written to ``work_dir``; the metrics to ``work_dir/knn.json``.
+    random backbone. Features are written to ``work_dir``; the metrics are returned on the main process (an
+    empty dict elsewhere); ``tools/benchmarks/classification/knn.py`` turns them into a result record.
     """
     extractor = FeatureExtractor(cfg.model.backbone, ['feature5'], cfg.model.get('data_preprocessor'),
                                  pooling='global')
@@ -40,9 +40,6 @@ def run_knn(cfg: Config, checkpoint: Optional[str], work_dir: str, device: str =
     train_labels, num_classes = _labels(cfg.train_dataloader)
     val_labels, _ = _labels(cfg.val_dataloader)
     knn_cfg = cfg.get('knn', {})
-    metrics = knn_classify(torch.from_numpy(np.load(paths['train'])), train_labels,
-                           torch.from_numpy(np.load(paths['val'])), val_labels, num_classes,
-                           ks=knn_cfg.get('ks', (10, 20, 100, 200)), temperature=knn_cfg.get('temperature', 0.07))
-    with open(osp.join(work_dir, 'knn.json'), 'w') as f:
-        json.dump(dict(checkpoint=checkpoint, metrics=metrics), f, indent=2)
-    return metrics
+    return knn_classify(torch.from_numpy(np.load(paths['train'])), train_labels,
+                        torch.from_numpy(np.load(paths['val'])), val_labels, num_classes,
+                        ks=knn_cfg.get('ks', (10, 20, 100, 200)), temperature=knn_cfg.get('temperature', 0.07))

@@ -10,11 +10,14 @@ import pytest
 import torch
 from data_utils import make_fashion_mnist, make_voc07
 
+from mmssl.apis import read_result
 from mmssl.models import ResNet
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = REPO / 'tools' / 'benchmarks' / 'classification'
 MHEAD_DEMO = REPO / 'configs/benchmarks/classification/fashion_mnist/resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py'
+KNN_DEMO = REPO / 'configs/benchmarks/classification/fashion_mnist/resnet18_knn_fmnist-demo.py'
+RELLOC_DEMO = 'configs/selfsup/relative_loc/relative-loc_resnet18_1xb32-300it_fmnist-demo.py'
 SVM_CONFIG = REPO / 'configs/benchmarks/classification/voc07/resnet50_svm_voc07.py'
 
 pytestmark = pytest.mark.slow
@@ -41,23 +44,29 @@ def fmnist(tmp_path_factory):
     return make_fashion_mnist(str(tmp_path_factory.mktemp('fmnist')), per_class=1, voc07=False)
 
 
-def linear_eval_cmd(data, pretrain, work_dir):
+def linear_eval_cmd(data, pretrain, work_dir, *extra):
     options = [f'{loader}.dataset.data_root={data["data_root"]}' for loader in ('train_dataloader', 'val_dataloader')]
     options += ['train_dataloader.batch_size=4', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
                 'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
                 'train_dataloader.persistent_workers=False', 'val_dataloader.persistent_workers=False',
                 'default_hooks.checkpoint.interval=1']
-    return [sys.executable, TOOLS / 'linear_eval.py', MHEAD_DEMO, pretrain, '--work-dir', work_dir,
+    return [sys.executable, TOOLS / 'linear_eval.py', MHEAD_DEMO, pretrain, '--work-dir', work_dir, *extra,
             '--cfg-options', *options]
 
 
 @pytest.mark.parametrize('full', [True, False], ids=['full-checkpoint', 'backbone-only'])
 def test_linear_eval_reports_six_heads_and_keeps_the_pretrained_backbone(tmp_path, fmnist, full):
     expected = save_pretrain(tmp_path / 'pretrain.pth', depth=18, full=full)
-    run(linear_eval_cmd(fmnist, tmp_path / 'pretrain.pth', tmp_path / 'work'))
-    metrics = json.loads((tmp_path / 'work' / 'linear_eval.json').read_text())['metrics']
+    run(linear_eval_cmd(fmnist, tmp_path / 'pretrain.pth', tmp_path / 'work', '--pretrain-config', RELLOC_DEMO))
+    record = read_result(str(tmp_path / 'work' / 'result_linear_eval.json'))
+    assert record['benchmark'] == 'linear_eval'
+    assert record['checkpoint']['path'] == str(tmp_path / 'pretrain.pth') and len(record['checkpoint']['sha256']) == 64
+    assert record['pretrain_config'] == RELLOC_DEMO and record['benchmark_config'] == str(MHEAD_DEMO)
+    assert record['seeds']['seed'] == 0
+    metrics = record['metrics']
     heads = ['feature1', 'feature2', 'feature3', 'feature4', 'feature5', 'avgpool']
-    assert all(f'accuracy/{head}/top1' in metrics for head in heads)
+    assert all(0 <= metrics[f'accuracy/{head}/top1'] <= 100 for head in heads)
+    assert 'time' not in metrics and 'data_time' not in metrics  # loop timings are not results
     trained = torch.load(tmp_path / 'work' / 'epoch_1.pth', weights_only=True)['state_dict']
     for key in ('conv1.weight', 'layer4.1.bn2.running_var'):
         assert torch.equal(trained[f'backbone.{key}'], expected[key]), key
@@ -111,11 +120,41 @@ def test_semi_supervised_grid_runs_points_resumes_and_reports_best(tmp_path):
     cmd = [sys.executable, TOOLS / 'semi_sup_grid.py', tmp_path / 'pretrain.pth', '--subset', '1', '--lrs', '1e-2',
            '--heads', '1', '10', '--work-dir', tmp_path / 'grid', '--', '--cfg-options', *options]
     result = run(cmd)
-    grid = json.loads((tmp_path / 'grid' / 'grid.json').read_text())
+    record = read_result(str(tmp_path / 'grid' / 'result_semi_sup.json'))
+    grid = record['extra']
+    assert record['benchmark'] == 'semi_sup' and grid['subset'] == '1%'
     assert [(p['lr'], p['head_lr_mult']) for p in grid['points']] == [(0.01, 1), (0.01, 10)]
     assert grid['best'] in grid['points']
     assert grid['best']['top1'] == max(p['top1'] for p in grid['points'])
+    assert record['metrics'] == {'top1': grid['best']['top1'], 'top5': grid['best']['top5']}
+    assert record['benchmark_config'] == grid['best']['config']
+    assert record['checkpoint']['path'] == str(tmp_path / 'pretrain.pth')
+    assert record['seeds'] == {'seed': 0, 'diff_rank_seed': True, 'deterministic': True}
     assert '<- best' in result.stdout
     # A second call finds both points finished and trains nothing.
     again = run(cmd)
     assert 'Epoch(train)' not in again.stdout + again.stderr
+
+
+def test_knn_writes_a_result_record(tmp_path, fmnist):
+    save_pretrain(tmp_path / 'pretrain.pth', depth=18)
+    options = [f'{loader}.dataset.data_root={fmnist["data_root"]}' for loader in ('train_dataloader', 'val_dataloader')]
+    options += ['train_dataloader.num_workers=0', 'val_dataloader.num_workers=0', 'knn.ks=[1,2]']
+    result = run([sys.executable, TOOLS / 'knn.py', KNN_DEMO, tmp_path / 'pretrain.pth', '--work-dir', tmp_path / 'knn',
+                  '--pretrain-config', RELLOC_DEMO, '--cfg-options', *options])
+    record = read_result(str(tmp_path / 'knn' / 'result_knn.json'))
+    assert record['benchmark'] == 'knn' and record['benchmark_config'] == str(KNN_DEMO)
+    assert record['pretrain_config'] == RELLOC_DEMO
+    assert record['checkpoint']['path'] == str(tmp_path / 'pretrain.pth')
+    assert sorted(record['metrics']) == ['k1/top1', 'k1/top5', 'k2/top1', 'k2/top5']
+    assert record['extra']['ks'] == [1, 2]
+    assert 'k1/top1:' in result.stdout
+
+
+def test_knn_records_a_random_backbone_as_no_checkpoint(tmp_path, fmnist):
+    options = [f'{loader}.dataset.data_root={fmnist["data_root"]}' for loader in ('train_dataloader', 'val_dataloader')]
+    options += ['train_dataloader.num_workers=0', 'val_dataloader.num_workers=0', 'knn.ks=[1]']
+    run([sys.executable, TOOLS / 'knn.py', KNN_DEMO, 'none', '--work-dir', tmp_path / 'knn', '--cfg-options',
+         *options])
+    record = read_result(str(tmp_path / 'knn' / 'result_knn.json'))
+    assert record['checkpoint'] is None and record['pretrain_config'] is None

@@ -1,24 +1,31 @@
 """Run the ImageNet 1% / 10% fine-tuning grid and report the best setting (DESIGN.md §3.5).
 
     python tools/benchmarks/classification/semi_sup_grid.py PRETRAIN --subset 1 [--gpus 8] [--work-dir DIR]
+        [--pretrain-config CFG]
 
 Runs every grid config (backbone lr x head lr multiplier) in
 ``configs/benchmarks/classification/imagenet/imagenet_{subset}percent/`` through ``linear_eval.py`` (one process
-per grid point, ``--gpus`` > 1 through ``linear_eval.sh``), skips points already finished in the work dir (so
-an interrupted grid resumes), and writes ``grid.json`` with every point's final top-1 / top-5 and the best one
-(highest top-1). Extra options after ``--`` go to every run (e.g. ``-- --cfg-options ...``).
+per grid point, ``--gpus`` > 1 through ``linear_eval.sh``), skips points whose result record is already in the
+work dir (so an interrupted grid resumes), and writes a result record (``mmssl.apis.results``, benchmark
+``semi_sup``) to ``WORK_DIR/result_semi_sup.json``: the best point's top-1 / top-5 (highest top-1) as metrics,
+its config as the benchmark config, and every point in ``extra``. Extra options after ``--`` go to every run
+(e.g. ``-- --cfg-options ...``).
 """
 import argparse
 import glob
-import json
 import os
 import os.path as osp
 import re
 import subprocess
 import sys
 
+from mmssl.apis.results import read_result, write_result
+
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(osp.dirname(osp.dirname(HERE)))
+# Each grid point is a linear_eval.py run and leaves that tool's record; the grid's own record sits above them.
+RESULT_FILE = 'result_linear_eval.json'
+RESULT_FILE_GRID = 'result_semi_sup.json'
 GRID_POINT = re.compile(r'_lr-(?P<lr>[0-9e.-]+)_head(?P<head>\d+)\.py$')
 
 
@@ -38,7 +45,8 @@ def grid_configs(config_dir: str, lrs=None, heads=None):
 
 
 def run_point(config: str, pretrain: str, work_dir: str, gpus: int, extra: list) -> dict:
-    result_file = osp.join(work_dir, 'linear_eval.json')
+    """Train one grid point unless its result record exists; return the record."""
+    result_file = osp.join(work_dir, RESULT_FILE)
     if not osp.exists(result_file):
         if gpus > 1:
             cmd = ['bash', osp.join(HERE, 'linear_eval.sh'), config, pretrain, str(gpus)]
@@ -46,8 +54,7 @@ def run_point(config: str, pretrain: str, work_dir: str, gpus: int, extra: list)
             cmd = [sys.executable, osp.join(HERE, 'linear_eval.py'), config, pretrain]
         subprocess.run(cmd + ['--work-dir', work_dir, *extra], check=True,
                        env=dict(os.environ, PYTHON=os.environ.get('PYTHON', sys.executable)))
-    with open(result_file) as f:
-        return json.load(f)['metrics']
+    return read_result(result_file)
 
 
 def main(argv=None):
@@ -59,22 +66,36 @@ def main(argv=None):
     parser.add_argument('--heads', nargs='+', help='only these head multipliers (e.g. 10 100)')
     parser.add_argument('--gpus', type=int, default=1)
     parser.add_argument('--work-dir', default=None)
+    parser.add_argument('--pretrain-config', help='the config that produced PRETRAIN (recorded in the results)')
     args, extra = parser.parse_known_args(argv)
     extra = [arg for arg in extra if arg != '--']
     config_dir = args.config_dir or osp.join(REPO, 'configs', 'benchmarks', 'classification', 'imagenet',
                                              f'imagenet_{args.subset}percent')
     work_root = args.work_dir or osp.join('work_dirs', f'semi_sup_{args.subset}percent')
 
-    rows = []
+    point_extra = ['--pretrain-config', args.pretrain_config] if args.pretrain_config else []
+    rows, seeds = [], {}
     for lr, head, config in grid_configs(config_dir, args.lrs, args.heads):
         work_dir = osp.join(work_root, osp.splitext(osp.basename(config))[0])
-        metrics = run_point(config, args.pretrain, work_dir, args.gpus, extra)
+        record = run_point(config, args.pretrain, work_dir, args.gpus, point_extra + extra)
+        metrics = record['metrics']
         rows.append(dict(config=config, lr=float(lr), head_lr_mult=head, top1=metrics['accuracy/top1'],
                          top5=metrics.get('accuracy/top5')))
+        seeds[config] = record.get('seeds', {})
     best = max(rows, key=lambda row: row['top1'])
-    os.makedirs(work_root, exist_ok=True)
-    with open(osp.join(work_root, 'grid.json'), 'w') as f:
-        json.dump(dict(pretrain=args.pretrain, subset=f'{args.subset}%', points=rows, best=best), f, indent=2)
+    pretrain = None if args.pretrain.lower() == 'none' else args.pretrain
+    best_metrics = dict(top1=best['top1'])
+    if best['top5'] is not None:
+        best_metrics['top5'] = best['top5']
+    write_result(
+        osp.join(work_root, RESULT_FILE_GRID),
+        'semi_sup',
+        best_metrics,
+        checkpoint=pretrain,
+        pretrain_config=args.pretrain_config,
+        benchmark_config=best['config'],
+        seeds=seeds[best['config']],
+        extra=dict(subset=f'{args.subset}%', best=best, points=rows))
     print(f'{"lr":>8} {"head x":>7} {"top-1":>7} {"top-5":>7}')
     for row in rows:
         top5 = f"{row['top5']:7.2f}" if row['top5'] is not None else '      -'
