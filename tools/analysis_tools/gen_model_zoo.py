@@ -1,0 +1,62 @@
+"""Regenerate the model-zoo tables from the metafiles, optionally merging a benchmark result record first.
+
+    python tools/analysis_tools/gen_model_zoo.py                          # rewrite the generated docs
+    python tools/analysis_tools/gen_model_zoo.py --check                  # exit 1 if a generated file is stale
+    python tools/analysis_tools/gen_model_zoo.py --add-result WORK_DIR/result_linear_eval.json --model NAME
+    python tools/analysis_tools/gen_model_zoo.py --compare-published      # ours beside the published numbers
+
+Sources: ``model-index.yml`` -> ``configs/selfsup/<method>/metafile.yml`` (numbers measured by mmssl only) and
+``published.yml`` beside each (numbers published elsewhere). Outputs: the marked block of every method README and
+``docs/en/model_zoo.md``. ``--add-result`` merges a result record (written by the benchmark tools) into model
+NAME's Results, rewrites that metafile in canonical order, then regenerates the docs. The logic lives in
+``mmssl.apis.model_zoo``.
+"""
+import argparse
+import os.path as osp
+import sys
+
+from mmssl.apis.model_zoo import ModelZooError, add_result, compare_published, stale_files, write_generated
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--root', default=REPO, help='repository root (default: the one holding this tool)')
+    parser.add_argument('--check', action='store_true', help='write nothing; exit 1 listing stale generated files')
+    parser.add_argument('--add-result', metavar='RECORD', help='result record (.json) to merge into --model')
+    parser.add_argument('--model', help='model name (metafile Models: Name) the record belongs to')
+    parser.add_argument('--dataset', help='Dataset of the record, when its benchmark config name does not say')
+    parser.add_argument('--compare-published', action='store_true',
+                        help='print our numbers beside the published ones (writes nothing)')
+    args = parser.parse_args(argv)
+    if bool(args.add_result) != bool(args.model):
+        parser.error('--add-result and --model go together')
+    if args.check and args.add_result:
+        parser.error('--check writes nothing; it cannot be combined with --add-result')
+    try:
+        if args.compare_published:
+            print(compare_published(args.root), end='')
+            return 0
+        if args.check:
+            stale = stale_files(args.root)
+            for path in stale:
+                print(f'stale: {path}')
+            if stale:
+                print('regenerate with: python tools/analysis_tools/gen_model_zoo.py', file=sys.stderr)
+                return 1
+            print('model-zoo docs are up to date')
+            return 0
+        if args.add_result:
+            metafile = add_result(args.root, args.add_result, args.model, args.dataset)
+            print(f'merged {args.add_result} into {args.model} ({metafile})')
+        for path in write_generated(args.root):
+            print(f'wrote {path}')
+    except ModelZooError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
