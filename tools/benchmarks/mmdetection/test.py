@@ -1,0 +1,16 @@
+"""Evaluate a detection model trained by tools/benchmarks/mmdetection/train.py on the config's test set.
+
+    python tools/benchmarks/mmdetection/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options ...]
+
+The metrics are printed and written as a result record to ``WORK_DIR/result_detection_test.json``.
+Several processes: ``dist_test.sh``.
+"""
+from mmssl.apis.dense_benchmarks import main_test
+
+
+def main(argv=None):
+    return main_test(argv, 'mmdet')
+
+
+if __name__ == '__main__':
+    main()
