@@ -58,3 +58,28 @@ def test_detectron2_export_round_trips(tmp_path, algorithm_checkpoint):
     back = detectron2_to_resnet(exported['model'])
     for name, value in back.items():
         assert torch.equal(value, expected[name]), name
+
+
+def test_resnet50_exports_round_trip(tmp_path):
+    """R-50 (bottleneck blocks, a projection shortcut in every stage): detectron2 names and torchvision loading."""
+    backbone = ResNet(depth=50)
+    expected = backbone.state_dict()
+    path = tmp_path / 'epoch_200.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in expected.items()}}, path)
+
+    run_tool('to_detectron2', path, tmp_path / 'r50.pkl')
+    with open(tmp_path / 'r50.pkl', 'rb') as f:
+        model = pickle.load(f)['model']
+    num_norms = sum(1 for name in expected if name.endswith('num_batches_tracked'))
+    assert len(model) == len(expected) - num_norms == 265
+    for name in ('stem.conv1.weight', 'stem.conv1.norm.running_var', 'res2.0.shortcut.weight',
+                 'res2.0.shortcut.norm.bias', 'res3.3.conv3.norm.weight', 'res5.2.conv2.weight'):
+        assert name in model, name
+    assert not any(name.startswith(('layer', 'conv1.', 'bn1.')) for name in model)
+    for name, value in detectron2_to_resnet(model).items():
+        assert torch.equal(value, expected[name]), name
+
+    run_tool('to_torchvision', path, tmp_path / 'r50_tv.pth')
+    result = torchvision.models.resnet50().load_state_dict(torch.load(tmp_path / 'r50_tv.pth', weights_only=True),
+                                                           strict=False)
+    assert not result.unexpected_keys and set(result.missing_keys) == {'fc.weight', 'fc.bias'}
