@@ -22,7 +22,7 @@ from mmssl.models.heads.multi_cls_head import TAP_NAMES, tap_pooling
 from mmssl.registry import MODELS
 from mmssl.utils import infer_backbone_prefix, load_checkpoint_checked
 
-__all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'load_backbone']
+__all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features', 'load_backbone']
 
 
 class FeatureExtractor(torch.nn.Module):
@@ -114,7 +114,7 @@ def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str,
     """Extract one VOC07 split into the SVM feature folder ``out_dir``; returns the paths per layer.
 
     Writes ``{split}_{layer}.npy`` (float32, N × D), ``{split}_labels.npy`` (int8, N × num_classes, VOC encoding)
-    and ``{split}_ids.txt``; ``meta.json`` records the class names and layers.
+    and ``{split}_ids.txt``.
     """
     if is_main_process():
         dataset = DATASETS.build(dataloader_cfg['dataset'])
@@ -123,7 +123,6 @@ def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str,
         np.save(labels_path(out_dir, split), labels)
         with open(ids_path(out_dir, split), 'w') as f:
             f.write('\n'.join(ids) + '\n')
-        write_meta(out_dir, dataset.metainfo['classes'], extractor.layers)
     return extract_features(extractor, dataloader_cfg, osp.join(out_dir, split), device)
 
 
@@ -133,3 +132,27 @@ def load_backbone(extractor: FeatureExtractor, checkpoint: Optional[str]) -> Non
         extractor.backbone.init_weights()
         return
     load_checkpoint_checked(extractor.backbone, checkpoint, prefix=infer_backbone_prefix(checkpoint))
+
+
+def extract_svm_features(cfg, pretrain: Optional[str], out_dir: str, layers: Optional[Sequence[str]] = None,
+                         splits: Sequence[str] = ('trainval', 'test'), device: str = 'cpu',
+                         config_path: Optional[str] = None, pretrain_config: Optional[str] = None) -> None:
+    """Extract the SVM feature folder of an SVM benchmark config (``cfg.layers``, ``{split}_dataloader``).
+
+    Args:
+        cfg: the loaded benchmark config.
+        pretrain: checkpoint (full or backbone-only; checked) or ``None`` for a random backbone.
+        out_dir: the feature folder.
+        layers: default ``cfg.layers``.
+        splits: splits to extract.
+        device: where the backbone runs (the rank's device under DDP).
+        config_path, pretrain_config: recorded in ``meta.json`` (written last) as the features' source.
+    """
+    extractor = FeatureExtractor(cfg.model.backbone, layers or cfg.layers, cfg.model.get('data_preprocessor'))
+    load_backbone(extractor, pretrain)
+    for split in splits:
+        extract_split(extractor, cfg[f'{split}_dataloader'], split, out_dir, device)
+    if is_main_process():  # written last: its presence marks a complete folder
+        classes = DATASETS.build(cfg[f'{splits[0]}_dataloader']['dataset']).metainfo['classes']
+        write_meta(out_dir, classes, extractor.layers,
+                   dict(config=config_path, checkpoint=pretrain, pretrain_config=pretrain_config))

@@ -10,7 +10,7 @@ import os
 
 from mmengine.config import Config, DictAction
 
-from mmssl.apis.feature_extraction import FeatureExtractor, extract_split, load_backbone
+from mmssl.apis.feature_extraction import extract_svm_features
 from mmssl.utils import init_distributed, register_all_modules, teardown_distributed
 
 SPLITS = ('trainval', 'test')
@@ -22,6 +22,7 @@ def main(argv=None):
     parser.add_argument('pretrain', help='checkpoint, or "none" for a randomly initialised backbone')
     parser.add_argument('--out', required=True, help='output folder for the feature files')
     parser.add_argument('--layers', nargs='+', help='default: the config\'s layers')
+    parser.add_argument('--pretrain-config', help='config that produced PRETRAIN (recorded with the results)')
     parser.add_argument('--splits', nargs='+', default=list(SPLITS), choices=SPLITS)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
@@ -35,10 +36,8 @@ def main(argv=None):
         cfg.merge_from_dict(args.cfg_options)
     device = init_distributed(cfg, args.launcher)
     try:
-        extractor = FeatureExtractor(cfg.model.backbone, args.layers or cfg.layers, cfg.model.get('data_preprocessor'))
-        load_backbone(extractor, None if args.pretrain.lower() == 'none' else args.pretrain)
-        for split in args.splits:
-            extract_split(extractor, cfg[f'{split}_dataloader'], split, args.out, device)
+        extract_svm_features(cfg, None if args.pretrain.lower() == 'none' else args.pretrain, args.out, args.layers,
+                             args.splits, device, args.config, args.pretrain_config)
     finally:
         teardown_distributed()
     print(f'features written to {args.out}')

@@ -1,0 +1,217 @@
+"""Reader and writer of the feature directory shared by feature extraction and the SVM benchmarks.
+
+Layout of a feature directory (all names fixed)::
+
+    meta.json                 {"classes": [20 names], "layers": ["feature1", ...],
+                               "source": {"config": ..., "checkpoint": ...}}   (source optional)
+    {split}_{layer}.npy       float32 (N, D), rows L2-normalised as x / (‖x‖ + 1e-5)
+    {split}_labels.npy        int8 (N, num_classes): 1 positive, -1 negative, 0 difficult
+    {split}_ids.txt           N lines, one image id per line, in row order
+
+``split`` is ``trainval`` or ``test``. Feature files are opened memory-mapped, so a layer is read
+from disk once and never copied into worker processes.
+"""
+import json
+import os.path as osp
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.logging import MMLogger
+
+META_FILE = 'meta.json'
+SPLITS = ('trainval', 'test')
+_NORM_EPS = 1e-5
+_SCAN_ROWS = 1024  # rows per chunk when scanning a memory-mapped file for NaN/inf
+
+
+@dataclass
+class FeatureSplit:
+    """One split of one layer.
+
+    Attributes:
+        features: (N, D) float32, possibly a read-only memory map.
+        labels: (N, P) int8 VOC labels (1 / -1 / 0 = difficult).
+        ids: N image ids.
+        classes: P class names.
+        layer: layer name, e.g. ``'feature5'``.
+        split: ``'trainval'`` or ``'test'``.
+    """
+    features: np.ndarray
+    labels: np.ndarray
+    ids: List[str]
+    classes: List[str]
+    layer: str
+    split: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def l2_normalize(features: np.ndarray) -> np.ndarray:
+    """Row-wise ``x / (‖x‖ + 1e-5)`` in float32, the normalisation the protocol prescribes.
+
+    Args:
+        features: (N, D) array.
+
+    Returns:
+        np.ndarray: (N, D) float32.
+    """
+    features = np.asarray(features, dtype=np.float32)
+    return features / (np.linalg.norm(features, axis=1, keepdims=True) + _NORM_EPS)
+
+
+def feature_path(feature_dir: str, split: str, layer: str) -> str:
+    return osp.join(feature_dir, f'{split}_{layer}.npy')
+
+
+def labels_path(feature_dir: str, split: str) -> str:
+    return osp.join(feature_dir, f'{split}_labels.npy')
+
+
+def ids_path(feature_dir: str, split: str) -> str:
+    return osp.join(feature_dir, f'{split}_ids.txt')
+
+
+def read_meta(feature_dir: str) -> dict:
+    """Load and check ``meta.json``.
+
+    Returns:
+        dict: with ``classes`` (list of str) and ``layers`` (list of str).
+    """
+    path = osp.join(feature_dir, META_FILE)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} not found: is {feature_dir!r} a feature directory?')
+    with open(path) as f:
+        meta = json.load(f)
+    for key in ('classes', 'layers'):
+        value = meta.get(key)
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise ValueError(f'{path}: "{key}" must be a non-empty list of strings, got {value!r}')
+    return meta
+
+
+def check_layers(meta: dict, layers: Sequence[str], feature_dir: str) -> None:
+    """Raise before any work if a requested layer is not in ``meta.json``."""
+    unknown = [layer for layer in layers if layer not in meta['layers']]
+    if unknown:
+        raise ValueError(f'unknown layer(s) {unknown}: {osp.join(feature_dir, META_FILE)} lists '
+                         f'{meta["layers"]}')
+
+
+def load_split(feature_dir: str, split: str, layer: str, meta: Optional[dict] = None) -> FeatureSplit:
+    """Open one split of one layer and validate it completely.
+
+    Raises ``ValueError`` naming the file when rows disagree between files, labels hold values other
+    than 1 / -1 / 0 or have the wrong number of classes, features are not a 2-D float array or hold
+    NaN / inf, or the layer is not listed in ``meta.json``.
+
+    Args:
+        feature_dir: the feature directory.
+        split: ``'trainval'`` or ``'test'``.
+        layer: a layer listed in ``meta.json``.
+        meta: ``read_meta(feature_dir)`` if already loaded.
+
+    Returns:
+        FeatureSplit: features memory-mapped read-only.
+    """
+    if split not in SPLITS:
+        raise ValueError(f'unknown split {split!r}, expected one of {SPLITS}')
+    meta = read_meta(feature_dir) if meta is None else meta
+    check_layers(meta, [layer], feature_dir)
+    labels = _load_labels(feature_dir, split, len(meta['classes']))
+    ids = _load_ids(feature_dir, split, len(labels))
+    features = _load_features(feature_path(feature_dir, split, layer), len(labels),
+                              labels_path(feature_dir, split))
+    return FeatureSplit(features, labels, ids, list(meta['classes']), layer, split)
+
+
+def _require(path: str) -> str:
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} not found')
+    return path
+
+
+def _load_labels(feature_dir: str, split: str, num_classes: int) -> np.ndarray:
+    path = _require(labels_path(feature_dir, split))
+    labels = np.load(path)
+    if labels.ndim != 2 or labels.shape[1] != num_classes:
+        raise ValueError(f'{path}: expected shape (N, {num_classes}) to match the classes of '
+                         f'{META_FILE}, got {labels.shape}')
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f'{path}: labels must be integers (1 / -1 / 0), got dtype {labels.dtype}')
+    bad = ~np.isin(labels, (1, -1, 0))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(f'{path}: label values must be 1 (positive), -1 (negative) or 0 '
+                         f'(difficult); found {sorted(set(labels[bad].tolist()))[:5]}, first at '
+                         f'row {row}, class {col}')
+    return labels.astype(np.int8)
+
+
+def _load_ids(feature_dir: str, split: str, num_rows: int) -> List[str]:
+    path = _require(ids_path(feature_dir, split))
+    with open(path) as f:
+        ids = [line.strip() for line in f if line.strip()]
+    if len(ids) != num_rows:
+        raise ValueError(f'{path} has {len(ids)} ids but {labels_path(feature_dir, split)} has '
+                         f'{num_rows} rows')
+    if len(set(ids)) != len(ids):
+        raise ValueError(f'{path}: image ids are not unique')
+    return ids
+
+
+def _load_features(path: str, num_rows: int, labels_file: str) -> np.ndarray:
+    features = np.load(_require(path), mmap_mode='r')
+    if features.ndim != 2 or not np.issubdtype(features.dtype, np.floating):
+        raise ValueError(f'{path}: expected a 2-D float array, got shape {features.shape} and '
+                         f'dtype {features.dtype}')
+    if len(features) != num_rows:
+        raise ValueError(f'{path} has {len(features)} rows but {labels_file} has {num_rows}')
+    max_norm_error = 0.0
+    for start in range(0, num_rows, _SCAN_ROWS):
+        chunk = np.asarray(features[start:start + _SCAN_ROWS], dtype=np.float64)
+        finite = np.isfinite(chunk)
+        if not finite.all():
+            row, col = np.argwhere(~finite)[0]
+            raise ValueError(f'{path}: NaN or inf in the features, first at row {start + row}, '
+                             f'column {col}')
+        norms = np.linalg.norm(chunk, axis=1)
+        norms = norms[norms > 0]
+        if len(norms):
+            max_norm_error = max(max_norm_error, float(np.abs(norms - 1).max()))
+    if max_norm_error > 1e-2:
+        MMLogger.get_current_instance().warning(
+            f'{path}: rows are not L2-normalised (largest |‖x‖ - 1| = {max_norm_error:.3g}); the '
+            'protocol expects x / (‖x‖ + 1e-5)')
+    return features
+
+
+def write_meta(feature_dir: str, classes: Sequence[str], layers: Sequence[str],
+               source: Optional[dict] = None) -> None:
+    """Write ``meta.json``; ``source`` records where the features came from (config, checkpoint)."""
+    meta = dict(classes=list(classes), layers=list(layers))
+    if source is not None:
+        meta['source'] = source
+    with open(osp.join(feature_dir, META_FILE), 'w') as f:
+        json.dump(meta, f, indent=2)
+
+
+def write_split(feature_dir: str, split: str, features: Dict[str, np.ndarray], labels: np.ndarray,
+                ids: Sequence[str]) -> None:
+    """Write one split: every layer's features (normalised here), labels and ids.
+
+    Args:
+        feature_dir: an existing directory.
+        split: ``'trainval'`` or ``'test'``.
+        features: layer name -> (N, D) raw or normalised features.
+        labels: (N, P) VOC labels (1 / -1 / 0).
+        ids: N image ids.
+    """
+    if split not in SPLITS:
+        raise ValueError(f'unknown split {split!r}, expected one of {SPLITS}')
+    for layer, array in features.items():
+        np.save(feature_path(feature_dir, split, layer), l2_normalize(array))
+    np.save(labels_path(feature_dir, split), np.asarray(labels, dtype=np.int8))
+    with open(ids_path(feature_dir, split), 'w') as f:
+        f.write(''.join(f'{i}\n' for i in ids))

@@ -1,0 +1,596 @@
+"""Exact batched solver for squared-hinge linear SVMs that share one Gram matrix.
+
+With liblinear's settings (L2 penalty on weights and bias, squared hinge, per-sample cost
+``c_i = C·weight(y_i)``) the SVM ``min ½‖w̃‖² + Σ c_i max(0, 1 - y_i w̃ᵀx̃_i)²`` over the augmented
+samples ``x̃ = [x, s]`` has the solution ``w̃ = Σ β_i x̃_i``. Everything is expressed through the Gram
+matrix ``K̃ = XXᵀ + s²``: the decision values are ``f = K̃β`` and the bias is ``s·Σβ_i``. The dual
+variables are ``α = yβ ≥ 0``, and optimality reads ``α_i / (2c_i) = max(0, 1 - y_i f_i)`` for every
+training sample ``i`` - the residual of this identity, in margin units, is the stopping criterion.
+
+The solver is the finite Newton method for this piecewise quadratic (Keerthi & DeCoste 2005,
+Chapelle 2007): with ``A`` the samples inside the margin, a Newton step solves
+``(K̃_AA + diag(1/(2c_A))) β_A = y_A`` and sets ``β`` to 0 elsewhere; an exact line search keeps
+the objective decreasing. Once ``A`` is right the step is exact, so a handful of steps reach the
+optimum to machine precision. Each linear system is solved by conjugate gradients preconditioned
+with the top eigenpairs of ``K̃`` (Woodbury), and all problems (classes, folds, samples) move
+together: every CG step is one batched matrix product ``K̃ @ P`` over all unconverged columns.
+
+Tensors are ``(b, n, m)``: ``b`` groups with their own ``n × n`` Gram block (``b = 1`` for the full
+protocol, one group per low-shot sample), ``m`` problems (columns) per group.
+"""
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+
+_BLOCK = 2048  # rows per block when forming Gram matrices
+
+
+def to_tensor(array: np.ndarray, device='cpu', dtype=torch.float64) -> torch.Tensor:
+    """Copy (possibly memory-mapped) rows to a tensor block by block, converting on the way."""
+    out = torch.empty(array.shape, device=device, dtype=dtype)
+    for i in range(0, len(array), _BLOCK):
+        out[i:i + _BLOCK] = torch.from_numpy(np.array(array[i:i + _BLOCK])).to(out)
+    return out
+
+
+def gram_matrix(rows: torch.Tensor, other: Optional[torch.Tensor] = None,
+                bias_sq: float = 1.0) -> torch.Tensor:
+    """``K̃ = X Yᵀ + bias_sq``, the Gram matrix of the samples augmented with the bias feature.
+
+    Args:
+        rows: (N, D) samples X.
+        other: (M, D) samples Y; ``None`` means X, and only the upper block triangle is multiplied.
+        bias_sq: the squared constant feature, ``intercept_scaling²``.
+
+    Returns:
+        torch.Tensor: (N, N) or (M, N), dtype and device of ``rows``.
+    """
+    if other is not None:
+        return (other @ rows.T).add_(bias_sq)
+    n = len(rows)
+    gram = torch.empty(n, n, device=rows.device, dtype=rows.dtype)
+    for i in range(0, n, _BLOCK):
+        block = rows[i:i + _BLOCK] @ rows[i:].T
+        gram[i:i + _BLOCK, i:] = block
+        gram[i:, i:i + _BLOCK] = block.T
+    return gram.add_(bias_sq)
+
+
+def top_eigenpairs(gram: torch.Tensor, rank: int, oversample: int = 16, power_iters: int = 3,
+                   seed: int = 0) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Leading eigenpairs of a PSD matrix by randomized subspace iteration (Halko et al. 2011).
+
+    Only used to build preconditioners, so moderate accuracy is enough; a full ``eigh`` of a
+    5,011² matrix would cost more than all the SVM solves together on a CPU.
+
+    Args:
+        gram: (N, N) symmetric positive semi-definite.
+        rank: number of eigenpairs.
+        oversample: extra subspace columns.
+        power_iters: subspace iterations.
+        seed: seed of the random start.
+
+    Returns:
+        tuple: eigenvectors (N, rank) and eigenvalues (rank,), descending.
+    """
+    n = len(gram)
+    if rank <= 0:
+        return gram.new_zeros(n, 0), gram.new_zeros(0)
+    width = min(n, rank + oversample)
+    generator = torch.Generator(device='cpu').manual_seed(seed)
+    basis = torch.randn(n, width, generator=generator, dtype=gram.dtype).to(gram.device)
+    for _ in range(power_iters):
+        basis = torch.linalg.qr(gram @ basis).Q
+    values, vectors = torch.linalg.eigh(basis.T @ gram @ basis)
+    order = values.argsort(descending=True)[:rank]
+    return basis @ vectors[:, order], values[order].clamp_min(0)
+
+
+def _packed_outer(vectors: torch.Tensor) -> torch.Tensor:
+    """(N, k(k+1)/2) upper triangles of the outer products of the rows of (N, k) ``vectors``."""
+    k = vectors.shape[1]
+    rows, cols = torch.triu_indices(k, k, device=vectors.device)
+    return (vectors[:, :, None] * vectors[:, None, :]).reshape(len(vectors), -1)[:, rows * k + cols]
+
+
+@dataclass
+class Preconditioner:
+    """Low-rank part of ``K̃`` shared by all problems: ``K̃ ≈ U diag(λ) Uᵀ + diag(r)``.
+
+    For a group of rows ``S`` the same identity holds with the rows ``U[S]`` and ``r[S]``, so one
+    eigendecomposition of the full Gram matrix serves every fold and every low-shot sample. Groups
+    are kept as row indices into the full factors and gathered when used.
+
+    Attributes:
+        vectors: (N, k) ``U``.
+        values: (k,) eigenvalues ``λ``.
+        residual_diag: (N,) ``diag(K̃ - UΛUᵀ)``, clamped positive.
+        outer: (N, k(k+1)/2) upper triangles of ``u_i u_iᵀ`` for every row ``u_i`` of ``U``, so
+            that ``Uᵀ diag(d) U`` for many vectors ``d`` is one matrix product.
+        rows: (b, n) rows of each group; ``None`` is one group of all N rows.
+    """
+    vectors: torch.Tensor
+    values: torch.Tensor
+    residual_diag: torch.Tensor
+    outer: torch.Tensor
+    rows: Optional[torch.Tensor] = None
+
+    @classmethod
+    def from_gram(cls, gram: torch.Tensor, rank: int) -> 'Preconditioner':
+        """Build from a full (N, N) Gram matrix, as a single group."""
+        vectors, values = top_eigenpairs(gram, rank)
+        keep = values > values.max().clamp_min(torch.finfo(values.dtype).tiny) * 1e-10
+        vectors, values = vectors[:, keep], values[keep]
+        residual = torch.diagonal(gram) - (vectors * vectors * values).sum(1)
+        floor = 1e-6 * torch.diagonal(gram).mean()
+        return cls(vectors, values, residual.clamp_min(floor), _packed_outer(vectors))
+
+    @property
+    def rank(self) -> int:
+        return len(self.values)
+
+    def truncate(self, rank: int) -> 'Preconditioner':
+        """The same factors with only the ``rank`` leading eigenpairs (single group)."""
+        vectors, values = self.vectors[:, :rank], self.values[:rank]
+        residual = self.residual_diag + (self.vectors[:, rank:]**2 * self.values[rank:]).sum(1)
+        return Preconditioner(vectors, values, residual, _packed_outer(vectors))
+
+    def take(self, rows: torch.Tensor) -> 'Preconditioner':
+        """The groups of rows ``rows`` (b, n) of a single-group preconditioner."""
+        return Preconditioner(self.vectors, self.values, self.residual_diag, self.outer, rows)
+
+    def select(self, groups: torch.Tensor) -> 'Preconditioner':
+        """The groups ``groups`` of this preconditioner."""
+        if self.rows is None or len(groups) == len(self.rows):
+            return self
+        return self.take(self.rows[groups])
+
+    def gather(self, name: str, start: int = 0, stop: Optional[int] = None) -> torch.Tensor:
+        """Group rows of ``vectors``, ``residual_diag`` or ``outer``: (groups, n, ...)."""
+        full = getattr(self, name)
+        return full[None] if self.rows is None else full[self.rows[start:stop]]
+
+
+@dataclass
+class SolveResult:
+    """Solutions of a batch of problems.
+
+    Attributes:
+        coef: (b, n, m) ``β``; zero on rows a problem does not train on.
+        decision: (b, n, m) ``K̃β`` - decision values (bias included) on all n rows of the group.
+        newton_steps: (b, m) Newton steps taken.
+        cg_steps: (b, m) conjugate-gradient steps taken (one Gram product each).
+        violation: (b, m) final optimality residual in margin units.
+    """
+    coef: torch.Tensor
+    decision: torch.Tensor
+    newton_steps: torch.Tensor
+    cg_steps: torch.Tensor
+    violation: torch.Tensor
+
+
+def _take_groups(x: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    """``x[groups]`` without copying when all groups are kept (the Gram matrix is large)."""
+    return x if len(groups) == len(x) else x[groups]
+
+
+class _Columns:
+    """Indices of the live columns of a (b, m) batch, packed group by group.
+
+    Groups are padded to the largest live count with dead columns, which are computed but never
+    written back. Groups without live columns are dropped only when that leaves at most half of
+    them: dropping copies the Gram blocks of the others, which costs more than multiplying a few
+    idle blocks.
+    """
+
+    def __init__(self, live: torch.Tensor):
+        counts = live.sum(1)
+        busy = counts.nonzero()[:, 0]
+        self.groups = busy if 2 * len(busy) <= len(live) else torch.arange(len(live), device=live.device)
+        width = int(counts.max())
+        order = torch.argsort((~live).to(torch.int8), dim=1, stable=True)
+        self.cols = order[self.groups, :width]
+        self.valid = torch.gather(live[self.groups], 1, self.cols)
+
+    def take(self, x: torch.Tensor) -> torch.Tensor:
+        """(b, m) -> (b', w) or (b, n, m) -> (b', n, w)."""
+        x = _take_groups(x, self.groups)
+        if x.dim() == 2:
+            return torch.gather(x, 1, self.cols)
+        return torch.gather(x, 2, self.cols[:, None, :].expand(-1, x.shape[1], -1))
+
+    def put(self, x: torch.Tensor, values: torch.Tensor) -> None:
+        """Write the live entries of ``values`` (b', w) or (b', n, w) back into ``x``."""
+        groups = self.groups[:, None].expand_as(self.cols)[self.valid]
+        cols = self.cols[self.valid]
+        if x.dim() == 2:
+            x[groups, cols] = values[self.valid]
+        else:
+            x[groups, :, cols] = values.transpose(1, 2)[self.valid]
+
+
+class _Woodbury:
+    """Per-column inverse of ``U_A Λ U_Aᵀ + diag(r_A + 1/(2c_A))`` on the active rows ``A``."""
+
+    _MAX_ELEMENTS = 1 << 24  # bound on gathered (groups, n, k(k+1)/2) outer products
+
+    def __init__(self, precond: Preconditioner, inv2c: torch.Tensor, active: torch.Tensor):
+        self.weights = active / (precond.gather('residual_diag')[..., None] + inv2c)  # (b, n, w)
+        self.vectors = precond.gather('vectors')
+        b, n, w = self.weights.shape
+        k = precond.rank
+        self.chol = None
+        if k == 0:
+            return
+        # Uᵀ diag(weights_j) U for all columns j: weights (w × n) times the row outer products.
+        upper = torch.triu_indices(k, k, device=inv2c.device)
+        system = inv2c.new_empty(b, w, k, k)
+        step = max(1, self._MAX_ELEMENTS // (n * upper.shape[1]))
+        for g in range(0, b, step):
+            packed = self.weights[g:g + step].transpose(1, 2) @ precond.gather('outer', g, g + step)
+            system[g:g + step, :, upper[0], upper[1]] = packed
+            system[g:g + step, :, upper[1], upper[0]] = packed
+        system.diagonal(dim1=-2, dim2=-1).add_(1 / precond.values)
+        self.chol = torch.linalg.cholesky(system)
+
+    def __call__(self, residual: torch.Tensor) -> torch.Tensor:
+        scaled = self.weights * residual
+        if self.chol is None:
+            return scaled
+        projected = (self.vectors.transpose(1, 2) @ scaled).transpose(1, 2)[..., None]  # (b, w, k, 1)
+        solved = torch.cholesky_solve(projected, self.chol)[..., 0].transpose(1, 2)  # (b, k, w)
+        return scaled - self.weights * (self.vectors @ solved)
+
+    def to(self, dtype: torch.dtype) -> '_Woodbury':
+        """The same preconditioner in another precision (factorised in the original one)."""
+        new = object.__new__(_Woodbury)
+        new.vectors, new.weights = self.vectors.to(dtype), self.weights.to(dtype)
+        new.chol = None if self.chol is None else self.chol.to(dtype)
+        return new
+
+    def select(self, groups: torch.Tensor, cols: torch.Tensor) -> '_Woodbury':
+        new = object.__new__(_Woodbury)
+        new.vectors = _take_groups(self.vectors, groups)
+        new.weights = torch.gather(_take_groups(self.weights, groups), 2,
+                                   cols[:, None, :].expand(-1, self.weights.shape[1], -1))
+        new.chol = None
+        if self.chol is not None:
+            k = self.chol.shape[-1]
+            index = cols[..., None, None].expand(-1, -1, k, k)
+            new.chol = torch.gather(_take_groups(self.chol, groups), 1, index)
+        return new
+
+
+def _violation(coef, decision, targets, cost, inv2c):
+    """max_i |α_i/(2c_i) - max(0, 1 - y_i f_i)| over training rows, per column: (b, m)."""
+    slack = (1 - targets * decision).clamp_min(0)
+    residual = (targets * coef * inv2c - slack) * (cost > 0)
+    return residual.abs().amax(dim=1)
+
+
+def _conjugate_gradient(gram, active, inv2c, rhs, precond, tol, max_iter):
+    """Solve ``(K̃_AA + diag(inv2c_A)) d = rhs`` per column until ``max|residual| <= tol``.
+
+    Args:
+        gram: (b, n, n); active: (b, n, w) float 0/1; inv2c: (b, n, w); rhs: (b, n, w), zero off A.
+        precond: a :class:`_Woodbury` for these columns; tol: (b, w); max_iter: int.
+
+    Returns:
+        tuple: ``d`` (b, n, w), ``K̃ d`` (b, n, w) on all rows and the steps per column (b, w).
+    """
+    sol = torch.zeros_like(rhs)
+    sol_image = torch.zeros_like(rhs)
+    steps = torch.zeros(tol.shape, dtype=torch.long, device=rhs.device)
+    live = rhs.abs().amax(1) > tol
+    if not live.any():
+        return sol, sol_image, steps
+    cols = _Columns(live)
+    state = dict(gram=_take_groups(gram, cols.groups), active=cols.take(active), inv2c=cols.take(inv2c),
+                 r=cols.take(rhs), tol=cols.take(tol), x=cols.take(sol), kx=cols.take(sol_image),
+                 steps=cols.take(steps))
+    state['precond'] = precond.select(cols.groups, cols.cols)
+    state['z'] = state['precond'](state['r'])
+    state['p'] = state['z'].clone()
+    state['rz'] = (state['r'] * state['z']).sum(1)
+    state['done'] = ~cols.valid
+    width = int(live.sum())
+    for _ in range(max_iter):
+        kp = state['gram'] @ state['p']
+        ap = state['active'] * kp + state['inv2c'] * state['p']
+        curvature = (state['p'] * ap).sum(1)
+        # Finished columns stay frozen until the next repack (their recurrences may degenerate).
+        step = torch.where(state['done'] | (curvature <= 0), 0, state['rz'] / curvature)
+        state['steps'] += ~state['done']
+        state['x'] += step[:, None] * state['p']
+        state['kx'] += step[:, None] * kp
+        state['r'] -= step[:, None] * ap
+        done = state['done'] | (state['r'].abs().amax(1) <= state['tol'])
+        state['done'] = done
+        if done.all():
+            break
+        state['z'] = state['precond'](state['r'])
+        rz = (state['r'] * state['z']).sum(1)
+        ratio = torch.where(done, 0, rz / torch.where(done, 1, state['rz']))
+        state['p'] = state['z'] + ratio[:, None] * state['p']
+        state['rz'] = rz
+        still = int((~done).sum())
+        if still <= width // 2:  # repack so finished columns stop costing matrix products
+            for key, out in (('x', sol), ('kx', sol_image), ('steps', steps)):
+                cols.put(out, state[key])
+            cols, state = _repack(cols, ~done, state)
+            width = still
+    for key, out in (('x', sol), ('kx', sol_image), ('steps', steps)):
+        cols.put(out, state[key])
+    return sol, sol_image, steps
+
+
+def _repack(cols: _Columns, keep: torch.Tensor, state: dict):
+    """Drop finished columns from the CG state; ``keep`` is (b', w) over the current packing."""
+    inner = _Columns(keep)
+    new = {}
+    for key, value in state.items():
+        if key == 'gram':
+            new[key] = _take_groups(value, inner.groups)
+        elif key == 'precond':
+            new[key] = value.select(inner.groups, inner.cols)
+        else:
+            new[key] = inner.take(value)
+    outer = object.__new__(_Columns)
+    outer.groups = cols.groups[inner.groups]
+    outer.cols = torch.gather(cols.cols[inner.groups], 1, inner.cols)
+    outer.valid = inner.valid
+    return outer, new
+
+
+def line_search(coef, decision, direction, image, targets, cost, max_step=1.0, iters=50):
+    """Exact minimiser over ``t ∈ [0, max_step]`` of the objective at ``coef + t·direction``.
+
+    The objective restricted to the segment is a convex piecewise quadratic in ``t``; its slope is
+    piecewise linear, so safeguarded Newton steps on the slope land on the root after a few pieces.
+    A slope within rounding error of zero counts as zero, and ``t = 1`` is tried first: near the
+    optimum the Newton step is tiny and its slope is pure rounding noise, which must not stop it.
+
+    Args:
+        coef, decision: (b, n, w) current ``β`` and ``K̃β``.
+        direction, image: (b, n, w) the step and ``K̃ @ step``. They are passed rather than an end
+            point because ``(β + d) - β`` loses the digits of a tiny step ``d``.
+        targets, cost: (b, n, w) ``y`` and per-sample cost (0 = not trained).
+        max_step: upper bound of ``t``.
+        iters: Newton steps on the slope.
+
+    Returns:
+        torch.Tensor: (b, 1, w) step sizes.
+    """
+    curvature = (direction * image).sum(1)
+    slope0 = (direction * decision).sum(1)
+    # Rounding scale of the slope: the same sums taken over absolute values.
+    scale0 = (direction * decision).abs().sum(1) + (direction * image).abs().sum(1)
+    margin = 1 - targets * decision
+    speed = targets * image
+
+    def slope_at(t):
+        gap = margin - t[:, None] * speed
+        term = cost * speed * gap.clamp_min(0)
+        slope = slope0 + t * curvature - 2 * term.sum(1)
+        noise = 1e-10 * (scale0 * (1 + t) + 2 * term.abs().sum(1))
+        return slope, curvature + 2 * (cost * speed * speed * (gap > 0)).sum(1), noise
+
+    # A step whose slope is rounding noise already at t = 0 changes the objective by less than its
+    # last digit; the Newton step is then taken whole (it still fixes tiny KKT violations).
+    slope, _, noise = slope_at(torch.zeros_like(curvature))
+    flat = slope.abs() <= noise
+    t = torch.full_like(curvature, min(1.0, max_step))
+    low = torch.zeros_like(t)
+    high = torch.full_like(t, max_step)
+    finished = flat
+    for _ in range(iters):
+        if finished.all():
+            break
+        slope, hess, noise = slope_at(t)
+        # Done when the slope vanishes, the minimiser lies beyond max_step, or the bracket closed.
+        finished = (finished | (slope.abs() <= noise) | ((t >= max_step) & (slope < 0))
+                    | (high - low <= 1e-15 * (1 + t)))
+        low = torch.where(slope < 0, t, low)
+        high = torch.where(slope > 0, t, high)
+        proposal = torch.where(hess > 0, t - slope / hess.clamp_min(1e-300), high)
+        bisect = (low + high) / 2
+        proposal = torch.where((proposal <= low) | (proposal >= high), bisect, proposal)
+        t = torch.where(finished, t, proposal)
+    return t.clamp(0, max_step)[:, None]
+
+
+def solve(gram: torch.Tensor,
+          targets: torch.Tensor,
+          cost: torch.Tensor,
+          precond: Preconditioner,
+          init: Optional[torch.Tensor] = None,
+          init_decision: Optional[torch.Tensor] = None,
+          tol: float = 1e-8,
+          max_newton: int = 100,
+          forcing: float = 1e-2,
+          gram_low: Optional[torch.Tensor] = None) -> SolveResult:
+    """Solve a batch of squared-hinge SVMs exactly.
+
+    Args:
+        gram: (b, n, n) Gram block of each group (``K̃`` including the bias term).
+        targets: (b, n, m) ±1 targets (float, same dtype as ``gram``).
+        cost: (b, n, m) per-sample cost ``C·weight(y)``; 0 excludes a row from training (it still
+            gets a decision value).
+        precond: preconditioner with ``b`` groups.
+        init: (b, n, m) warm start ``β``; zero off the training rows.
+        init_decision: ``K̃ @ init`` if known.
+        tol: stop when every training sample satisfies ``|α_i/(2c_i) - max(0, 1 - y_i f_i)| <= tol``.
+        max_newton: cap on Newton steps per column.
+        forcing: each CG solve reduces the residual below ``forcing ×`` the current violation. A
+            column whose step fails to decrease the objective (an inexact step need not be a
+            descent direction) retries with a 100 times tighter solve.
+        gram_low: optional float32 copy of ``gram`` for the products inside the CG solves. Newton
+            steps only need to be approximately right: every residual, violation and the final
+            decision values are computed from ``gram`` itself, so the solution is as exact as with
+            ``gram`` alone (iterative refinement), while the products run at float32 speed.
+
+    Returns:
+        SolveResult: solutions; ``violation > tol`` flags a column that hit ``max_newton``.
+    """
+    targets, cost = targets.to(gram.dtype), cost.to(gram.dtype)
+    trained = cost > 0
+    inv2c = torch.where(trained, 0.5 / torch.where(trained, cost, 1), 0)
+    coef = torch.zeros_like(targets) if init is None else init.to(gram.dtype) * trained
+    if init is None:
+        decision = torch.zeros_like(targets)
+    else:
+        decision = gram @ coef if init_decision is None else init_decision.to(gram.dtype).clone()
+    steps = torch.zeros(targets.shape[0], targets.shape[2], dtype=torch.long, device=targets.device)
+    cg_steps = torch.zeros_like(steps)
+    exact = True
+    max_cg = 10 * int(np.sqrt(targets.shape[1])) + 100
+    accuracy = torch.full(steps.shape, forcing, dtype=gram.dtype, device=gram.device)
+    while True:
+        violation = _violation(coef, decision, targets, cost, inv2c)
+        live = (violation > tol) & (steps < max_newton)
+        if not live.any():
+            if exact:
+                break
+            # Decision values were updated incrementally; confirm optimality on exact ones.
+            decision = gram @ coef
+            exact = True
+            continue
+        exact = False
+        cols = _Columns(live)
+        cg_tol = torch.clamp(cols.take(violation) * cols.take(accuracy), min=tol * 1e-4)
+        new_coef, new_decision, step, cg_used = _newton_step(
+            _take_groups(gram if gram_low is None else gram_low, cols.groups),
+            cols.take(targets), cols.take(cost), cols.take(inv2c),
+            cols.take(coef), cols.take(decision), precond.select(cols.groups), cg_tol, max_cg)
+        cols.put(coef, new_coef)
+        cols.put(decision, new_decision)
+        cols.put(accuracy, torch.where(step < 1e-6, cols.take(accuracy) * 1e-2, cols.take(accuracy)))
+        cols.put(cg_steps, cols.take(cg_steps) + cg_used)
+        steps[live] += 1
+    return SolveResult(coef, decision, steps, cg_steps, violation)
+
+
+def _newton_step(gram, targets, cost, inv2c, coef, decision, precond, cg_tol, max_cg):
+    """One Newton step on the live columns; ``gram`` may be a lower-precision copy."""
+    dtype, low = coef.dtype, gram.dtype
+    active = ((1 - targets * decision > 0) & (cost > 0)).to(dtype)
+    kept = coef * active
+    leaving = coef - kept
+    decision_kept = decision.clone()
+    moved = leaving.any(1)
+    if moved.any():  # rows that left the margin drop out of β: remove their share of K̃β
+        cols = _Columns(moved)
+        product = _take_groups(gram, cols.groups) @ cols.take(leaving).to(low)
+        cols.put(decision_kept, cols.take(decision) - product.to(dtype))
+    rhs = active * (targets - decision_kept - inv2c * kept)
+    # A solve cannot get below the rounding of its own precision.
+    cg_tol = torch.maximum(cg_tol, 100 * torch.finfo(low).eps * rhs.abs().amax(1))
+    precond = _Woodbury(precond, inv2c, active).to(low)
+    delta, image, cg_used = _conjugate_gradient(gram, active.to(low), inv2c.to(low), rhs.to(low),
+                                                precond, cg_tol.to(low), max_cg)
+    delta, image = delta.to(dtype), image.to(dtype)
+    # The Newton point is kept + delta: the step from coef drops the leaving rows and adds delta.
+    direction = delta - leaving
+    image = image - (decision - decision_kept)
+    t = line_search(coef, decision, direction, image, targets, cost)
+    return coef + t * direction, decision + t * image, t[:, 0], cg_used
+
+
+def warm_start_scale(coef, decision, targets, cost):
+    """Scale a previous solution ``β`` into a warm start for new costs.
+
+    Along an ascending cost path the solution grows like the cost while most samples are inside
+    the margin, and saturates once they reach it. The scale is the objective-optimal multiple
+    ``s`` (an exact 1-D search), capped so that no sample leaves the margin: near convergence many
+    samples sit just inside it, and pushing them out shrinks the active set, after which Newton
+    overshoots and needs many short steps to recover it.
+
+    Returns:
+        tuple: scaled ``β`` and ``K̃β``, both (b, n, m).
+    """
+    zero = torch.zeros_like(coef)
+    scale = line_search(zero, zero, coef, decision, targets, cost, max_step=1e12, iters=80)
+    functional = targets * decision
+    inside = (functional > 0) & (functional < 1) & (cost > 0)
+    keep = 1 / torch.where(inside, functional, 1e-12).amax(dim=1, keepdim=True)
+    scale = torch.minimum(scale, keep.clamp_min(1))
+    return coef * scale, decision * scale
+
+
+def solve_path(gram: torch.Tensor,
+               targets: torch.Tensor,
+               train_mask: torch.Tensor,
+               costs: torch.Tensor,
+               class_weight: Tuple[float, float],
+               precond: Preconditioner,
+               tol: float = 1e-8,
+               max_newton: int = 100,
+               chains: int = 1,
+               init: Optional[torch.Tensor] = None,
+               gram_low: Optional[torch.Tensor] = None) -> SolveResult:
+    """Solve every problem for every one of its costs, warm-starting along ascending costs.
+
+    The sorted costs of a problem are split into ``chains`` interleaved paths that advance
+    together: chain ``i`` solves the ``i``-th, ``(i + chains)``-th, ... smallest cost, each from the
+    best multiple of its previous solution. One chain needs the fewest Newton steps; more chains
+    put more columns into each Gram product, which pays off when the Gram blocks are small and the
+    products are bound by memory traffic rather than arithmetic.
+
+    Args:
+        gram: (b, n, n) Gram blocks.
+        targets: (b, n, m) ±1.
+        train_mask: (b, n, m) bool, rows each problem trains on.
+        costs: (m, c) costs ``C`` per problem, any order.
+        class_weight: (positive, negative) multipliers of ``C``.
+        precond: preconditioner with ``b`` groups.
+        tol: optimality tolerance, see :func:`solve`.
+        max_newton: Newton step cap per solve.
+        chains: number of interleaved cost paths.
+        init: (b, n, m) optional warm start ``β`` for the smallest cost of every problem.
+        gram_low: optional float32 copy of ``gram`` for the CG products, see :func:`solve`.
+
+    Returns:
+        SolveResult: tensors with a trailing cost axis in the order of ``costs``: coef and decision
+        (b, n, m, c), the others (b, m, c).
+    """
+    b, n, m = targets.shape
+    c = costs.shape[1]
+    targets = targets.to(gram.dtype)
+    costs = costs.to(device=gram.device, dtype=gram.dtype)
+    order = costs.argsort(dim=1)
+    sorted_costs = torch.gather(costs, 1, order)
+    base = torch.where(targets > 0, class_weight[0], class_weight[1]) * train_mask
+    chains = max(1, min(chains, c))
+    pieces = []
+    coef = decision = None
+    if init is not None:
+        coef = init.to(gram.dtype)[..., None] * train_mask[..., None]
+        decision = gram @ coef[..., 0]
+        coef, decision = coef.expand(b, n, m, chains), decision[..., None].expand(b, n, m, chains)
+    for start in range(0, c, chains):
+        width = min(chains, c - start)
+
+        def widen(x):  # (b, n, m) -> (b, n, m * width), problem-major like the costs below
+            return x[..., None].expand(b, n, m, width).reshape(b, n, m * width)
+
+        cost = widen(base) * sorted_costs[:, start:start + width].reshape(-1)
+        init = init_decision = None
+        if coef is not None:
+            keep = (slice(None), slice(None), slice(None), slice(0, width))
+            init, init_decision = warm_start_scale(coef[keep].reshape(b, n, -1),
+                                                   decision[keep].reshape(b, n, -1), widen(targets), cost)
+        result = solve(gram, widen(targets), cost, precond, init, init_decision, tol=tol,
+                       max_newton=max_newton, gram_low=gram_low)
+        coef = result.coef.reshape(b, n, m, width)
+        decision = result.decision.reshape(b, n, m, width)
+        pieces.append(result)
+    inverse = order.argsort(dim=1)
+
+    def stack(name):
+        values = torch.cat([getattr(r, name).reshape(getattr(r, name).shape[:-1] + (m, -1))
+                            for r in pieces], dim=-1)
+        return torch.gather(values, -1, inverse.expand(values.shape[:-2] + inverse.shape))
+
+    return SolveResult(*(stack(k) for k in ('coef', 'decision', 'newton_steps', 'cg_steps', 'violation')))

@@ -1,0 +1,76 @@
+"""Synthetic VOC07-like features for speed benchmarks and tests.
+
+Multi-label targets with the class frequencies of VOC07 trainval, some difficult labels, and
+non-negative (post-ReLU-like) features with a decaying spectrum: a latent vector carries the class
+prototypes of an image plus power-law noise, is mixed into ``dim`` dimensions, passed through a ReLU
+and L2-normalised. Classes are learnable but not separable, and the Gram matrix has the large mean
+eigenvalue and long tail of real CNN features - the hard case for an SVM solver.
+"""
+from typing import Tuple
+
+import numpy as np
+
+from .features import l2_normalize
+
+#: Images per class in VOC07 trainval (5,011 images), in the usual class order.
+VOC07_CLASS_COUNTS = (238, 243, 330, 181, 244, 186, 713, 337, 445, 141, 200, 421, 287, 245, 2008,
+                      245, 96, 229, 261, 256)
+VOC07_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
+                 'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep',
+                 'sofa', 'train', 'tvmonitor')
+
+
+def make_voc_like_features(num_train: int = 5011,
+                           num_test: int = 4952,
+                           dim: int = 9216,
+                           num_classes: int = 20,
+                           latent_dim: int = 256,
+                           difficult_rate: float = 0.05,
+                           signal: float = 0.3,
+                           min_positives: int = 8,
+                           seed: int = 0) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Draw train and test features and VOC labels from one generative model.
+
+    Args:
+        num_train: trainval rows.
+        num_test: test rows.
+        dim: feature dimension.
+        num_classes: number of classes (at most 20 keep VOC07 frequencies).
+        latent_dim: rank of the structured part of the features.
+        difficult_rate: fraction of positive labels turned into difficult (0).
+        signal: scale of the class prototypes against unit latent noise; lower is harder.
+        min_positives: every class gets at least this many non-difficult positives per split.
+        seed: random seed.
+
+    Returns:
+        tuple: train features (num_train, dim) float32 L2-normalised, train labels
+        (num_train, num_classes) int8, test features, test labels.
+    """
+    rng = np.random.default_rng(seed)
+    counts = np.resize(np.asarray(VOC07_CLASS_COUNTS, dtype=np.float64), num_classes)
+    frequency = np.minimum(counts / 5011 * 1.05, 0.9)
+    prototypes = rng.standard_normal((num_classes, latent_dim)) * signal
+    spectrum = np.arange(1, latent_dim + 1)**-0.5
+    mixing = rng.standard_normal((latent_dim, dim)) / np.sqrt(latent_dim)
+    bias = rng.standard_normal(dim) * 0.3
+
+    def draw(n):
+        present = rng.random((n, num_classes)) < frequency
+        nothing = ~present.any(axis=1)
+        present[nothing, rng.choice(num_classes, nothing.sum(), p=frequency / frequency.sum())] = True
+        for c in range(num_classes):  # keep every class trainable on small draws
+            missing = min_positives - present[:, c].sum()
+            if missing > 0:
+                present[rng.choice(np.flatnonzero(~present[:, c]), missing, replace=False), c] = True
+        difficult = present & (rng.random((n, num_classes)) < difficult_rate)
+        # Difficult objects are small or occluded: a weaker trace of the class in the image.
+        strength = np.where(difficult, 0.4, 1.0) * present
+        latent = (strength @ prototypes + rng.standard_normal((n, latent_dim))) * spectrum
+        raw = np.maximum(latent @ mixing + bias + 0.35 * rng.standard_normal((n, dim)), 0)
+        labels = np.where(present, 1, -1).astype(np.int8)
+        labels[difficult] = 0
+        return l2_normalize(raw), labels
+
+    train_features, train_labels = draw(num_train)
+    test_features, test_labels = draw(num_test)
+    return train_features, train_labels, test_features, test_labels

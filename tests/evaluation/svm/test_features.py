@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+from mmssl.evaluation.svm import l2_normalize, load_split, read_meta, write_meta, write_split
+
+
+def feature_dir(tmp_path, train_rows=6):
+    rng = np.random.default_rng(0)
+    write_meta(str(tmp_path), ['a', 'b'], ['feature1', 'feature5'], dict(checkpoint=None))
+    labels = np.array([[1, -1], [-1, 1], [0, -1], [1, 1], [-1, 0], [-1, -1]], dtype=np.int8)
+    write_split(str(tmp_path), 'trainval', {'feature1': rng.random((train_rows, 4)), 'feature5': rng.random((6, 3))},
+                labels, [f'{i:06d}' for i in range(6)])
+    return tmp_path
+
+
+def test_round_trip_is_memory_mapped_and_normalised(tmp_path):
+    split = load_split(str(feature_dir(tmp_path)), 'trainval', 'feature5')
+    assert isinstance(split.features, np.memmap) and split.features.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(split.features, axis=1), 1, atol=1e-4)
+    assert split.classes == ['a', 'b'] and split.ids[2] == '000002' and split.labels[2, 0] == 0
+    assert read_meta(str(tmp_path))['source'] == {'checkpoint': None}
+    np.testing.assert_allclose(l2_normalize(np.array([[3.0, 4.0]])), [[0.6, 0.8]], atol=1e-5)
+
+
+def test_row_count_mismatch_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r'trainval_feature1.npy has 5 rows but .*trainval_labels.npy has 6'):
+        load_split(str(feature_dir(tmp_path, train_rows=5)), 'trainval', 'feature1')
+
+
+def test_nan_and_unknown_layer_are_refused(tmp_path):
+    feature_dir(tmp_path)
+    features = np.load(tmp_path / 'trainval_feature1.npy')
+    features[3, 2] = np.nan
+    np.save(tmp_path / 'trainval_feature1.npy', features)
+    with pytest.raises(ValueError, match='NaN or inf in the features, first at row 3, column 2'):
+        load_split(str(tmp_path), 'trainval', 'feature1')
+    with pytest.raises(ValueError, match=r"unknown layer\(s\) \['feature9'\]"):
+        load_split(str(tmp_path), 'trainval', 'feature9')
+    with pytest.raises(FileNotFoundError, match='test_labels.npy not found'):
+        load_split(str(tmp_path), 'test', 'feature5')

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+from sklearn.svm import LinearSVC
+
+from mmssl.evaluation.svm import SVMProblems, SVMProtocol, build_svm_solver, l2_normalize, make_voc_like_features
+
+
+def toy_problem(seed=0, n=60, dim=200):
+    # Fewer samples than dimensions, as with VOC07 (5,011 x 8,192+): liblinear converges at every cost.
+    rng = np.random.default_rng(seed)
+    features = l2_normalize(np.abs(rng.standard_normal((n, dim))) + np.outer(rng.random(n) > 0.7, rng.random(dim)))
+    targets = np.where(features[:, :5].sum(1) > np.median(features[:, :5].sum(1)), 1, -1).astype(np.int8)
+    return features, targets
+
+
+def liblinear_decision(features, targets, cost, class_weight=None, mask=None):
+    mask = np.ones(len(targets), bool) if mask is None else mask
+    model = LinearSVC(C=cost, class_weight=class_weight or {1: 2.0, -1: 1.0}, loss='squared_hinge', dual=True,
+                      tol=1e-12, max_iter=200000, intercept_scaling=1.0)
+    return model.fit(features[mask].astype(np.float64), targets[mask]).decision_function(features)
+
+
+@pytest.mark.parametrize('cost', [2**-10, 0.0625, 1.0, 100.0])
+def test_fast_solver_matches_liblinear_with_class_weights(cost):
+    features, targets = toy_problem()
+    solver = build_svm_solver('fast', SVMProtocol(costs=(cost, )))
+    solver.prepare(features)
+    held_out = np.arange(len(targets)) % 3 == 0
+    problems = SVMProblems(rows=np.arange(len(targets))[None], targets=np.stack([targets, targets], 1)[None],
+                           train_mask=np.stack([np.ones_like(held_out), ~held_out], 1)[None],
+                           costs=[[cost], [cost]])
+    decision = solver.solve(problems).decision[0, :, :, 0]
+    np.testing.assert_allclose(decision[:, 0], liblinear_decision(features, targets, cost), atol=1e-5)
+    # A problem on a subset of rows still scores the held-out rows, as a fold model would.
+    np.testing.assert_allclose(decision[:, 1], liblinear_decision(features, targets, cost, mask=~held_out),
+                               atol=1e-5)
+    # The class weights matter: the unweighted SVM is a different model.
+    unweighted = liblinear_decision(features, targets, cost, class_weight={1: 1.0, -1: 1.0})
+    assert np.abs(unweighted - decision[:, 0]).max() > 1e-3
+
+
+def test_both_solvers_score_evaluation_rows_alike():
+    train_x, train_y, test_x, _ = make_voc_like_features(90, 30, 64, num_classes=3, min_positives=6, seed=1)
+    targets = np.where(train_y == 1, 1, -1).astype(np.int8)
+    protocol = SVMProtocol(costs=(0.01, 1.0))
+    problems = SVMProblems(rows=np.arange(90)[None], targets=targets[None], train_mask=np.ones((1, 90, 3), bool),
+                           costs=np.tile([0.01, 1.0], (3, 1)), evaluate=np.ones(3, bool))
+    solutions = []
+    for name, kwargs in (('fast', {}), ('sklearn', dict(n_jobs=1))):
+        solver = build_svm_solver(name, protocol, **kwargs)
+        solver.prepare(train_x, test_x)
+        solutions.append(solver.solve(problems))
+    # liblinear stops at tol 1e-4 of the protocol, so agreement is to about that precision.
+    np.testing.assert_allclose(solutions[0].eval_decision, solutions[1].eval_decision, atol=2e-3)
+    np.testing.assert_allclose(solutions[0].decision, solutions[1].decision, atol=2e-3)
+
+
+def test_problem_batches_are_checked():
+    with pytest.raises(ValueError, match='at least one positive and one negative'):
+        SVMProblems(rows=np.arange(3)[None], targets=np.ones((1, 3, 1)), train_mask=np.ones((1, 3, 1)),
+                    costs=[[1.0]])
+    with pytest.raises(ValueError, match='unknown SVM solver'):
+        build_svm_solver('liblinear', SVMProtocol())
