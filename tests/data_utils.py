@@ -16,7 +16,13 @@ official releases, so shipped configs usually need nothing but ``data_root`` cha
 :func:`make_voc07`           ``VOCdevkit/VOC2007/{JPEGImages,Annotations,ImageSets/Main}``
 :func:`make_fashion_mnist`   the output of ``tools/dataset_converters/prepare_fashion_mnist.py`` (run on
                              synthetic idx files written by :func:`write_fashion_mnist_idx`)
-:func:`make_all_datasets`    all of the above under one root, keyed by data set name
+:func:`make_coco_instances`  ``annotations/instances_{train,val}2017.json`` (polygons) and ``{train,val}2017/``
+:func:`make_voc0712`         ``VOCdevkit/VOC{2007,2012}/{JPEGImages,Annotations,ImageSets/Main}`` (detection)
+:func:`make_voc12aug`        ``VOCdevkit/VOC2012/{JPEGImages,SegmentationClass,SegmentationClassAug}``, lists in
+                             ``ImageSets/Segmentation/{train_aug,train,val}.txt``
+:func:`make_cityscapes`      ``leftImg8bit/<split>/<city>/*_leftImg8bit.png``,
+                             ``gtFine/<split>/<city>/*_gtFine_labelTrainIds.png``
+:func:`make_all_datasets`    the classification sets above (ImageNet ... Fashion-MNIST) under one root
 ===========================  ==========================================================================
 
 Images are small random-noise pictures (deterministic per call), so a data set of a few dozen images takes
