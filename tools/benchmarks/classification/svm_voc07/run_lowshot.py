@@ -10,8 +10,6 @@ Writes ``WORK_DIR/<layer>/lowshot_svm.json``, the record ``WORK_DIR/result_lowsh
 import argparse
 import os.path as osp
 
-from mmengine.logging import MMLogger
-
 from mmssl.apis.svm_benchmark import add_solver_arguments, lowshot_table, plot_lowshot, run_lowshot
 from mmssl.evaluation.svm.lowshot import DEFAULT_SHOTS
 
@@ -29,7 +27,6 @@ def main(argv=None):
                         help='choose the cost by mean TEST mAP (published tables; optimistic)')
     parser.add_argument('--plot', help='PNG of mAP vs k (default WORK_DIR/lowshot.png)')
     args = add_solver_arguments(parser).parse_args(argv)
-    MMLogger.get_instance('mmssl', log_level='INFO')
     results = run_lowshot(args.feature_dir, args.work_dir, args.layers, args.shots, args.num_samples, args.seed,
                           args.samples, args.save_samples, args.legacy_cost_selection, args.solver, args.costs,
                           args.device, args.n_jobs)

@@ -8,8 +8,6 @@ problems. A killed run resumes where it stopped when started again with the same
 """
 import argparse
 
-from mmengine.logging import MMLogger
-
 from mmssl.apis.svm_benchmark import add_solver_arguments, run_svm, svm_table
 
 
@@ -18,7 +16,6 @@ def main(argv=None):
     parser.add_argument('feature_dir', help='folder written by extract.py')
     parser.add_argument('--work-dir', required=True, help='outputs (per-class JSON, results, record)')
     args = add_solver_arguments(parser).parse_args(argv)
-    MMLogger.get_instance('mmssl', log_level='INFO')
     results = run_svm(args.feature_dir, args.work_dir, args.layers, args.solver, args.costs, args.device,
                       args.n_jobs)
     print(svm_table(results))

@@ -12,11 +12,11 @@ import argparse
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.logging import MMLogger
 
 from mmssl.apis.feature_extraction import extract_svm_features
 from mmssl.apis.svm_benchmark import add_solver_arguments, lowshot_table, plot_lowshot, run_lowshot, run_svm, svm_table
 from mmssl.evaluation.svm.features import META_FILE
+from mmssl.evaluation.svm.lowshot import DEFAULT_SHOTS
 from mmssl.utils import register_all_modules
 
 
@@ -29,19 +29,21 @@ def main(argv=None):
     parser.add_argument('--no-lowshot', action='store_true')
     parser.add_argument('--seed', type=int, default=0, help='seed of the low-shot training sets')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings of CONFIG')
-    args = add_solver_arguments(parser).parse_args(argv)
+    add_solver_arguments(parser)
+    parser.add_argument('--shots', type=int, nargs='+', help="low-shot k values (default: the config's)")
+    args = parser.parse_args(argv)
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options or {})
     feature_dir = osp.join(args.work_dir, 'features')
     if not osp.isfile(osp.join(feature_dir, META_FILE)):
-        register_all_modules()
-        cfg = Config.fromfile(args.config)
-        cfg.merge_from_dict(args.cfg_options or {})
         extract_svm_features(cfg, None if args.pretrain.lower() == 'none' else args.pretrain, feature_dir,
                              args.layers, config_path=args.config, pretrain_config=args.pretrain_config)
-    MMLogger.get_instance('mmssl', log_level='INFO')
     solver = (args.solver, args.costs, args.device, args.n_jobs)
     tables = [svm_table(run_svm(feature_dir, osp.join(args.work_dir, 'svm'), args.layers, *solver))]
     if not args.no_lowshot:
-        results = run_lowshot(feature_dir, osp.join(args.work_dir, 'lowshot'), args.layers, seed=args.seed,
+        results = run_lowshot(feature_dir, osp.join(args.work_dir, 'lowshot'), args.layers,
+                              args.shots or cfg.get('lowshot_shots', DEFAULT_SHOTS), seed=args.seed,
                               solver=args.solver, costs=args.costs, device=args.device, n_jobs=args.n_jobs)
         plot_lowshot(results, osp.join(args.work_dir, 'lowshot', 'lowshot.png'))
         tables.append(lowshot_table(results))
