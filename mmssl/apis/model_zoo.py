@@ -124,6 +124,11 @@ TABLES = (
           (Column('mIoU', 'mIoU'), ), 'standard'),
     Table('seg_cityscapes', 'Cityscapes segmentation, FCN R50-D8 (mIoU %)', 'Semantic Segmentation',
           ('Cityscapes', ), (Column('mIoU', 'mIoU'), ), 'standard'),
+    Table('svm_fmnist', 'Fashion-MNIST VOC07-style mosaics, linear SVM (mAP %)', 'SVM', ('Fashion-MNIST', ),
+          _FEATURES, 'demo'),
+    Table('lowshot_svm_fmnist', 'Fashion-MNIST VOC07-style mosaics, low-shot SVM (mAP %, mean of the samples)',
+          'Low-shot SVM', ('Fashion-MNIST', ), tuple(Column(f'k={k}', f'k{k}') for k in LOWSHOT_KS), 'demo',
+          layered=True),
     Table('linear_fmnist', 'Fashion-MNIST multi-head linear evaluation (top-1 %, 500 held-out photos)',
           'Linear Evaluation', ('Fashion-MNIST', ), _LINEAR, 'demo'),
     Table('knn_fmnist', 'Fashion-MNIST kNN (top-1 %)', 'kNN', ('Fashion-MNIST', ), _KNN, 'demo'),
@@ -469,8 +474,6 @@ def record_to_result(record: dict, root: str, dataset: Optional[str] = None, whe
         if benchmark == 'semi_sup':
             subset = record.get('extra', {}).get('subset')
             dataset = f'ImageNet-1k {subset}' if subset else None
-        elif benchmark in ('svm_voc07', 'lowshot_svm_voc07'):
-            dataset = 'VOC07'
         else:
             dataset = dataset_from_config(config)
         if dataset is None:
