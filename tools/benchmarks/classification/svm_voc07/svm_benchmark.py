@@ -3,10 +3,10 @@
     python tools/benchmarks/classification/svm_voc07/svm_benchmark.py CONFIG PRETRAIN --work-dir DIR
 
 Extracts feature1-5 with CONFIG (``PRETRAIN``: full or backbone-only checkpoint, or ``none``) into
-``DIR/features``, runs the VOC07 SVM (``DIR/svm``) and the low-shot SVMs (``DIR/lowshot``, skip with
-``--no-lowshot``) on every layer, and prints both tables. Each stage resumes: finished features, classes and k are
-not recomputed. For multi-GPU extraction run ``dist_extract.sh ... --out DIR/features`` first; the
-features found there are used.
+``DIR/features``, runs the VOC07 SVM (``DIR/svm``, skip with ``--no-svm``) and the low-shot SVMs
+(``DIR/lowshot``, skip with ``--no-lowshot``) on every layer, and prints both tables. Each stage resumes:
+finished features, classes and k are not recomputed. For multi-GPU extraction run
+``dist_extract.sh ... --out DIR/features`` first; the features found there are used.
 """
 import argparse
 import os.path as osp
@@ -26,7 +26,8 @@ def main(argv=None):
     parser.add_argument('pretrain', help='checkpoint, or "none" for a randomly initialised backbone')
     parser.add_argument('--work-dir', required=True)
     parser.add_argument('--pretrain-config', help='config that produced PRETRAIN (recorded with the results)')
-    parser.add_argument('--no-lowshot', action='store_true')
+    parser.add_argument('--no-svm', action='store_true', help='skip the full VOC07 SVM protocol')
+    parser.add_argument('--no-lowshot', action='store_true', help='skip the low-shot SVMs')
     parser.add_argument('--seed', type=int, default=0, help='seed of the low-shot training sets')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings of CONFIG')
     add_solver_arguments(parser)
@@ -40,7 +41,9 @@ def main(argv=None):
         extract_svm_features(cfg, None if args.pretrain.lower() == 'none' else args.pretrain, feature_dir,
                              args.layers, config_path=args.config, pretrain_config=args.pretrain_config)
     solver = (args.solver, args.costs, args.device, args.n_jobs)
-    tables = [svm_table(run_svm(feature_dir, osp.join(args.work_dir, 'svm'), args.layers, *solver))]
+    tables = []
+    if not args.no_svm:
+        tables.append(svm_table(run_svm(feature_dir, osp.join(args.work_dir, 'svm'), args.layers, *solver)))
     if not args.no_lowshot:
         results = run_lowshot(feature_dir, osp.join(args.work_dir, 'lowshot'), args.layers,
                               args.shots or cfg.get('lowshot_shots', DEFAULT_SHOTS), seed=args.seed,

@@ -1,0 +1,94 @@
+"""tools/benchmark.py: a suite of benchmarks on one checkpoint, with the random-init row, into tables."""
+import os.path as osp
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from data_utils import make_fashion_mnist
+
+from mmssl.apis import benchmark_suite
+from mmssl.models import ResNet
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_SUITE = REPO / 'configs' / 'benchmarks' / 'suites' / 'resnet18_fmnist-demo.yml'
+RELLOC_DEMO = 'configs/selfsup/relative_loc/relative-loc_resnet18_1xb32-300it_fmnist-demo.py'
+FMNIST_IDX = '/usr/share/datasets/fashion-mnist/'
+
+
+def run_orchestrator(*args):
+    argv, sys.argv = sys.argv, ['benchmark.py', *map(str, args)]
+    try:
+        runpy.run_path(str(REPO / 'tools' / 'benchmark.py'), run_name='__main__')
+    finally:
+        sys.argv = argv
+
+
+def test_shipped_suites_name_existing_configs_of_known_benchmarks():
+    for suite in (REPO / 'configs' / 'benchmarks' / 'suites').glob('*.yml'):
+        entries = benchmark_suite.load_suite(str(suite))
+        assert {'svm', 'lowshot', 'linear', 'knn'} <= set(entries), suite
+
+
+def test_bad_suites_and_requests_are_refused_before_running(tmp_path):
+    suite = tmp_path / 'suite.yml'
+    suite.write_text('svn: configs/benchmarks/classification/voc07/resnet50_svm_voc07.py\n')
+    with pytest.raises(ValueError, match=r"suite.yml: svn: unknown benchmark, expected one of \['det', 'knn'"):
+        benchmark_suite.load_suite(str(suite))
+    suite.write_text('knn: configs/nope.py\n')
+    with pytest.raises(ValueError, match='knn: config configs/nope.py does not exist'):
+        benchmark_suite.load_suite(str(suite))
+    entries = benchmark_suite.load_suite(str(DEMO_SUITE))
+    with pytest.raises(ValueError, match=r"benchmarks \['det'\] have no config in the suite"):
+        benchmark_suite.run_suite('none', ['knn', 'det'], entries, str(tmp_path))
+    with pytest.raises(ValueError, match=r"benchmarks \['det'\] need a pre-trained checkpoint"):
+        benchmark_suite.run_suite('none', ['det'], benchmark_suite.load_suite(
+            str(REPO / 'configs' / 'benchmarks' / 'suites' / 'resnet50_in1k.yml')), str(tmp_path))
+
+
+def test_distributed_commands_use_torchrun_and_the_pytorch_launcher():
+    entry = benchmark_suite.SuiteEntry('c.py', {'a.b': 1}, ['--x'])
+    command = benchmark_suite.benchmark_command('linear', entry, 'ckpt.pth', 'w', 'p.py', gpus=4, python='py')
+    assert command[:4] == ['py', '-m', 'torch.distributed.run', '--nproc_per_node=4']
+    assert command[-2:] == ['--launcher', 'pytorch'] and '--cfg-options' in command and 'a.b=1' in command
+    assert '--pretrain-config' in command and '--x' in command
+    single = benchmark_suite.benchmark_command('svm', entry, 'none', 'w', None, python='py')
+    assert single[:2] == ['py', str(REPO / 'tools/benchmarks/classification/svm_voc07/svm_benchmark.py')]
+    assert '--no-lowshot' in single and '--launcher' not in single
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not osp.isdir(FMNIST_IDX), reason='Debian package dataset-fashion-mnist is not installed')
+def test_suite_with_baseline_prints_both_rows(tmp_path, capsys):
+    data = make_fashion_mnist(str(tmp_path / 'data'), per_class=16, idx_dir=FMNIST_IDX)
+    voc, root = data['voc07']['data_root'], data['data_root']
+    suite = {name: entry for name, entry in yaml.safe_load(DEMO_SUITE.read_text()).items()}
+    loaders = {'num_workers': 0, 'persistent_workers': False}
+    suite['svm'] = dict(config=suite['svm'], args=['--costs', 'voc07_11'], cfg_options={
+        'trainval_dataloader.dataset.data_root': voc, 'test_dataloader.dataset.data_root': voc,
+        'trainval_dataloader.num_workers': 0, 'test_dataloader.num_workers': 0})
+    suite['lowshot'] = dict(suite['svm'], args=['--costs', 'voc07_11', '--shots', '1', '2'])
+    suite['linear'] = dict(config=suite['linear'], cfg_options={
+        'train_dataloader.dataset.data_root': root, 'val_dataloader.dataset.data_root': root,
+        'train_cfg.max_epochs': 1, **{f'{split}_dataloader.{k}': v for split in ('train', 'val')
+                                      for k, v in loaders.items()}})
+    (tmp_path / 'suite.yml').write_text(yaml.safe_dump({k: suite[k] for k in ('svm', 'lowshot', 'linear')}))
+    backbone = ResNet(depth=18)
+    backbone.init_weights()
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in backbone.state_dict().items()}}, tmp_path / 'p.pth')
+
+    run_orchestrator(RELLOC_DEMO, tmp_path / 'p.pth', '--benchmarks', 'svm', 'lowshot', 'linear', '--baseline',
+                     '--suite', tmp_path / 'suite.yml', '--work-dir', tmp_path / 'work')
+    out = capsys.readouterr().out
+    tables = (tmp_path / 'work' / 'model_zoo.md').read_text()
+    assert tables in out
+    for title in ('linear SVM', 'low-shot SVM', 'multi-head linear evaluation'):
+        section = tables[tables.index(title):]
+        rows = [line for line in section.split('\n\n')[1].splitlines() if line.startswith('| ')][1:]
+        assert any('relative-loc_resnet18' in row for row in rows), title
+        assert any('random init (no pre-training)' in row for row in rows), title
+    assert (tmp_path / 'work' / 'linear_per_layer.png').is_file()
+    assert (tmp_path / 'work' / 'svm_voc07' / 'lowshot' / 'lowshot.png').is_file()
+    assert (tmp_path / 'work' / 'random_init' / 'svm_voc07' / 'svm' / 'result_svm_voc07.json').is_file()
