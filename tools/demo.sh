@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # The main job on the built-in demo data (run tools/setup_env.sh first; README's first command does both):
-# Fashion-MNIST → ImageNet-style folder → relative-location pre-training of a ResNet-18 on the CPU.
-# Environment: DEMO_DIR (default work_dirs/demo), DATA_DIR (default data/fashion_mnist), extra args go to train.py.
+# Fashion-MNIST (Debian package dataset-fashion-mnist) → ImageNet-style lists and VOC07-style mosaics in
+# data/fashion_mnist → relative-location pre-training of a ResNet-18 on the CPU → VOC07 SVM, low-shot SVM and
+# multi-head linear benchmarks of that backbone and of a randomly initialised one → the model-zoo tables.
+# Every stage resumes when run again. Environment: DEMO_DIR (default work_dirs/demo); extra args go to train.py.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 py="${PYTHON:-$repo/.venv/bin/python}"
-data_dir="${DATA_DIR:-data/fashion_mnist}"
 demo_dir="${DEMO_DIR:-work_dirs/demo}"
 config=configs/selfsup/relative_loc/relative-loc_resnet18_1xb32-300it_fmnist-demo.py
+start=$SECONDS
 
-"$py" tools/dataset_converters/prepare_fashion_mnist.py --out "$data_dir"
-"$py" tools/train.py "$config" --work-dir "$demo_dir/relative_loc" \
-    --cfg-options "train_dataloader.dataset.data_root=$data_dir" "val_dataloader.dataset.data_root=$data_dir" "$@"
-checkpoint=$(cat "$demo_dir/relative_loc/last_checkpoint")
-echo "Pre-trained relative-location checkpoint: $checkpoint"
-echo "Backbone weights only: $py tools/model_converters/extract_backbone_weights.py $checkpoint OUT.pth"
+"$py" tools/dataset_converters/prepare_fashion_mnist.py --out data/fashion_mnist --voc07
+if [[ ! -f "$demo_dir/relative_loc/iter_300.pth" ]]; then
+    "$py" tools/train.py "$config" --work-dir "$demo_dir/relative_loc" --resume "$@"
+fi
+checkpoint="$demo_dir/relative_loc/iter_300.pth"
+echo "Pre-trained relative-location checkpoint: $checkpoint ($(( SECONDS - start )) s so far)"
+"$py" tools/benchmark.py "$config" "$checkpoint" --suite configs/benchmarks/suites/resnet18_fmnist-demo.yml \
+    --benchmarks svm lowshot linear --baseline --work-dir "$demo_dir/benchmarks"
+echo "Demo finished in $(( SECONDS - start )) s"

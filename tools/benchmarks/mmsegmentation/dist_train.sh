@@ -1,25 +1,5 @@
 #!/usr/bin/env bash
 # Usage: tools/benchmarks/mmsegmentation/dist_train.sh CONFIG PRETRAIN [GPUS=4] [train.py options]
-# PRETRAIN: full mmssl pre-training checkpoint (backbone.* keys).
-# Multi-node: NNODES=2 NODE_RANK=0|1 MASTER_ADDR=host PORT=29500 ... on each node (GPUS per node).
-# Without CUDA the GPUS processes train on the CPU with the gloo backend and plain BN.
-set -euo pipefail
-CONFIG=$1
-PRETRAIN=$2
-if [[ $# -ge 3 && $3 != -* ]]; then GPUS=$3; shift 3; else GPUS=4; shift 2; fi
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
+# PRETRAIN: full mmssl pre-training checkpoint (backbone.* keys). Multi-node and CPU: see ../dist_run.sh.
 here="$(cd "$(dirname "$0")" && pwd)"
-
-PYTHONPATH="$here/../../..":${PYTHONPATH:-} \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$here/train.py" "$CONFIG" "$PRETRAIN" \
-    --launcher pytorch "$@"
+exec bash "$here/../dist_run.sh" "$here/train.py" 4 "$@"
