@@ -22,7 +22,8 @@ from mmssl.models.heads.multi_cls_head import TAP_NAMES, tap_pooling
 from mmssl.registry import MODELS
 from mmssl.utils import infer_backbone_prefix, load_checkpoint_checked
 
-__all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features', 'load_backbone']
+__all__ = ['FeatureExtractor', 'RANDOM_INIT_SEED', 'extract_features', 'extract_split', 'extract_svm_features',
+           'load_backbone']
 
 
 class FeatureExtractor(torch.nn.Module):
@@ -126,10 +127,20 @@ def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str,
     return extract_features(extractor, dataloader_cfg, osp.join(out_dir, split), device)
 
 
-def load_backbone(extractor: FeatureExtractor, checkpoint: Optional[str]) -> None:
-    """Load a full pre-training checkpoint or a backbone-only file (checked); ``None`` keeps random weights."""
+#: Seed of the randomly initialised backbone that benchmarks evaluate as the baseline row (checkpoint ``none``).
+RANDOM_INIT_SEED = 0
+
+
+def load_backbone(extractor: FeatureExtractor, checkpoint: Optional[str], seed: int = RANDOM_INIT_SEED) -> None:
+    """Load a full pre-training checkpoint or a backbone-only file (checked).
+
+    ``checkpoint=None`` initialises the backbone randomly from ``seed``, so the random-init baseline is the same
+    network in every run and every benchmark (the global random state is left untouched).
+    """
     if checkpoint is None:
-        extractor.backbone.init_weights()
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            extractor.backbone.init_weights()
         return
     load_checkpoint_checked(extractor.backbone, checkpoint, prefix=infer_backbone_prefix(checkpoint))
 

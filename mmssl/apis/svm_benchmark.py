@@ -16,6 +16,7 @@ from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, c
                                   save_lowshot_samples)
 from mmssl.evaluation.svm.lowshot import DEFAULT_SHOTS
 
+from .feature_extraction import RANDOM_INIT_SEED
 from .results import write_result
 
 SVM_RECORD = 'result_svm_voc07.json'
@@ -54,8 +55,9 @@ def _solver(name: str, protocol: SVMProtocol, device: str, n_jobs: int):
 def _record_kwargs(feature_dir: str) -> dict:
     """Checkpoint and configs of the features, as extraction recorded them in ``meta.json``."""
     source = read_meta(feature_dir).get('source') or {}
-    return dict(checkpoint=source.get('checkpoint'), pretrain_config=source.get('pretrain_config'),
-                benchmark_config=source.get('config'))
+    checkpoint = source.get('checkpoint')
+    return dict(checkpoint=checkpoint, pretrain_config=source.get('pretrain_config'),
+                benchmark_config=source.get('config'), seeds={} if checkpoint else dict(random_init=RANDOM_INIT_SEED))
 
 
 def run_svm(feature_dir: str,
@@ -126,15 +128,16 @@ def run_lowshot(feature_dir: str,
                                          solver_name=solver)
     metrics = {f'{layer}_k{k}': shot['mean'] for layer, result in results.items()
                for k, shot in result['shots'].items()}
+    record_kwargs = _record_kwargs(feature_dir)
+    record_kwargs['seeds']['lowshot_samples'] = samples.seed
     write_result(osp.join(work_dir, LOWSHOT_RECORD), 'lowshot_svm_voc07', metrics,
-                 seeds=dict(lowshot_samples=samples.seed),
                  extra=dict(protocol=protocol.to_dict(), solver=solver, feature_dir=feature_dir,
                             sample_file=sample_file, samples_sha1=samples.digest(),
                             legacy_cost_selection=legacy_cost_selection, num_samples=samples.num_samples,
                             summary={layer: {k: {s: shot[s] for s in ('mean', 'min', 'max', 'std', 'chosen_cost')}
                                              for k, shot in result['shots'].items()}
                                      for layer, result in results.items()}),
-                 **_record_kwargs(feature_dir))
+                 **record_kwargs)
     return results
 
 

@@ -167,7 +167,8 @@ def test_bad_input_gives_a_clear_error_naming_the_file_or_key(repo, tmp_path, ca
     elif case == 'random backbone record':
         record = write_record(tmp_path, checkpoint=False)
     elif case == 'other pre-training config':
-        record = write_record(tmp_path, pretrain_config='configs/selfsup/npid/npid_resnet18_1xb64-300it_fmnist-demo.py')
+        record = write_record(tmp_path,
+                              pretrain_config='configs/selfsup/npid/npid_resnet18_1xb64-1500it_fmnist-demo.py')
     elif case == 'missing record':
         record = tmp_path / 'result_missing.json'
     before = snapshot(repo) if case != 'malformed metafile' else None
@@ -187,7 +188,9 @@ def test_a_random_init_model_takes_only_random_backbone_records(repo, tmp_path, 
         capsys.readouterr().err
     record = write_record(tmp_path, checkpoint=False)
     assert gen(repo, '--add-result', record, '--model', 'resnet18_random-init') == 0
-    assert '| resnet18_random-init (no pre-training) | 50.00 | – | – | – |' in (repo / RELLOC / 'README.md').read_text()
+    # The record's k=10 replaces the stored one; the other k of that result stay.
+    assert '| resnet18_random-init (no pre-training) | 50.00 | 73.00 | 65.80 | 59.40 |' in \
+        (repo / RELLOC / 'README.md').read_text()
 
 
 def test_compare_published_prints_both_columns(repo, capsys):

@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 from mmssl.utils import register_all_modules
 
 REPO = Path(__file__).resolve().parents[2]
-NPID_DEMO = REPO / 'configs/selfsup/npid/npid_resnet18_1xb64-300it_fmnist-demo.py'
+NPID_DEMO = REPO / 'configs/selfsup/npid/npid_resnet18_1xb64-1500it_fmnist-demo.py'
 
 pytestmark = pytest.mark.slow
 

@@ -87,7 +87,7 @@ def test_run_lowshot_plot_samples_and_record(tmp_path, capsys):
     assert osp.getsize(tmp_path / 'a' / 'lowshot.png') > 1000
     assert '| feature5 |' in capsys.readouterr().out
     record = read_result(str(tmp_path / 'a' / 'result_lowshot_svm_voc07.json'))
-    assert record['seeds'] == {'lowshot_samples': 7}
+    assert record['seeds'] == {'lowshot_samples': 7, 'random_init': 0}  # the features come from no checkpoint
     assert record['metrics']['feature5_k2'] == pytest.approx(shots['2']['mean'])
     # The saved samples reproduce the run exactly; legacy selection is recorded as such.
     replay = run_tool('run_lowshot', *args[:1], '--costs', '0.01,1', '--samples', tmp_path / 's.json',
@@ -138,3 +138,15 @@ def test_checkpoint_to_tables_on_fashion_mnist_mosaics(tmp_path, capsys):
     meta = json.loads((tmp_path / 'work' / 'features' / 'meta.json').read_text())
     assert meta['classes'] == list(data['classes']) and meta['source']['config'] == str(REPO / FMNIST_SVM)
     assert (tmp_path / 'work' / 'lowshot' / 'lowshot.png').is_file()
+
+
+def test_random_backbone_is_the_same_network_every_time():
+    from mmssl.apis.feature_extraction import FeatureExtractor, load_backbone
+    extractors = [FeatureExtractor(dict(type='ResNet', depth=18), ['feature5']) for _ in range(2)]
+    torch.manual_seed(123)
+    load_backbone(extractors[0], None)
+    state = torch.random.get_rng_state()
+    load_backbone(extractors[1], None)
+    for a, b in zip(extractors[0].backbone.state_dict().values(), extractors[1].backbone.state_dict().values()):
+        assert torch.equal(a, b)
+    assert torch.equal(state, torch.random.get_rng_state())  # the caller's random stream is left alone

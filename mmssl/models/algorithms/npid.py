@@ -29,8 +29,8 @@ class NPID(BaseSelfSupervisor):
     Each image (B, C, H, W) is embedded by backbone → neck (e.g. :class:`LinearNeck` 2048 → 128) → L2
     normalisation, and classified as its own instance against a memory bank of every training image's
     embedding (:class:`SimpleMemory`, which the dataset's ``sample_idx`` indexes). Negatives are
-    ``head.num_negatives`` entries drawn uniformly per sample from the bank's other entries. After the loss, the batch's embeddings
-    are blended into the bank (momentum 0.5 by default), on every process alike.
+    ``head.num_negatives`` entries drawn uniformly per sample from the bank's other entries. After the loss, the
+    batch's embeddings are blended into the bank (momentum 0.5 by default), on every process alike.
 
     Args:
         memory_bank: config of the bank; its ``length`` must equal the training set size

@@ -14,6 +14,7 @@ from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 
 from mmssl.apis import run_knn, write_result
+from mmssl.apis.feature_extraction import RANDOM_INIT_SEED
 from mmssl.utils import init_distributed, register_all_modules, teardown_distributed
 
 RESULT_FILE = 'result_knn.json'
@@ -54,8 +55,8 @@ def main(argv=None):
             checkpoint=checkpoint,
             pretrain_config=args.pretrain_config,
             benchmark_config=args.config,
-            # kNN itself draws nothing at random; a config may still seed the loaders.
-            seeds=dict(cfg.get('randomness', {})),
+            # kNN itself draws nothing at random; a random backbone is drawn from a fixed seed.
+            seeds=dict(cfg.get('randomness', {}), **({} if checkpoint else dict(random_init=RANDOM_INIT_SEED))),
             extra=dict(work_dir=work_dir, ks=list(knn_cfg.get('ks', (10, 20, 100, 200))),
                        temperature=knn_cfg.get('temperature', 0.07)))
         for name, value in metrics.items():

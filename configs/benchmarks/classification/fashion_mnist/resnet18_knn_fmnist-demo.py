@@ -1,4 +1,4 @@
-# CPU demo of kNN evaluation on Fashion-MNIST (converter output): ResNet-18, photos upscaled to 64 px.
+# CPU demo of kNN evaluation on Fashion-MNIST (converter output): ResNet-18 at 32 px, the scale of the NPID demo.
 model = dict(
     backbone=dict(type='ResNet', depth=18, norm_cfg=dict(type='BN')),
     data_preprocessor=dict(type='SelfSupDataPreprocessor'))
@@ -7,7 +7,7 @@ knn = dict(ks=(10, 20, 100, 200), temperature=0.07)
 data_root = 'data/fashion_mnist/'
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=64, edge='short'),
+    dict(type='ResizeEdge', scale=32, edge='short'),
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(

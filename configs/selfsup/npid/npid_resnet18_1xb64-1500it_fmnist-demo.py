@@ -1,4 +1,5 @@
-# CPU demo of NPID on real Fashion-MNIST photos (1,000 training images from the converter's defaults).
+# CPU demo of NPID on real Fashion-MNIST photos (1,000 training images from the converter's defaults) at 32 px,
+# so that 1,500 iterations (~100 epochs) fit in about 13 minutes on 2 CPU cores.
 # Data: python tools/dataset_converters/prepare_fashion_mnist.py --out data/fashion_mnist
 _base_ = [
     '../../_base_/models/npid.py',
@@ -15,8 +16,8 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=64, edge='short'),
-    dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.2, 1.0)),
+    dict(type='ResizeEdge', scale=32, edge='short'),
+    dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.2, 1.0)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
@@ -24,11 +25,11 @@ train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))
 val_dataloader = None
 
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.03, momentum=0.9, weight_decay=1e-4))
-param_scheduler = [dict(type='MultiStepLR', by_epoch=False, begin=0, end=300, milestones=[200, 260], gamma=0.1)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=300)
+param_scheduler = [dict(type='MultiStepLR', by_epoch=False, begin=0, end=1500, milestones=[1100, 1400], gamma=0.1)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=1500)
 
 custom_hooks = [dict(type='MemoryBankSizeCheckHook')]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=100, max_keep_ckpts=2))
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
