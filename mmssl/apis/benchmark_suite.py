@@ -101,9 +101,11 @@ def benchmark_command(name: str, entry: SuiteEntry, checkpoint: str, work_dir: s
     command = launch + [entry.config, checkpoint, '--work-dir', work_dir, *benchmark.args, *entry.args]
     if pretrain_config:
         command += ['--pretrain-config', pretrain_config]
-    if entry.cfg_options:
-        command += ['--cfg-options', *(f'{k}={v}' for k, v in entry.cfg_options.items())]
-    return command + (distributed if name not in ('svm', 'lowshot') else [])
+    return command + _cfg_option_args(entry) + (distributed if name not in ('svm', 'lowshot') else [])
+
+
+def _cfg_option_args(entry: SuiteEntry) -> List[str]:
+    return ['--cfg-options', *(f'{k}={v}' for k, v in entry.cfg_options.items())] if entry.cfg_options else []
 
 
 def run_suite(checkpoint: str,
@@ -153,9 +155,7 @@ def _extract_distributed(checkpoint, entry, work_dir, pretrain_config, gpus, pyt
                '--launcher', 'pytorch']
     if pretrain_config:
         command += ['--pretrain-config', pretrain_config]
-    if entry.cfg_options:
-        command += ['--cfg-options', *(f'{k}={v}' for k, v in entry.cfg_options.items())]
-    if subprocess.run(command, cwd=REPO).returncode != 0:
+    if subprocess.run(command + _cfg_option_args(entry), cwd=REPO).returncode != 0:
         raise RuntimeError(f'distributed feature extraction failed: {" ".join(command)}')
 
 
