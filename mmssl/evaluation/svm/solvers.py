@@ -6,6 +6,7 @@ problems to a much tighter optimality tolerance through one shared Gram matrix (
 :mod:`.newton`). Both take an :class:`SVMProblems` batch and return decision values.
 """
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -85,7 +86,7 @@ class SVMSolution:
     info: dict = field(default_factory=dict)
 
 
-class BaseSVMSolver:
+class BaseSVMSolver(ABC):
     """Interface of the solvers.
 
     Args:
@@ -103,9 +104,9 @@ class BaseSVMSolver:
         self.train_features = train_features
         self.eval_features = eval_features
 
+    @abstractmethod
     def solve(self, problems: SVMProblems) -> SVMSolution:
         """Train every (problem, cost) of the batch and score the requested evaluations."""
-        raise NotImplementedError
 
     def _check_ready(self, problems: SVMProblems) -> None:
         if self.train_features is None:
