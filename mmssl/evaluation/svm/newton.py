@@ -18,7 +18,7 @@ together: every CG step is one batched matrix product ``K̃ @ P`` over all uncon
 Tensors are ``(b, n, m)``: ``b`` groups with their own ``n × n`` Gram block (``b = 1`` for the full
 protocol, one group per low-shot sample), ``m`` problems (columns) per group.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Optional, Tuple
 
 import numpy as np
@@ -176,6 +176,7 @@ def _take_groups(x: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
     return x if len(groups) == len(x) else x[groups]
 
 
+@dataclass
 class _Columns:
     """Indices of the live columns of a (b, m) batch, packed group by group.
 
@@ -183,16 +184,31 @@ class _Columns:
     written back. Groups without live columns are dropped only when that leaves at most half of
     them: dropping copies the Gram blocks of the others, which costs more than multiplying a few
     idle blocks.
-    """
 
-    def __init__(self, live: torch.Tensor):
+    Attributes:
+        groups: (b',) kept groups.
+        cols: (b', w) column of each packed slot.
+        valid: (b', w) bool, slots that hold a live column (the others are padding).
+    """
+    groups: torch.Tensor
+    cols: torch.Tensor
+    valid: torch.Tensor
+
+    @classmethod
+    def pack(cls, live: torch.Tensor) -> '_Columns':
+        """Pack the ``True`` entries of ``live`` (b, m)."""
         counts = live.sum(1)
         busy = counts.nonzero()[:, 0]
-        self.groups = busy if 2 * len(busy) <= len(live) else torch.arange(len(live), device=live.device)
+        groups = busy if 2 * len(busy) <= len(live) else torch.arange(len(live), device=live.device)
         width = int(counts.max())
         order = torch.argsort((~live).to(torch.int8), dim=1, stable=True)
-        self.cols = order[self.groups, :width]
-        self.valid = torch.gather(live[self.groups], 1, self.cols)
+        cols = order[groups, :width]
+        return cls(groups, cols, torch.gather(live[groups], 1, cols))
+
+    def within(self, inner: '_Columns') -> '_Columns':
+        """``inner`` packs slots of this packing; the same columns indexed in the original batch."""
+        return _Columns(self.groups[inner.groups], torch.gather(self.cols[inner.groups], 1, inner.cols),
+                        inner.valid)
 
     def take(self, x: torch.Tensor) -> torch.Tensor:
         """(b, m) -> (b', w) or (b, n, m) -> (b', n, w)."""
@@ -211,29 +227,39 @@ class _Columns:
             x[groups, :, cols] = values.transpose(1, 2)[self.valid]
 
 
+@dataclass
 class _Woodbury:
-    """Per-column inverse of ``U_A Λ U_Aᵀ + diag(r_A + 1/(2c_A))`` on the active rows ``A``."""
+    """Per-column inverse of ``U_A Λ U_Aᵀ + diag(r_A + 1/(2c_A))`` on the active rows ``A``.
+
+    Attributes:
+        vectors: (b, n, k) rows of ``U`` of each group.
+        weights: (b, n, w) ``active / (r + 1/(2c))`` per column; zero off the active rows.
+        chol: (b, w, k, k) Cholesky factors of ``Λ⁻¹ + Uᵀ diag(weights) U``; ``None`` when k = 0.
+    """
+    vectors: torch.Tensor
+    weights: torch.Tensor
+    chol: Optional[torch.Tensor]
 
     _MAX_ELEMENTS = 1 << 24  # bound on gathered (groups, n, k(k+1)/2) outer products
 
-    def __init__(self, precond: Preconditioner, inv2c: torch.Tensor, active: torch.Tensor):
-        self.weights = active / (precond.gather('residual_diag')[..., None] + inv2c)  # (b, n, w)
-        self.vectors = precond.gather('vectors')
-        b, n, w = self.weights.shape
+    @classmethod
+    def build(cls, precond: Preconditioner, inv2c: torch.Tensor, active: torch.Tensor) -> '_Woodbury':
+        weights = active / (precond.gather('residual_diag')[..., None] + inv2c)  # (b, n, w)
+        vectors = precond.gather('vectors')
+        b, n, w = weights.shape
         k = precond.rank
-        self.chol = None
         if k == 0:
-            return
+            return cls(vectors, weights, None)
         # Uᵀ diag(weights_j) U for all columns j: weights (w × n) times the row outer products.
         upper = torch.triu_indices(k, k, device=inv2c.device)
         system = inv2c.new_empty(b, w, k, k)
-        step = max(1, self._MAX_ELEMENTS // (n * upper.shape[1]))
+        step = max(1, cls._MAX_ELEMENTS // (n * upper.shape[1]))
         for g in range(0, b, step):
-            packed = self.weights[g:g + step].transpose(1, 2) @ precond.gather('outer', g, g + step)
+            packed = weights[g:g + step].transpose(1, 2) @ precond.gather('outer', g, g + step)
             system[g:g + step, :, upper[0], upper[1]] = packed
             system[g:g + step, :, upper[1], upper[0]] = packed
         system.diagonal(dim1=-2, dim2=-1).add_(1 / precond.values)
-        self.chol = torch.linalg.cholesky(system)
+        return cls(vectors, weights, torch.linalg.cholesky(system))
 
     def __call__(self, residual: torch.Tensor) -> torch.Tensor:
         scaled = self.weights * residual
@@ -245,22 +271,18 @@ class _Woodbury:
 
     def to(self, dtype: torch.dtype) -> '_Woodbury':
         """The same preconditioner in another precision (factorised in the original one)."""
-        new = object.__new__(_Woodbury)
-        new.vectors, new.weights = self.vectors.to(dtype), self.weights.to(dtype)
-        new.chol = None if self.chol is None else self.chol.to(dtype)
-        return new
+        return _Woodbury(self.vectors.to(dtype), self.weights.to(dtype),
+                         None if self.chol is None else self.chol.to(dtype))
 
-    def select(self, groups: torch.Tensor, cols: torch.Tensor) -> '_Woodbury':
-        new = object.__new__(_Woodbury)
-        new.vectors = _take_groups(self.vectors, groups)
-        new.weights = torch.gather(_take_groups(self.weights, groups), 2,
-                                   cols[:, None, :].expand(-1, self.weights.shape[1], -1))
-        new.chol = None
-        if self.chol is not None:
-            k = self.chol.shape[-1]
-            index = cols[..., None, None].expand(-1, -1, k, k)
-            new.chol = torch.gather(_take_groups(self.chol, groups), 1, index)
-        return new
+    def select(self, cols: _Columns) -> '_Woodbury':
+        """The packed columns ``cols`` of this preconditioner."""
+        vectors = _take_groups(self.vectors, cols.groups)
+        weights = cols.take(self.weights)
+        if self.chol is None:
+            return _Woodbury(vectors, weights, None)
+        k = self.chol.shape[-1]
+        index = cols.cols[..., None, None].expand(-1, -1, k, k)
+        return _Woodbury(vectors, weights, torch.gather(_take_groups(self.chol, cols.groups), 1, index))
 
 
 def _violation(coef, decision, targets, cost, inv2c):
@@ -268,6 +290,49 @@ def _violation(coef, decision, targets, cost, inv2c):
     slack = (1 - targets * decision).clamp_min(0)
     residual = (targets * coef * inv2c - slack) * (cost > 0)
     return residual.abs().amax(dim=1)
+
+
+@dataclass
+class _CGState:
+    """Conjugate-gradient recurrences of the packed live columns; all (b', n, w) unless noted.
+
+    Attributes:
+        gram: (b', n, n) Gram blocks of the kept groups.
+        active, inv2c: the system ``K̃_AA + diag(inv2c_A)`` as a 0/1 row mask and the diagonal.
+        precond: the preconditioner of these columns.
+        tol: (b', w) residual target.
+        x, kx: the iterate and ``K̃ x``.
+        r, z, p: residual, preconditioned residual and search direction.
+        rz: (b', w) ``rᵀz``.
+        steps: (b', w) steps taken.
+        done: (b', w) converged or padding slots.
+    """
+    gram: torch.Tensor
+    active: torch.Tensor
+    inv2c: torch.Tensor
+    precond: _Woodbury
+    tol: torch.Tensor
+    x: torch.Tensor
+    kx: torch.Tensor
+    r: torch.Tensor
+    z: torch.Tensor
+    p: torch.Tensor
+    rz: torch.Tensor
+    steps: torch.Tensor
+    done: torch.Tensor
+
+    def repack(self, inner: _Columns) -> '_CGState':
+        """Keep only the slots of ``inner`` (a packing of this state's (b', w) slots)."""
+        values = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name == 'gram':
+                values[item.name] = _take_groups(value, inner.groups)
+            elif item.name == 'precond':
+                values[item.name] = value.select(inner)
+            else:
+                values[item.name] = inner.take(value)
+        return _CGState(**values)
 
 
 def _conjugate_gradient(gram, active, inv2c, rhs, precond, tol, max_iter):
@@ -286,62 +351,48 @@ def _conjugate_gradient(gram, active, inv2c, rhs, precond, tol, max_iter):
     live = rhs.abs().amax(1) > tol
     if not live.any():
         return sol, sol_image, steps
-    cols = _Columns(live)
-    state = dict(gram=_take_groups(gram, cols.groups), active=cols.take(active), inv2c=cols.take(inv2c),
-                 r=cols.take(rhs), tol=cols.take(tol), x=cols.take(sol), kx=cols.take(sol_image),
-                 steps=cols.take(steps))
-    state['precond'] = precond.select(cols.groups, cols.cols)
-    state['z'] = state['precond'](state['r'])
-    state['p'] = state['z'].clone()
-    state['rz'] = (state['r'] * state['z']).sum(1)
-    state['done'] = ~cols.valid
+    cols = _Columns.pack(live)
+    state_precond = precond.select(cols)
+    residual = cols.take(rhs)
+    z = state_precond(residual)
+    state = _CGState(gram=_take_groups(gram, cols.groups), active=cols.take(active), inv2c=cols.take(inv2c),
+                     precond=state_precond, tol=cols.take(tol), x=cols.take(sol), kx=cols.take(sol_image),
+                     r=residual, z=z, p=z.clone(), rz=(residual * z).sum(1), steps=cols.take(steps),
+                     done=~cols.valid)
+
+    def write_back():
+        cols.put(sol, state.x)
+        cols.put(sol_image, state.kx)
+        cols.put(steps, state.steps)
+
     width = int(live.sum())
     for _ in range(max_iter):
-        kp = state['gram'] @ state['p']
-        ap = state['active'] * kp + state['inv2c'] * state['p']
-        curvature = (state['p'] * ap).sum(1)
+        kp = state.gram @ state.p
+        ap = state.active * kp + state.inv2c * state.p
+        curvature = (state.p * ap).sum(1)
         # Finished columns stay frozen until the next repack (their recurrences may degenerate).
-        step = torch.where(state['done'] | (curvature <= 0), 0, state['rz'] / curvature)
-        state['steps'] += ~state['done']
-        state['x'] += step[:, None] * state['p']
-        state['kx'] += step[:, None] * kp
-        state['r'] -= step[:, None] * ap
-        done = state['done'] | (state['r'].abs().amax(1) <= state['tol'])
-        state['done'] = done
+        step = torch.where(state.done | (curvature <= 0), 0, state.rz / curvature)
+        state.steps += ~state.done
+        state.x += step[:, None] * state.p
+        state.kx += step[:, None] * kp
+        state.r -= step[:, None] * ap
+        done = state.done | (state.r.abs().amax(1) <= state.tol)
+        state.done = done
         if done.all():
             break
-        state['z'] = state['precond'](state['r'])
-        rz = (state['r'] * state['z']).sum(1)
-        ratio = torch.where(done, 0, rz / torch.where(done, 1, state['rz']))
-        state['p'] = state['z'] + ratio[:, None] * state['p']
-        state['rz'] = rz
+        state.z = state.precond(state.r)
+        rz = (state.r * state.z).sum(1)
+        ratio = torch.where(done, 0, rz / torch.where(done, 1, state.rz))
+        state.p = state.z + ratio[:, None] * state.p
+        state.rz = rz
         still = int((~done).sum())
         if still <= width // 2:  # repack so finished columns stop costing matrix products
-            for key, out in (('x', sol), ('kx', sol_image), ('steps', steps)):
-                cols.put(out, state[key])
-            cols, state = _repack(cols, ~done, state)
+            write_back()
+            inner = _Columns.pack(~done)
+            cols, state = cols.within(inner), state.repack(inner)
             width = still
-    for key, out in (('x', sol), ('kx', sol_image), ('steps', steps)):
-        cols.put(out, state[key])
+    write_back()
     return sol, sol_image, steps
-
-
-def _repack(cols: _Columns, keep: torch.Tensor, state: dict):
-    """Drop finished columns from the CG state; ``keep`` is (b', w) over the current packing."""
-    inner = _Columns(keep)
-    new = {}
-    for key, value in state.items():
-        if key == 'gram':
-            new[key] = _take_groups(value, inner.groups)
-        elif key == 'precond':
-            new[key] = value.select(inner.groups, inner.cols)
-        else:
-            new[key] = inner.take(value)
-    outer = object.__new__(_Columns)
-    outer.groups = cols.groups[inner.groups]
-    outer.cols = torch.gather(cols.cols[inner.groups], 1, inner.cols)
-    outer.valid = inner.valid
-    return outer, new
 
 
 def line_search(coef, decision, direction, image, targets, cost, max_step=1.0, iters=50):
@@ -367,8 +418,27 @@ def line_search(coef, decision, direction, image, targets, cost, max_step=1.0, i
     slope0 = (direction * decision).sum(1)
     # Rounding scale of the slope: the same sums taken over absolute values.
     scale0 = (direction * decision).abs().sum(1) + (direction * image).abs().sum(1)
-    margin = 1 - targets * decision
-    speed = targets * image
+    return segment_search(slope0, curvature, scale0, 1 - targets * decision, targets * image, cost,
+                          max_step, iters)[:, None]
+
+
+def segment_search(slope0: torch.Tensor, curvature: torch.Tensor, scale0: torch.Tensor,
+                   margin: torch.Tensor, speed: torch.Tensor, cost: torch.Tensor,
+                   max_step: float = 1.0, iters: int = 50) -> torch.Tensor:
+    """Exact minimiser over ``t ∈ [0, max_step]`` of ``q(t) + Σ_i c_i max(0, margin_i - t·speed_i)²``.
+
+    ``q`` is the regulariser along the segment, given by its slope at 0 and its curvature, so the
+    same search serves the dual (``q = ½(β + tδ)ᵀK̃(β + tδ)``) and the primal
+    (``q = ½‖w + td‖²``) parametrisations; see :func:`line_search`.
+
+    Args:
+        slope0, curvature, scale0: (b, w) ``q'(0)``, ``q''`` and the rounding scale of ``q'(0)``.
+        margin, speed, cost: (b, n, w) ``1 - y_i f_i``, ``y_i·(change of f_i per unit t)`` and ``c_i``.
+        max_step, iters: upper bound of ``t`` and Newton steps on the slope.
+
+    Returns:
+        torch.Tensor: (b, w) step sizes.
+    """
 
     def slope_at(t):
         gap = margin - t[:, None] * speed
@@ -398,7 +468,7 @@ def line_search(coef, decision, direction, image, targets, cost, max_step=1.0, i
         bisect = (low + high) / 2
         proposal = torch.where((proposal <= low) | (proposal >= high), bisect, proposal)
         t = torch.where(finished, t, proposal)
-    return t.clamp(0, max_step)[:, None]
+    return t.clamp(0, max_step)
 
 
 def solve(gram: torch.Tensor,
@@ -458,7 +528,7 @@ def solve(gram: torch.Tensor,
             exact = True
             continue
         exact = False
-        cols = _Columns(live)
+        cols = _Columns.pack(live)
         cg_tol = torch.clamp(cols.take(violation) * cols.take(accuracy), min=tol * 1e-4)
         new_coef, new_decision, step, cg_used = _newton_step(
             _take_groups(gram if gram_low is None else gram_low, cols.groups),
@@ -481,13 +551,13 @@ def _newton_step(gram, targets, cost, inv2c, coef, decision, precond, cg_tol, ma
     decision_kept = decision.clone()
     moved = leaving.any(1)
     if moved.any():  # rows that left the margin drop out of β: remove their share of K̃β
-        cols = _Columns(moved)
+        cols = _Columns.pack(moved)
         product = _take_groups(gram, cols.groups) @ cols.take(leaving).to(low)
         cols.put(decision_kept, cols.take(decision) - product.to(dtype))
     rhs = active * (targets - decision_kept - inv2c * kept)
     # A solve cannot get below the rounding of its own precision.
     cg_tol = torch.maximum(cg_tol, 100 * torch.finfo(low).eps * rhs.abs().amax(1))
-    precond = _Woodbury(precond, inv2c, active).to(low)
+    precond = _Woodbury.build(precond, inv2c, active).to(low)
     delta, image, cg_used = _conjugate_gradient(gram, active.to(low), inv2c.to(low), rhs.to(low),
                                                 precond, cg_tol.to(low), max_cg)
     delta, image = delta.to(dtype), image.to(dtype)
