@@ -33,7 +33,7 @@ __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'DATASETS', 'DATA_SAMPLERS',
     'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
     'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS', 'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS',
-    'VISBACKENDS', 'SVM_SOLVERS', 'close_names', 'suggest_close_names'
+    'VISBACKENDS', 'close_names', 'suggest_close_names'
 ]
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS)
@@ -59,8 +59,6 @@ PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDUL
 
 METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['mmssl.evaluation'])
 EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, locations=['mmssl.evaluation'])
-# Solvers of the VOC07 SVM benchmarks ('fast', 'sklearn'); mmssl's own root, no mmengine counterpart.
-SVM_SOLVERS = Registry('svm solver', scope='mmssl', locations=['mmssl.evaluation.svm'])
 TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, locations=['mmssl.models'])
 
 VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS)

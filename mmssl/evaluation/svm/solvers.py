@@ -1,9 +1,11 @@
-"""Two interchangeable solvers for batches of VOC07-protocol SVMs.
+"""Interchangeable solvers for batches of VOC07-protocol SVMs.
 
 ``sklearn`` fits ``sklearn.svm.LinearSVC`` with exactly the protocol settings, one fit per
 (problem, cost), spread over processes with joblib - the reference. ``fast`` solves the same
-problems to a much tighter optimality tolerance through one shared Gram matrix (see
-:mod:`.newton`). Both take an :class:`SVMProblems` batch and return decision values.
+problems to a much tighter optimality tolerance, through one shared Gram matrix (the dual, see
+:mod:`.newton`) when that fits the memory budget ``max_memory`` and otherwise in the primal over
+chunks of the (memory-mapped) features (see :mod:`.primal`); the choice is logged. All take an
+:class:`SVMProblems` batch and return decision values.
 """
 import time
 from abc import ABC, abstractmethod
@@ -16,10 +18,29 @@ from joblib import Parallel, delayed
 from mmengine.logging import MMLogger
 from sklearn.svm import LinearSVC
 
-from mmssl.registry import SVM_SOLVERS
-
-from . import newton
+from . import newton, primal
 from .protocol import SVMProtocol
+
+#: Default memory budget of the fast solver: room for the solver on a 24 GB machine with the
+#: features' page cache, the other split and the Python process beside it.
+DEFAULT_MAX_MEMORY = 16 * 2**30
+
+
+def parse_memory(value) -> int:
+    """Bytes from an int or a string such as ``'16G'``, ``'512M'``, ``'2.5GiB'`` (binary units)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        number = int(value)
+    else:
+        text = str(value).strip().upper().replace('IB', '').rstrip('B')
+        scale = {'K': 2**10, 'M': 2**20, 'G': 2**30, 'T': 2**40}.get(text[-1:], 1)
+        try:
+            number = int(float(text[:-1] if scale > 1 else text) * scale)
+        except ValueError:
+            raise ValueError(f'max_memory {value!r} is not a size such as 16G, 512M or a number of bytes') \
+                from None
+    if number <= 0:
+        raise ValueError(f'max_memory must be positive, got {value!r}')
+    return number
 
 
 @dataclass
@@ -135,7 +156,6 @@ def _fit_liblinear(features, rows, targets, train_mask, costs, protocol, eval_fe
     return decision, eval_decision, time.process_time() - start
 
 
-@SVM_SOLVERS.register_module(name='sklearn')
 class SklearnSVMSolver(BaseSVMSolver):
     """Reference: ``LinearSVC`` (liblinear) with the protocol settings, one fit per (problem, cost).
 
@@ -174,7 +194,6 @@ class SklearnSVMSolver(BaseSVMSolver):
         return SVMSolution(decision, eval_decision, info)
 
 
-@SVM_SOLVERS.register_module(name='fast')
 class FastSVMSolver(BaseSVMSolver):
     """Exact batched Newton solver on the shared Gram matrix (torch, float64; CPU or GPU).
 
@@ -182,6 +201,10 @@ class FastSVMSolver(BaseSVMSolver):
     preconditioner; every fold, class, cost and low-shot sample then only reads blocks of it.
     Solutions of problems on all training rows are remembered per target vector and cost, so a
     refit at a cost already solved in cross-validation starts from the mean of the fold solutions.
+
+    When the dual's matrices (:meth:`dual_bytes`) would exceed ``max_memory``, ``prepare`` hands the
+    layer to a :class:`PrimalSVMSolver` with the same tolerance and budget instead, and logs the
+    choice; ``path`` tells which one is in use.
 
     Args:
         protocol: the SVM settings.
@@ -200,6 +223,9 @@ class FastSVMSolver(BaseSVMSolver):
             step, but on ill-conditioned problems (large costs, more samples than dimensions) the
             float32 Newton steps stall far from the optimum and the step cap is hit.
         memory_budget: bytes of Gram blocks gathered at once for problems on row subsets.
+        max_memory: bytes (or a size string such as ``'16G'``) the solver may hold; decides between
+            the dual and the primal path, and bounds the primal path's batches.
+        method: ``'auto'`` (dual when it fits ``max_memory``, else primal), ``'dual'`` or ``'primal'``.
     """
 
     def __init__(self,
@@ -210,8 +236,15 @@ class FastSVMSolver(BaseSVMSolver):
                  group_precond_rank: int = 16,
                  chains: Optional[int] = None,
                  precision: str = 'double',
-                 memory_budget: int = 1 << 29):
+                 memory_budget: int = 1 << 29,
+                 max_memory=DEFAULT_MAX_MEMORY,
+                 method: str = 'auto'):
         super().__init__(protocol)
+        if method not in ('auto', 'dual', 'primal'):
+            raise ValueError(f"method must be 'auto', 'dual' or 'primal', got {method!r}")
+        self.method = method
+        self.max_memory = parse_memory(max_memory)
+        self.path = None  # 'dual' or 'primal' once prepared
         self.device = torch.device(device)
         self.tol = tol
         self.precond_rank = precond_rank
@@ -224,13 +257,36 @@ class FastSVMSolver(BaseSVMSolver):
         self._reset()
 
     def _reset(self):
+        self._primal = None
         self._rows = self._gram = self._gram_low = self._precond = self._group_precond = None
         self._eval_rows = self._eval_gram = None
         self._solved = {}  # target-vector digest -> {cost: (sum of β over problems, count)}
 
+    def dual_bytes(self, num_rows: int, dim: int, num_eval: int = 0) -> int:
+        """Bytes the dual path holds for a layer: float64 rows, Gram matrix (and its float32 copy),
+        preconditioner factors, gathered blocks, evaluation rows and their Gram matrix (worst case)."""
+        rank = self.precond_rank
+        gram = num_rows * num_rows * (12 if self.precision == 'mixed' else 8)
+        factors = 8 * num_rows * (rank + rank * (rank + 1) // 2)
+        evaluation = 8 * num_eval * (dim + num_rows)
+        return 8 * num_rows * dim + gram + factors + evaluation + self.memory_budget
+
     def prepare(self, train_features: np.ndarray, eval_features: Optional[np.ndarray] = None) -> None:
         super().prepare(train_features, eval_features)
         self._reset()
+        num_rows, dim = train_features.shape
+        need = self.dual_bytes(num_rows, dim, 0 if eval_features is None else len(eval_features))
+        use_primal = self.method == 'primal' or (self.method == 'auto' and need > self.max_memory)
+        self.path = 'primal' if use_primal else 'dual'
+        reason = {'auto': f'dual needs ~{need / 2**30:.2f} GiB, max_memory {self.max_memory / 2**30:.2f} GiB'}
+        MMLogger.get_current_instance().info(
+            f'fast SVM solver: {self.path} path for {num_rows} x {dim} training rows '
+            f'({reason.get(self.method, f"method={self.method!r}")})')
+        if use_primal:
+            self._primal = PrimalSVMSolver(self.protocol, device=self.device, tol=self.tol,
+                                           max_memory=self.max_memory)
+            self._primal.prepare(train_features, eval_features)
+            return
         self._rows = newton.to_tensor(train_features, self.device)
         self._gram = newton.gram_matrix(self._rows, bias_sq=self.protocol.intercept_scaling**2)
         self._gram_low = self._gram.float() if self.precision == 'mixed' else None
@@ -239,6 +295,10 @@ class FastSVMSolver(BaseSVMSolver):
 
     def solve(self, problems: SVMProblems) -> SVMSolution:
         self._check_ready(problems)
+        if self._primal is not None:
+            solution = self._primal.solve(problems)
+            self.history.append(solution.info)
+            return solution
         b, n, m, c = problems.shape
         start = time.perf_counter()
         weights = (self.protocol.positive_weight, self.protocol.negative_weight)
@@ -274,7 +334,7 @@ class FastSVMSolver(BaseSVMSolver):
             MMLogger.get_current_instance().warning(
                 f'fast SVM solver stopped at optimality violation {stats["max_violation"]:.2e} > '
                 f'tol {self.tol:.0e} (Newton step cap reached)')
-        info = dict(fits=b * m * c, wall_time=time.perf_counter() - start, chains=chains, **stats)
+        info = dict(fits=b * m * c, wall_time=time.perf_counter() - start, chains=chains, path='dual', **stats)
         self.history.append(info)
         return SVMSolution(decision, eval_decision, info)
 
@@ -340,8 +400,162 @@ class FastSVMSolver(BaseSVMSolver):
         return scores.reshape(b, -1, e, c).permute(0, 2, 3, 1)
 
 
+class PrimalSVMSolver(BaseSVMSolver):
+    """Batched primal Newton-CG over row chunks (torch, float64; CPU or GPU), see :mod:`.primal`.
+
+    Memory grows like ``(N + D)·m`` for ``m`` problems solved together, never ``N²``: the training
+    rows stay in memory as float64 when the budget allows and are otherwise re-read from the
+    (memory-mapped) features chunk by chunk. Problems are solved in column batches that fit
+    ``max_memory``; every problem walks its costs in ascending order, each cost warm-started from
+    the best multiple of the previous solution. Problems on row subsets (groups) become problems
+    on all rows whose other rows have cost 0.
+
+    Args:
+        protocol: the SVM settings.
+        device: torch device.
+        tol: every decision value ends within ``tol`` of the exact optimum (see :mod:`.primal`).
+        max_memory: bytes (or a size string) the solver may hold; :meth:`prepare` raises when even one
+            problem with the smallest chunk does not fit.
+        precond_rank: eigenvectors of ``X̃ᵀX̃`` in the preconditioner.
+        max_newton: Newton step cap per (problem, cost).
+        chunk_rows, resident: override the memory plan's chunk size and whether the rows are kept in
+            memory (``None``: as planned from ``max_memory``).
+    """
+
+    def __init__(self,
+                 protocol: SVMProtocol,
+                 device='cpu',
+                 tol: float = 1e-6,
+                 max_memory=DEFAULT_MAX_MEMORY,
+                 precond_rank: int = 32,
+                 max_newton: int = 100,
+                 chunk_rows: Optional[int] = None,
+                 resident: Optional[bool] = None):
+        super().__init__(protocol)
+        self.chunk_rows = chunk_rows
+        self.resident = resident
+        self.device = torch.device(device)
+        self.tol = tol
+        self.max_memory = parse_memory(max_memory)
+        self.precond_rank = precond_rank
+        self.max_newton = max_newton
+        self.path = 'primal'
+        self._source = self._eval_source = self._subspace = None
+        self._row_norm = 1.0
+
+    def prepare(self, train_features: np.ndarray, eval_features: Optional[np.ndarray] = None) -> None:
+        super().prepare(train_features, eval_features)
+        num_rows, dim = train_features.shape
+        # Raises before any work when the budget cannot hold a single problem.
+        plan = primal.plan_memory(num_rows, dim, 1, self.precond_rank, self.max_memory)
+        chunk_rows = self.chunk_rows or plan.chunk_rows
+        resident = plan.resident if self.resident is None else self.resident
+        self._source = primal.RowSource(train_features, self.device, chunk_rows, resident)
+        self._eval_source = None if eval_features is None else primal.RowSource(
+            eval_features, self.device, chunk_rows, resident=False)
+        scale = self.protocol.intercept_scaling
+        norms = [float((x * x).sum(1).max()) for _, x in self._source.chunks()]
+        self._row_norm = float(np.sqrt(max(norms) + scale**2))
+        self._subspace = primal.Subspace.build(self._source, scale, self.precond_rank)
+
+    def solve(self, problems: SVMProblems) -> SVMSolution:
+        self._check_ready(problems)
+        b, n, m, c = problems.shape
+        start = time.perf_counter()
+        num_rows, dim = self._source.shape
+        source = self._source
+        resident = source.resident
+        fit = primal.columns_that_fit(num_rows, dim, source.chunk_rows, self._subspace.rank, resident,
+                                      self.max_memory)
+        plan = primal.MemoryPlan(max(1, min(b * m, fit)), source.chunk_rows, resident, 0)
+        plan.bytes = primal.primal_bytes(num_rows, dim, plan.columns, plan.chunk_rows, self._subspace.rank,
+                                         resident)
+        targets, mask = self._full_rows(problems)
+        scored = np.flatnonzero(problems.evaluate)
+        decision = np.empty((b, n, m, c))
+        eval_decision = np.empty((b, len(scored), c, len(self.eval_features))) if len(scored) else None
+        stats = dict(newton=0, cg=0, max_violation=0.0, column_batches=0)
+        for lo in range(0, b * m, plan.columns):
+            columns = np.arange(lo, min(lo + plan.columns, b * m))
+            self._solve_columns(problems, columns, targets[:, columns], mask[:, columns], decision,
+                                eval_decision, scored, stats)
+            stats['column_batches'] += 1
+        # Reported in decision-value units, like the dual solver's margin-unit violation.
+        if stats['max_violation'] > self.tol:
+            MMLogger.get_current_instance().warning(
+                f'primal SVM solver stopped with decision values up to {stats["max_violation"]:.2e} from '
+                f'the optimum > tol {self.tol:.0e} (Newton step cap reached)')
+        info = dict(fits=b * m * c, wall_time=time.perf_counter() - start, path='primal',
+                    memory_plan=dict(columns=plan.columns, chunk_rows=plan.chunk_rows, resident=plan.resident,
+                                     bytes=plan.bytes), **stats)
+        self.history.append(info)
+        return SVMSolution(decision, eval_decision, info)
+
+    def _full_rows(self, problems: SVMProblems):
+        """Targets and training masks of every (group, problem) over all N rows: (N, b·m) each."""
+        b, n, m, _ = problems.shape
+        num_rows = self._source.shape[0]
+        targets = np.ones((num_rows, b * m), dtype=np.int8)
+        mask = np.zeros((num_rows, b * m), dtype=bool)
+        for g in range(b):
+            for j in range(m):
+                col = g * m + j
+                targets[problems.rows[g], col] = problems.targets[g, :, j]
+                mask[problems.rows[g][problems.train_mask[g, :, j]], col] = True
+        return targets, mask
+
+    def _solve_columns(self, problems, columns, targets, mask, decision, eval_decision, scored, stats):
+        """All costs of the (group, problem) columns ``columns``; fills the outputs in place."""
+        b, n, m, c = problems.shape
+        protocol = self.protocol
+        groups, index = columns // m, columns % m
+        targets = torch.from_numpy(targets).to(self.device, torch.float64)
+        base = torch.where(targets > 0, protocol.positive_weight, protocol.negative_weight)
+        base = base * torch.from_numpy(mask).to(self.device)
+        costs = problems.costs[index]  # (w, c)
+        order = np.argsort(costs, axis=1, kind='stable')
+        weights = result_decision = None
+        scale = protocol.intercept_scaling
+        for position in range(c):
+            cost_value = torch.from_numpy(costs[np.arange(len(columns)), order[:, position]]).to(self.device)
+            cost = base * cost_value
+            init = init_decision = None
+            if weights is not None:
+                init, init_decision = primal.warm_start(weights, result_decision, targets, cost)
+            result = primal.solve_primal(self._source, targets, cost, self._subspace, scale, self._row_norm,
+                                         init=init, init_decision=init_decision, tol=self.tol,
+                                         max_newton=self.max_newton)
+            weights, result_decision = result.weights, result.decision
+            stats['newton'] += int(result.newton_steps.sum())
+            stats['cg'] += int(result.cg_steps.sum())
+            stats['max_violation'] = max(stats['max_violation'],
+                                         float(result.gradient_norm.max()) * self._row_norm)
+            values = result.decision.cpu().numpy()
+            evaluated = problems.evaluate[index]
+            eval_values = None
+            if evaluated.any():
+                eval_values = primal.decision_values(self._eval_source, weights[:, torch.from_numpy(
+                    np.flatnonzero(evaluated)).to(self.device)], scale).cpu().numpy()
+            for k, (g, j) in enumerate(zip(groups, index)):
+                cost_index = order[k, position]
+                decision[g, :, j, cost_index] = values[problems.rows[g], k]
+            if eval_values is not None:
+                for e, k in enumerate(np.flatnonzero(evaluated)):
+                    g, j = groups[k], index[k]
+                    eval_decision[g, np.searchsorted(scored, j), order[k, position]] = eval_values[:, e]
+
+
+#: Solver names accepted by :func:`build_svm_solver`. A plain mapping: the solvers are not
+#: config-built modules, so a registry would add a scope and lazy imports for two entries.
+SOLVERS = {'fast': FastSVMSolver, 'sklearn': SklearnSVMSolver, 'primal': PrimalSVMSolver}
+
+
 def build_svm_solver(name: str, protocol: SVMProtocol, **kwargs) -> BaseSVMSolver:
-    """Build a registered solver (``'fast'`` or ``'sklearn'``) for ``protocol``."""
-    if name not in SVM_SOLVERS.module_dict:
-        raise ValueError(f'unknown SVM solver {name!r}, expected one of {sorted(SVM_SOLVERS.module_dict)}')
-    return SVM_SOLVERS.build(dict(type=name, protocol=protocol, **kwargs))
+    """Build the solver ``name`` (``'fast'``, ``'sklearn'`` or ``'primal'``) for ``protocol``.
+
+    ``kwargs`` go to the solver's constructor, e.g. ``device``, ``max_memory`` (fast, primal) or
+    ``n_jobs`` (sklearn).
+    """
+    if name not in SOLVERS:
+        raise ValueError(f'unknown SVM solver {name!r}, expected one of {sorted(SOLVERS)}')
+    return SOLVERS[name](protocol, **kwargs)
