@@ -6,7 +6,7 @@ prototypes of an image plus power-law noise, is mixed into ``dim`` dimensions, p
 and L2-normalised. Classes are learnable but not separable, and the Gram matrix has the large mean
 eigenvalue and long tail of real CNN features - the hard case for an SVM solver.
 """
-from typing import Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -28,7 +28,9 @@ def make_voc_like_features(num_train: int = 5011,
                            difficult_rate: float = 0.05,
                            signal: float = 0.3,
                            min_positives: int = 8,
-                           seed: int = 0) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                           seed: int = 0,
+                           class_counts: Optional[Sequence[int]] = None,
+                           count_total: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Draw train and test features and VOC labels from one generative model.
 
     Args:
@@ -41,14 +43,18 @@ def make_voc_like_features(num_train: int = 5011,
         signal: scale of the class prototypes against unit latent noise; lower is harder.
         min_positives: every class gets at least this many non-difficult positives per split.
         seed: random seed.
+        class_counts, count_total: images per class out of ``count_total`` images, whose frequencies
+            the labels follow (default VOC07 trainval's); e.g. the counts of a real COCO annotation file.
 
     Returns:
         tuple: train features (num_train, dim) float32 L2-normalised, train labels
         (num_train, num_classes) int8, test features, test labels.
     """
     rng = np.random.default_rng(seed)
-    counts = np.resize(np.asarray(VOC07_CLASS_COUNTS, dtype=np.float64), num_classes)
-    frequency = np.minimum(counts / 5011 * 1.05, 0.9)
+    if class_counts is None:
+        class_counts, count_total = VOC07_CLASS_COUNTS, 5011
+    counts = np.resize(np.asarray(class_counts, dtype=np.float64), num_classes)
+    frequency = np.minimum(counts / count_total * 1.05, 0.9)
     prototypes = rng.standard_normal((num_classes, latent_dim)) * signal
     spectrum = np.arange(1, latent_dim + 1)**-0.5
     mixing = rng.standard_normal((latent_dim, dim)) / np.sqrt(latent_dim)
@@ -73,4 +79,35 @@ def make_voc_like_features(num_train: int = 5011,
 
     train_features, train_labels = draw(num_train)
     test_features, test_labels = draw(num_test)
+    return train_features, train_labels, test_features, test_labels
+
+
+def make_places_like_features(num_classes: int = 205,
+                              train_per_class: int = 100,
+                              test_per_class: int = 100,
+                              dim: int = 9216,
+                              latent_dim: int = 256,
+                              signal: float = 0.3,
+                              seed: int = 0) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Single-label (Places205-like) train and test features from the same model as above.
+
+    Returns:
+        tuple: train features (C·train_per_class, dim) float32 L2-normalised, train labels (N, C) int8 one-hot
+        (1 / -1), test features, test labels.
+    """
+    rng = np.random.default_rng(seed)
+    prototypes = rng.standard_normal((num_classes, latent_dim)) * signal
+    spectrum = np.arange(1, latent_dim + 1)**-0.5
+    mixing = rng.standard_normal((latent_dim, dim)) / np.sqrt(latent_dim)
+    bias = rng.standard_normal(dim) * 0.3
+
+    def draw(per_class):
+        index = np.repeat(np.arange(num_classes), per_class)
+        latent = (prototypes[index] + rng.standard_normal((len(index), latent_dim))) * spectrum
+        raw = np.maximum(latent @ mixing + bias + 0.35 * rng.standard_normal((len(index), dim)), 0)
+        labels = np.where(index[:, None] == np.arange(num_classes), 1, -1).astype(np.int8)
+        return l2_normalize(raw), labels
+
+    train_features, train_labels = draw(train_per_class)
+    test_features, test_labels = draw(test_per_class)
     return train_features, train_labels, test_features, test_labels
