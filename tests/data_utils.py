@@ -14,6 +14,8 @@ official releases, so shipped configs usually need nothing but ``data_root`` cha
                              ``data/vision/torralba/deeplearning/images256/<letter>/<category>/<n>.jpg``
 :func:`make_inaturalist2018`  ``{train,val}2018.json`` and ``train_val2018/<kingdom>/<id>/<name>.jpg``
 :func:`make_voc07`           ``VOCdevkit/VOC2007/{JPEGImages,Annotations,ImageSets/Main}``
+:func:`make_coco2014_svm`    ``annotations/instances_{train,val}2014.json``, ``{train,val}2014/`` and the converted
+                             SVM labels ``svm_labels/`` (objects that exercise the label rule)
 :func:`make_fashion_mnist`   the output of ``tools/dataset_converters/prepare_fashion_mnist.py`` (run on
                              synthetic idx files written by :func:`write_fashion_mnist_idx`)
 :func:`make_coco_instances`  ``annotations/instances_{train,val}2017.json`` (polygons) and ``{train,val}2017/``
@@ -315,14 +317,72 @@ def make_fashion_mnist(root: str, per_class: int = 2, voc07: bool = True, idx_di
     return result
 
 
+# (category id, name) of the tiny COCO2014 SVM set: non-contiguous ids as in the real files.
+COCO2014_SVM_CATEGORIES = ((1, 'person'), (3, 'car'), (18, 'dog'))
+
+
+def make_coco2014_svm(root: str, convert: bool = True) -> dict:
+    """COCO2014 in the official layout, ``annotations/instances_{train,val}2014.json`` and ``{train,val}2014/``,
+    with objects that exercise FAIR's label rule, then (``convert``) the SVM labels in ``svm_labels/``.
+
+    Images are 32 wide and 24 high, listed out of file-name order. train2014 (sorted):
+
+    - ``..._000000000001``: a dog of area 0, a car box 1 px wide (degenerate), a person box entirely right of the
+      image (degenerate after clipping) - all invalid: negative for every class.
+    - ``..._000000000002``: a dog, and a car box reaching past the image border (valid after clipping).
+    - ``..._000000000003``: a person, a *crowd* car (valid: the rule does not exclude crowds), a dog flagged
+      ``ignore`` (invalid).
+
+    val2014: ``..._000000000004`` a person; ``..._000000000005`` a car and a dog.
+
+    Returns:
+        dict(data_root, classes, labels={split: expected (N, 3) labels}, ids={split: sorted ids}).
+    """
+    def obj(image_id, category_id, bbox, area=50.0, **extra):
+        return dict(image_id=image_id, category_id=category_id, bbox=list(bbox), area=area, iscrowd=0,
+                    segmentation=[], **extra)
+
+    splits = {
+        'train2014': ([3, 1, 2], [
+            obj(1, 18, (2, 2, 10, 10), area=0.0), obj(1, 3, (4, 4, 1, 8)), obj(1, 1, (40, 2, 5, 5)),
+            obj(2, 18, (1, 1, 12, 12)), obj(2, 3, (25, 10, 20, 20)),
+            obj(3, 1, (0, 0, 8, 16)), dict(obj(3, 3, (5, 5, 10, 10)), iscrowd=1), obj(3, 18, (3, 3, 9, 9), ignore=1),
+        ]),
+        'val2014': ([5, 4], [obj(4, 1, (2, 2, 10, 12)), obj(5, 3, (1, 1, 9, 9)), obj(5, 18, (12, 4, 10, 10))]),
+    }
+    expected = {'train2014': [[-1, -1, -1], [-1, 1, 1], [1, 1, -1]], 'val2014': [[1, -1, -1], [-1, 1, 1]]}
+    os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+    ids = {}
+    for split, (image_ids, annotations) in splits.items():
+        images = []
+        for image_id in image_ids:
+            file_name = f'COCO_{split}_{image_id:012d}.jpg'
+            write_image(osp.join(root, split, file_name), size=(24, 32), seed=image_id)
+            images.append(dict(id=image_id, file_name=file_name, width=32, height=24))
+        for i, ann in enumerate(annotations):
+            ann['id'] = 100 * image_ids[0] + i
+        with open(osp.join(root, 'annotations', f'instances_{split}.json'), 'w') as f:
+            json.dump(dict(images=images, annotations=annotations,
+                           categories=[dict(id=cid, name=name) for cid, name in COCO2014_SVM_CATEGORIES]), f)
+        ids[split] = sorted(f'COCO_{split}_{i:012d}' for i in image_ids)
+    if convert:
+        from mmssl.datasets.coco import convert_coco_svm_labels
+        for split in splits:
+            convert_coco_svm_labels(osp.join(root, 'annotations', f'instances_{split}.json'),
+                                    osp.join(root, 'svm_labels'), split, osp.join(root, split))
+    return dict(data_root=root, classes=[name for _, name in COCO2014_SVM_CATEGORIES],
+                labels={k: np.array(v, dtype=np.int8) for k, v in expected.items()}, ids=ids)
+
+
 def make_all_datasets(root: str) -> dict:
     """Every format above under ``root/<name>``; returns ``{'imagenet': ..., 'places205': ...,
-    'inaturalist2018': ..., 'voc07': ..., 'fashion_mnist': ...}`` with each maker's result."""
+    'inaturalist2018': ..., 'voc07': ..., 'coco2014': ..., 'fashion_mnist': ...}`` with each maker's result."""
     return dict(
         imagenet=make_imagenet(osp.join(root, 'imagenet')),
         places205=make_places205(osp.join(root, 'places205')),
         inaturalist2018=make_inaturalist2018(osp.join(root, 'inat2018')),
         voc07=make_voc07(osp.join(root, 'voc')),
+        coco2014=make_coco2014_svm(osp.join(root, 'coco2014')),
         fashion_mnist=make_fashion_mnist(osp.join(root, 'fmnist')))
 
 

@@ -1,5 +1,6 @@
 from .transforms import *  # noqa: F401,F403  isort:skip
 from .base_dataset import BaseImageDataset
+from .coco import COCO2014Classification, convert_coco_svm_labels
 from .image_list import ImageList
 from .imagenet import ImageNet
 from .inaturalist import INaturalist2018
@@ -7,4 +8,4 @@ from .places205 import Places205
 from .voc import VOC_CLASSES, VOC07Classification
 
 __all__ = ['BaseImageDataset', 'ImageList', 'ImageNet', 'Places205', 'INaturalist2018', 'VOC07Classification',
-           'VOC_CLASSES']
+           'VOC_CLASSES', 'COCO2014Classification', 'convert_coco_svm_labels']

@@ -25,7 +25,8 @@ from mmssl.utils import convert_sync_bn_cfg, register_all_modules
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / 'configs'
 CONFIGS = sorted(str(p.relative_to(CONFIG_ROOT)) for p in CONFIG_ROOT.rglob('*.py') if '_base_' not in p.parts)
 DATASET_BY_TYPE = {'ImageNet': 'imagenet', 'ImageList': 'imagenet', 'Places205': 'places205',
-                   'INaturalist2018': 'inaturalist2018', 'VOC07Classification': 'voc07'}
+                   'INaturalist2018': 'inaturalist2018', 'VOC07Classification': 'voc07',
+                   'COCO2014Classification': 'coco2014'}
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'trainval_dataloader')
 # mmdet / mmseg benchmark configs need detection / segmentation data and a pre-trained checkpoint; they are built
 # and trained (2 iterations, then validated and tested) on tiny data by the test file named here.
