@@ -6,10 +6,22 @@ solvers on the same features and prints per-class AP, chosen costs, mAP and wall
 Default: synthetic VOC07-sized features (5,011 × 9,216 trainval, 4,952 test, 20 classes), see
 :func:`mmssl.evaluation.svm.make_voc_like_features`. Real features: ``--feature-dir DIR --layer L``.
 
+Further comparisons, each printed side by side (ratios in the same run, never mixed with other runs):
+
+- ``--primal-vs-dual``: the fast solver's dual (Gram matrix) and primal (row chunks) paths on the same layer.
+- ``--coco-ann instances_train2014.json``: a COCO2014-size layer (82,783 x 9,216 train, 40,504 val, 80 classes)
+  of synthetic features whose labels follow the class frequencies of that annotation file (the real file is the
+  only source of the frequencies used here), solved with the fast solver (primal at the default budget), and
+  the reference on ``--reference-classes`` classes, scaled to all classes.
+- ``--places-lowshot``: the Places205 low-shot protocol (205 classes, 5 samples, CV selection) on synthetic
+  single-label features, fast solver only.
+
 Examples::
 
     python benchmarks/svm_speed.py                                   # full size, ~15-30 min
     python benchmarks/svm_speed.py --num-train 1000 --num-test 1000 --dim 2048   # quick
+    python benchmarks/svm_speed.py --skip-reference --primal-vs-dual \
+        --coco-ann data/coco/annotations/instances_train2014.json
 """
 import argparse
 import os.path as osp
@@ -19,8 +31,11 @@ import time
 import numpy as np
 from mmengine.logging import MMLogger
 
-from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, generate_lowshot_samples, load_split,
-                                  make_voc_like_features, read_meta, run_lowshot_svm, run_voc07_svm)
+from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, generate_lowshot_samples,
+                                  generate_places_lowshot_samples, load_split, make_places_like_features,
+                                  make_voc_like_features, parse_memory, read_meta, run_lowshot_svm,
+                                  run_places_lowshot_svm, run_voc07_svm)
+from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
 from mmssl.evaluation.svm.synthetic import VOC07_CLASSES
 
 
@@ -39,6 +54,19 @@ def parse_args():
     parser.add_argument('--skip-reference', action='store_true', help='time the fast solver only')
     parser.add_argument('--lowshot', action='store_true', help='also time the low-shot protocol (fast solver)')
     parser.add_argument('--work-dir', help='outputs (a temporary directory by default)')
+    parser.add_argument('--max-memory', default=DEFAULT_MAX_MEMORY, type=parse_memory,
+                        help='memory budget of the fast solver, e.g. 16G (decides dual vs primal)')
+    parser.add_argument('--primal-vs-dual', action='store_true', help='time both paths of the fast solver')
+    parser.add_argument('--coco-ann', help='instances_train2014.json: time a COCO2014-size layer with its class '
+                        'frequencies')
+    parser.add_argument('--coco-train', type=int, default=82783, help='train rows of the COCO-size layer')
+    parser.add_argument('--coco-test', type=int, default=40504, help='val rows of the COCO-size layer')
+    parser.add_argument('--reference-classes', type=int, default=2,
+                        help='classes the reference solves on the COCO-size layer (time scaled to all)')
+    parser.add_argument('--places-lowshot', action='store_true', help='time the Places205 low-shot protocol')
+    parser.add_argument('--places-classes', type=int, default=205)
+    parser.add_argument('--places-test-per-class', type=int, default=100)
+    parser.add_argument('--places-shots', default='1,2,4,8,16,32,64,96')
     return parser.parse_args()
 
 
@@ -100,6 +128,84 @@ def time_lowshot(train, test, protocol, work_dir, args):
           f'{len(protocol.costs)} costs, CV cost selection): {seconds:.1f}s; mean mAP per k: {means}')
 
 
+def time_primal_vs_dual(train, test, protocol, work_dir, args):
+    """The full protocol with each path of the fast solver; ratio and agreement side by side."""
+    results, times = {}, {}
+    for method in ('dual', 'primal'):
+        solver = build_svm_solver('fast', protocol, device=args.device, method=method, max_memory=args.max_memory)
+        start = time.perf_counter()
+        results[method] = run_voc07_svm(train, test, solver, osp.join(work_dir, f'fast_{method}'),
+                                        solver_name=f'fast-{method}')
+        times[method] = time.perf_counter() - start
+    gap = max(abs(results['dual']['per_class'][c]['test_ap'] - results['primal']['per_class'][c]['test_ap'])
+              for c in train.classes)
+    print(f'dual {times["dual"]:.1f}s (mAP {results["dual"]["mAP"]:.4f}) vs primal {times["primal"]:.1f}s '
+          f'(mAP {results["primal"]["mAP"]:.4f}): primal/dual time {times["primal"] / times["dual"]:.2f}x, '
+          f'max |ΔAP| {gap:.4f}')
+
+
+def coco_class_counts(ann_file):
+    """Images per category and the image count of a real COCO instances file (FAIR's label rule)."""
+    from mmssl.datasets.coco import coco_image_labels
+    _, labels, classes = coco_image_labels(ann_file)
+    return classes, (labels == 1).sum(0), len(labels)
+
+
+def time_coco(protocol, work_dir, args):
+    """A COCO2014-size layer: the fast solver on all classes, the reference on a few, scaled."""
+    classes, counts, total = coco_class_counts(args.coco_ann)
+    train_x, train_y, test_x, test_y = make_voc_like_features(args.coco_train, args.coco_test, args.dim,
+                                                              num_classes=len(classes), class_counts=counts,
+                                                              count_total=total, difficult_rate=0.0,
+                                                              seed=args.seed)
+    train = FeatureSplit(train_x, train_y, [f'tr{i}' for i in range(len(train_y))], classes, 'coco', 'trainval')
+    test = FeatureSplit(test_x, test_y, [f'va{i}' for i in range(len(test_y))], classes, 'coco', 'test')
+    print(f'COCO-size layer: {len(train)} train x {args.dim} dims, {len(test)} val, {len(classes)} classes '
+          f'(frequencies of {args.coco_ann}, {total} images)')
+    solver = build_svm_solver('fast', protocol, device=args.device, max_memory=args.max_memory)
+    start = time.perf_counter()
+    fast = run_voc07_svm(train, test, solver, osp.join(work_dir, 'coco_fast'), solver_name='fast')
+    fast_time = time.perf_counter() - start
+    print(f'fast ({solver.path} path): {fast_time:.1f}s, mAP {fast["mAP"]:.4f}')
+    if args.skip_reference or args.reference_classes <= 0:
+        return
+    # The reference on the rarest and the most frequent classes, scaled by the class count.
+    order = np.argsort(counts)
+    picked = sorted({int(order[0]), int(order[-1])} | set(order[:max(0, args.reference_classes - 2)].tolist()))
+    picked = picked[:args.reference_classes]
+    names = [classes[p] for p in picked]
+    subset = [FeatureSplit(s.features, s.labels[:, picked], s.ids, names, 'coco', s.split) for s in (train, test)]
+    reference = build_svm_solver('sklearn', protocol, n_jobs=args.n_jobs)
+    start = time.perf_counter()
+    ref = run_voc07_svm(*subset, reference, osp.join(work_dir, 'coco_reference'), solver_name='sklearn')
+    ref_time = time.perf_counter() - start
+    projected = ref_time * len(classes) / len(picked)
+    gap = max(abs(ref['per_class'][n]['test_ap'] - fast['per_class'][n]['test_ap']) for n in names)
+    print(f'reference on {names}: {ref_time:.1f}s -> projected {projected:.1f}s for {len(classes)} classes; '
+          f'fast is {projected / fast_time:.1f}x faster; max |ΔAP| on those classes {gap:.4f}')
+
+
+def time_places_lowshot(protocol, work_dir, args):
+    """Places205 low-shot on synthetic single-label features: 5 samples per k, CV cost selection."""
+    shots = [int(k) for k in args.places_shots.split(',')]
+    per_class = max(shots)
+    train_x, train_y, test_x, test_y = make_places_like_features(args.places_classes, per_class,
+                                                                 args.places_test_per_class, args.dim,
+                                                                 seed=args.seed)
+    classes = [f'c{i}' for i in range(args.places_classes)]
+    train = FeatureSplit(train_x, train_y, [f'tr{i}' for i in range(len(train_y))], classes, 'places', 'trainval')
+    test = FeatureSplit(test_x, test_y, [f'va{i}' for i in range(len(test_y))], classes, 'places', 'test')
+    samples = generate_places_lowshot_samples(train.labels, classes, shots, seed=args.seed)
+    solver = build_svm_solver('fast', protocol, device=args.device, max_memory=args.max_memory)
+    start = time.perf_counter()
+    results = run_places_lowshot_svm(train, test, samples, solver, osp.join(work_dir, 'places_lowshot'),
+                                     solver_name='fast')
+    seconds = time.perf_counter() - start
+    per_k = ' '.join(f'k={k}: {results["shots"][str(k)]["seconds"]:.1f}s' for k in samples.shots)
+    print(f'Places205 low-shot (fast, {len(classes)} classes, {samples.num_samples} samples, '
+          f'{len(protocol.costs)} costs, CV selection): {seconds:.1f}s ({per_k})')
+
+
 def main():
     args = parse_args()
     MMLogger.get_instance('svm_speed', log_level='WARNING')
@@ -110,12 +216,18 @@ def main():
           f'{len(train.classes)} classes, {len(protocol.costs)} costs, {protocol.cv_folds}-fold CV; '
           f'outputs in {work_dir}')
     fast, fast_time, fast_history = run('fast', train, test, protocol, work_dir, device=args.device,
-                                        precision=args.precision)
+                                        precision=args.precision, max_memory=args.max_memory)
     info = {k: sum(h[k] for h in fast_history) for k in ('newton', 'cg')}
     print(f'fast: {fast_time:.1f}s, mAP {fast["mAP"]:.4f}, {info["newton"]} Newton and {info["cg"]} '
           f'CG column steps, max violation {max(h["max_violation"] for h in fast_history):.1e}')
     if args.lowshot:
         time_lowshot(train, test, protocol, work_dir, args)
+    if args.primal_vs_dual:
+        time_primal_vs_dual(train, test, protocol, work_dir, args)
+    if args.coco_ann:
+        time_coco(protocol, work_dir, args)
+    if args.places_lowshot:
+        time_places_lowshot(protocol, work_dir, args)
     if args.skip_reference:
         return
     reference, ref_time, ref_history = run('sklearn', train, test, protocol, work_dir, n_jobs=args.n_jobs)
