@@ -53,7 +53,9 @@ def test_primal_matches_dual_and_liblinear():
     # Both solvers are converged far below liblinear's tolerance: they agree with each other closely.
     np.testing.assert_allclose(primal.decision, dual.decision, atol=1e-6)
     np.testing.assert_allclose(primal.eval_decision, dual.eval_decision, atol=1e-6)
-    for k, cost in enumerate(COSTS):
+    # liblinear itself, fully converged, on the middle costs (test_solvers checks the dual at all four;
+    # at the extremes liblinear needs minutes to converge this tightly).
+    for k, cost in list(enumerate(COSTS))[1:3]:
         np.testing.assert_allclose(primal.decision[0, :, 0, k], liblinear_decision(features, targets, cost),
                                    atol=1e-5)
         np.testing.assert_allclose(primal.decision[0, :, 1, k],
