@@ -33,7 +33,7 @@ __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'DATASETS', 'DATA_SAMPLERS',
     'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
     'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS', 'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS',
-    'VISBACKENDS', 'SVM_SOLVERS', 'close_names', 'suggest_close_names'
+    'VISBACKENDS', 'SVM_SOLVERS', 'BENCHMARKS', 'close_names', 'suggest_close_names'
 ]
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS)
@@ -62,6 +62,10 @@ EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, locations=['mmssl.e
 # Solvers of the VOC07 SVM benchmarks ('fast', 'sklearn'); mmssl's own root, no mmengine counterpart.
 SVM_SOLVERS = Registry('svm solver', scope='mmssl', locations=['mmssl.evaluation.svm'])
 TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, locations=['mmssl.models'])
+
+# Benchmark protocols run on a pre-trained checkpoint (svm, linear, knn, ...); mmssl's own root, no mmengine
+# counterpart. A plugin registers its own with ``@BENCHMARKS.register_module()`` (docs/en/add_new_benchmark.md).
+BENCHMARKS = Registry('benchmark', scope='mmssl', locations=['mmssl.benchmarks.all'])
 
 VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS)
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS)
