@@ -31,12 +31,12 @@ import time
 import numpy as np
 from mmengine.logging import MMLogger
 
+from mmssl.benchmarks.protocol import VOC_CLASSES
 from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, generate_lowshot_samples,
                                   generate_places_lowshot_samples, load_split, make_places_like_features,
                                   make_voc_like_features, parse_memory, read_meta, run_lowshot_svm,
                                   run_places_lowshot_svm, run_voc07_svm)
 from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
-from mmssl.evaluation.svm.synthetic import VOC07_CLASSES
 
 
 def parse_args():
@@ -77,7 +77,7 @@ def load_features(args):
                 load_split(args.feature_dir, 'test', args.layer, meta))
     train_x, train_y, test_x, test_y = make_voc_like_features(args.num_train, args.num_test, args.dim,
                                                               seed=args.seed)
-    classes = list(VOC07_CLASSES)
+    classes = list(VOC_CLASSES)
     return (FeatureSplit(train_x, train_y, [f'tv{i}' for i in range(len(train_y))], classes, 'synthetic',
                          'trainval'),
             FeatureSplit(test_x, test_y, [f'te{i}' for i in range(len(test_y))], classes, 'synthetic',

@@ -1,6 +1,8 @@
+from .utils.checkpoint import use_for_mmengine
 from .utils.torch_serialization import allow_mmengine_checkpoints
 from .version import __version__
 
 allow_mmengine_checkpoints()
+use_for_mmengine()
 
 __all__ = ['__version__']

@@ -33,7 +33,7 @@ __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'DATASETS', 'DATA_SAMPLERS',
     'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
     'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS', 'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS',
-    'VISBACKENDS', 'close_names', 'suggest_close_names'
+    'VISBACKENDS', 'BENCHMARKS', 'close_names', 'suggest_close_names'
 ]
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS)
@@ -60,6 +60,10 @@ PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDUL
 METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['mmssl.evaluation'])
 EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, locations=['mmssl.evaluation'])
 TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, locations=['mmssl.models'])
+
+# Benchmark protocols run on a pre-trained checkpoint (svm, linear, knn, ...); mmssl's own root, no mmengine
+# counterpart. A plugin registers its own with ``@BENCHMARKS.register_module()`` (docs/en/add_new_benchmark.md).
+BENCHMARKS = Registry('benchmark', scope='mmssl', locations=['mmssl.benchmarks.all'])
 
 VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS)
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS)

@@ -53,6 +53,21 @@ PLACES_PREFIX = 'data/vision/torralba/deeplearning/images256'
 Size = Union[int, Tuple[int, int]]
 
 
+def save_resnet_checkpoint(path, depth: int, full: bool = True) -> dict:
+    """A randomly initialised ResNet saved as tools/train.py would (``full``: ``backbone.`` keys) or backbone-only.
+
+    Returns the backbone's state dict.
+    """
+    import torch
+
+    from mmssl.models import ResNet
+    backbone = ResNet(depth=depth)
+    backbone.init_weights()
+    state = {('backbone.' if full else '') + k: v for k, v in backbone.state_dict().items()}
+    torch.save({'state_dict': state, 'meta': {'iter': 1}}, path)
+    return backbone.state_dict()
+
+
 def write_image(path: str, size: Size = 16, seed: int = 0, grey: bool = False) -> str:
     """Write a random-noise image (format from the suffix) of ``size`` = side or (height, width)."""
     height, width = (size, size) if isinstance(size, int) else size

@@ -18,6 +18,6 @@ if [[ ! -f "$demo_dir/relative_loc/iter_300.pth" ]]; then
 fi
 checkpoint="$demo_dir/relative_loc/iter_300.pth"
 echo "Pre-trained relative-location checkpoint: $checkpoint ($(( SECONDS - start )) s so far)"
-"$py" tools/benchmark.py "$config" "$checkpoint" --suite configs/benchmarks/suites/resnet18_fmnist-demo.yml \
+"$py" tools/benchmarks/run_suite.py "$config" "$checkpoint" --suite configs/benchmarks/suites/resnet18_fmnist-demo.yml \
     --benchmarks svm lowshot linear --baseline --work-dir "$demo_dir/benchmarks"
 echo "Demo finished in $(( SECONDS - start )) s"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the whole mmssl stack into .venv at the repo root (DESIGN.md §1).
+# Installs the whole mmssl stack into .venv at the repo root (docs/en/get_started.md).
 #
 #   bash tools/setup_env.sh            # idempotent; a second run on the same machine takes seconds
 #
@@ -85,7 +85,7 @@ if ! ls "$wheel_dir"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then
 fi
 pip_install "$(ls "$wheel_dir"/mmcv-2.1.0-*.whl)"
 
-pip_install -r "$repo/requirements/dense.txt" -r "$repo/requirements/tests.txt"
+pip_install -r "$repo/requirements/dense.txt" -r "$repo/requirements/tools.txt" -r "$repo/requirements/tests.txt"
 pip_install --no-build-isolation --no-deps -e "$repo"
 "$py" -c 'import mmcv.ops, mmssl; print("mmcv", mmcv.__version__, "ops ok; mmssl", mmssl.__version__)'
 echo "$stamp_value" > "$stamp_file"

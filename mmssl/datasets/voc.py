@@ -4,13 +4,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from mmssl.benchmarks.protocol import VOC_CLASSES
 from mmssl.registry import DATASETS
 
 from .base_dataset import BaseImageDataset
 from .utils import check_images_exist, read_lines, require_dir, require_file
-
-VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable',
-               'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor')
 
 # VOC encoding of an image-level label, as in the devkit's <class>_<split>.txt files.
 POSITIVE, NEGATIVE, DIFFICULT = 1, -1, 0

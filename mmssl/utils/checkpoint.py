@@ -1,62 +1,139 @@
-"""Loading (possibly prefixed) state dicts with an explicit key-match report.
+"""The one checkpoint loader of mmssl: read a file once, load it into a module by one policy, report one way.
 
 Earlier toolboxes loaded a full algorithm checkpoint (``backbone.*`` keys) into a bare backbone with
-``strict=False``, matched nothing and silently evaluated a random network. Every load in mmssl goes through
-:func:`load_state_dict_checked`, which says what matched and refuses a checkpoint that barely fits.
+``strict=False``, matched nothing and silently evaluated a random network; mmdet / mmseg do the same for a
+checkpoint of another stem. Every path in mmssl goes through this module:
+
+- :func:`read_checkpoint` reads a file once per process (the bytes are hashed for the result record and then
+  unpickled weights-only); it is also mmengine's loader of local files (:func:`use_for_mmengine`), so
+  ``load_from``, resume and mmdet's / mmseg's ``init_cfg=dict(type='Pretrained')`` reuse the same read.
+- :func:`load_state_dict_checked` / :func:`load_checkpoint_checked` / :func:`load_backbone` copy matching entries
+  into a module and refuse a checkpoint that barely fits; :func:`verify_loaded_weights` checks a module that
+  another toolbox initialised. Both return a :class:`LoadReport`.
+- :func:`init_random_backbone` draws the seeded random network of the baseline row; the ``SeededRandom``
+  initialiser (:mod:`mmssl.models.utils.checked_init`) draws the same one inside the Runner.
 """
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+import hashlib
+import io
+import os
+import os.path as osp
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 from mmengine.logging import MMLogger, print_log
-from mmengine.runner.checkpoint import _load_checkpoint
 
-__all__ = ['LoadReport', 'CheckpointMismatchError', 'load_checkpoint_state_dict', 'select_prefix',
-           'load_state_dict_checked', 'load_checkpoint_checked']
+from mmssl.benchmarks.protocol import RANDOM_INIT, RANDOM_INIT_SEED
+
+__all__ = ['CheckpointMismatchError', 'CheckpointFile', 'LoadReport', 'read_checkpoint', 'checkpoint_record', 'load_checkpoint_state_dict',
+           'select_prefix', 'infer_backbone_prefix', 'load_state_dict_checked', 'load_checkpoint_checked',
+           'load_backbone', 'init_random_backbone', 'parse_checkpoint_arg', 'require_prefixed_checkpoint',
+           'compare_module_weights', 'verify_loaded_weights', 'use_for_mmengine']
+
+BACKBONE_PREFIX = 'backbone.'
+DDP_PREFIX = 'module.'
 
 
 class CheckpointMismatchError(RuntimeError):
-    """Raised when too few of a module's keys are found in a checkpoint."""
+    """A checkpoint that cannot be read, or whose keys do not fit the module it is meant for."""
 
 
-@dataclass
-class LoadReport:
-    """What happened when a state dict was loaded into a module.
+@dataclass(frozen=True)
+class CheckpointFile:
+    """A checkpoint file as read from disk, once.
 
-    ``matched`` keys were copied; ``missing`` module keys had no counterpart; ``unexpected`` checkpoint keys
-    have no place in the module; ``shape_mismatched`` exist in both with different shapes (not copied).
+    Attributes:
+        path: absolute path.
+        sha256: digest of the file's bytes (the result record's checkpoint hash).
+        content: the unpickled object (mmengine checkpoint dict, plain state dict, ...).
     """
-    matched: List[str] = field(default_factory=list)
-    missing: List[str] = field(default_factory=list)
-    unexpected: List[str] = field(default_factory=list)
-    shape_mismatched: List[str] = field(default_factory=list)
+    path: str
+    sha256: str
+    content: Any
 
     @property
-    def num_module_keys(self) -> int:
-        return len(self.matched) + len(self.missing) + len(self.shape_mismatched)
+    def state_dict(self) -> Dict[str, torch.Tensor]:
+        """The flat tensor dict: ``content['state_dict']``, ``content['model']`` or ``content`` itself."""
+        if not isinstance(self.content, dict):
+            raise CheckpointMismatchError(
+                f'{self.path}: expected a dict checkpoint, got {type(self.content).__name__}')
+        for key in ('state_dict', 'model'):
+            if isinstance(self.content.get(key), dict):
+                return self.content[key]
+        return self.content
 
-    @property
-    def match_ratio(self) -> float:
-        return len(self.matched) / max(self.num_module_keys, 1)
+    def record(self) -> dict:
+        """How a result record names this checkpoint."""
+        return dict(path=self.path, sha256=self.sha256)
 
-    def summary(self) -> str:
-        return (f'matched {len(self.matched)}/{self.num_module_keys} module keys '
-                f'({100 * self.match_ratio:.1f}%), missing {len(self.missing)}, '
-                f'unexpected {len(self.unexpected)}, shape mismatch {len(self.shape_mismatched)}')
+
+_last_read: Dict[tuple, CheckpointFile] = {}
+
+
+def _read_bytes(path: str) -> bytes:
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def read_checkpoint(path: str) -> CheckpointFile:
+    """Read ``path`` (weights-only) and hash it; a second call for the unchanged file returns the same read.
+
+    Only the latest file is kept, so a process holds at most one checkpoint in memory besides its model.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        CheckpointMismatchError: the file is not a weights-only torch checkpoint; the message names it.
+    """
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise CheckpointMismatchError(f'expected the path of a checkpoint file, got {path!r}')
+    path = osp.abspath(str(path))
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint {path} does not exist')
+    stat = os.stat(path)
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key in _last_read:
+        return _last_read[key]
+    data = _read_bytes(path)
+    try:
+        content = torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
+    except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError ... for a bad file
+        raise CheckpointMismatchError(
+            f'{path}: cannot be read as a weights-only torch checkpoint ({type(error).__name__}: '
+            f'{str(error).splitlines()[0] if str(error) else "no detail"})') from None
+    _last_read.clear()
+    _last_read[key] = CheckpointFile(path, hashlib.sha256(data).hexdigest(), content)
+    return _last_read[key]
+
+
+def checkpoint_record(path: str) -> dict:
+    """``{'path', 'sha256'}`` of a checkpoint file for a result record: the hash of the read that loaded it (when
+    this process read it), else of the file's bytes (e.g. features extracted by another process)."""
+    path = osp.abspath(str(path))
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint {path} does not exist')
+    stat = os.stat(path)
+    cached = _last_read.get((path, stat.st_mtime_ns, stat.st_size))
+    return cached.record() if cached else dict(path=path, sha256=hashlib.sha256(_read_bytes(path)).hexdigest())
 
 
 def load_checkpoint_state_dict(filename: str) -> Dict[str, torch.Tensor]:
-    """Read a checkpoint file (mmengine, plain state dict, or ``{'model': ...}``) into a flat state dict.
+    """The flat state dict of a checkpoint file (see :attr:`CheckpointFile.state_dict`)."""
+    return read_checkpoint(filename).state_dict
 
-    Loading stays weights-only; mmssl allow-lists the types that mmengine checkpoints carry.
+
+def _mmengine_local_loader(filename: str, map_location=None):
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return read_checkpoint(filename).content
+
+
+def use_for_mmengine() -> None:
+    """Make :func:`read_checkpoint` mmengine's loader of local files (its documented ``register_scheme``).
+
+    Tensors come back on the CPU whatever ``map_location`` says; mmengine copies them into the model's device.
     """
-    checkpoint = _load_checkpoint(filename, map_location='cpu')
-    if not isinstance(checkpoint, dict):
-        raise CheckpointMismatchError(f'{filename}: expected a dict checkpoint, got {type(checkpoint).__name__}')
-    for key in ('state_dict', 'model'):
-        if key in checkpoint and isinstance(checkpoint[key], dict):
-            return checkpoint[key]
-    return checkpoint
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='', loader=_mmengine_local_loader, force=True)
 
 
 def select_prefix(state_dict: Dict[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
@@ -66,10 +143,92 @@ def select_prefix(state_dict: Dict[str, torch.Tensor], prefix: str) -> Dict[str,
     return {key[len(prefix):]: value for key, value in state_dict.items() if key.startswith(prefix)}
 
 
-def _strip_ddp_prefix(state_dict):
-    if state_dict and all(key.startswith('module.') for key in state_dict):
-        return {key[len('module.'):]: value for key, value in state_dict.items()}
+def _strip_ddp_prefix(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    if state_dict and all(key.startswith(DDP_PREFIX) for key in state_dict):
+        return select_prefix(state_dict, DDP_PREFIX)
     return state_dict
+
+
+def infer_backbone_prefix(state_dict: Dict[str, torch.Tensor]) -> Optional[str]:
+    """``'backbone.'`` for a full pre-training state dict, ``None`` for a backbone-only one."""
+    return BACKBONE_PREFIX if any(key.startswith(BACKBONE_PREFIX) for key in _strip_ddp_prefix(state_dict)) \
+        else None
+
+
+@dataclass
+class LoadReport:
+    """How a module's keys relate to the checkpoint entries meant for it.
+
+    A load (``mode='load'``) sorts every module key into ``matched`` (copied), ``missing`` (no entry) or
+    ``shape_mismatched`` (an entry of another shape, not copied); ``unexpected`` checkpoint keys have no place in
+    the module. A verification (``mode='compare'``) of a module that was initialised elsewhere puts keys holding
+    exactly the checkpoint's values in ``matched`` and same-shaped keys with other values in ``different``;
+    ``new`` are layers the benchmark adds on top of the pre-trained network (not counted).
+    """
+    source: str = 'state dict'
+    prefix: Optional[str] = None
+    mode: str = 'load'
+    matched: List[str] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)
+    unexpected: List[str] = field(default_factory=list)
+    shape_mismatched: List[str] = field(default_factory=list)
+    different: List[str] = field(default_factory=list)
+    new: List[str] = field(default_factory=list)
+    first_key: str = ''
+
+    @property
+    def num_module_keys(self) -> int:
+        return len(self.matched) + len(self.missing) + len(self.shape_mismatched) + len(self.different)
+
+    num_keys = num_module_keys
+
+    @property
+    def match_ratio(self) -> float:
+        return len(self.matched) / max(self.num_module_keys, 1)
+
+    @property
+    def equal(self) -> List[str]:
+        return self.matched
+
+    @property
+    def input_layer_loaded(self) -> bool:
+        return self.first_key in self.matched
+
+    def summary(self) -> str:
+        if self.mode == 'compare':
+            return (f'{len(self.matched)}/{self.num_module_keys} keys equal to the checkpoint '
+                    f'({100 * self.match_ratio:.1f}%), missing {len(self.missing)}, different values '
+                    f'{len(self.different)}, shape mismatch {len(self.shape_mismatched)}, new layers {len(self.new)}')
+        return (f'matched {len(self.matched)}/{self.num_module_keys} module keys ({100 * self.match_ratio:.1f}%), '
+                f'missing {len(self.missing)}, unexpected {len(self.unexpected)}, '
+                f'shape mismatch {len(self.shape_mismatched)}')
+
+    def to_record(self) -> dict:
+        """A compact form for result records: counts and the keys that did not load."""
+        record = asdict(self)
+        record['matched'] = len(self.matched)
+        record['unexpected'] = len(self.unexpected)
+        return record
+
+
+def _sort_keys(module: torch.nn.Module, state_dict: Dict[str, torch.Tensor], report: LoadReport,
+               new_keys: Sequence[str] = ()) -> LoadReport:
+    for key, target in module.state_dict().items():
+        if any(key.startswith(prefix) for prefix in new_keys):
+            report.new.append(key)
+            continue
+        report.first_key = report.first_key or key
+        if key not in state_dict:
+            report.missing.append(key)
+        elif tuple(state_dict[key].shape) != tuple(target.shape):
+            report.shape_mismatched.append(key)
+        elif report.mode == 'compare' and not torch.equal(
+                torch.as_tensor(state_dict[key]).to(device=target.device, dtype=target.dtype), target):
+            report.different.append(key)
+        else:
+            report.matched.append(key)
+    report.unexpected = sorted(set(state_dict) - set(module.state_dict()))
+    return report
 
 
 def load_state_dict_checked(module: torch.nn.Module,
@@ -82,31 +241,18 @@ def load_state_dict_checked(module: torch.nn.Module,
 
     Args:
         module: the module to load into.
-        state_dict: flat tensor dict, e.g. from :func:`load_checkpoint_state_dict`.
+        state_dict: flat tensor dict, e.g. :attr:`CheckpointFile.state_dict`.
         prefix: when given, only keys starting with it are used, with the prefix removed
             (``'backbone.'`` takes the backbone out of a full algorithm checkpoint).
         min_match_ratio: share of the module's keys that must be matched (same name and shape);
             below it :class:`CheckpointMismatchError` is raised and nothing is loaded.
         source: name of the checkpoint, used in messages.
         logger: where to print the report (defaults to the current mmengine logger).
-
-    Returns:
-        LoadReport: the matched / missing / unexpected / shape-mismatched keys.
     """
     state_dict = _strip_ddp_prefix(dict(state_dict))
     if prefix:
         state_dict = select_prefix(state_dict, prefix)
-    own_state = module.state_dict()
-    report = LoadReport()
-    for key, target in own_state.items():
-        if key not in state_dict:
-            report.missing.append(key)
-        elif tuple(state_dict[key].shape) != tuple(target.shape):
-            report.shape_mismatched.append(key)
-        else:
-            report.matched.append(key)
-    report.unexpected = sorted(set(state_dict) - set(own_state))
-
+    report = _sort_keys(module, state_dict, LoadReport(source=source, prefix=prefix))
     where = f"{source} (prefix '{prefix}')" if prefix else source
     if report.match_ratio < min_match_ratio:
         sample_missing = ', '.join((report.missing + report.shape_mismatched)[:8])
@@ -127,5 +273,107 @@ def load_checkpoint_checked(module: torch.nn.Module,
                             min_match_ratio: float = 0.9,
                             logger: Optional[MMLogger] = None) -> LoadReport:
     """Load checkpoint file ``filename`` into ``module``; see :func:`load_state_dict_checked`."""
-    return load_state_dict_checked(module, load_checkpoint_state_dict(filename), prefix=prefix,
-                                   min_match_ratio=min_match_ratio, source=filename, logger=logger)
+    checkpoint = read_checkpoint(filename)
+    return load_state_dict_checked(module, checkpoint.state_dict, prefix=prefix, min_match_ratio=min_match_ratio,
+                                   source=filename, logger=logger)
+
+
+def init_random_backbone(module: torch.nn.Module, seed: int = RANDOM_INIT_SEED) -> None:
+    """Initialise ``module`` with its own default initialisation, drawn from ``seed``.
+
+    The global random state is left untouched, so the baseline network is the same in every benchmark and run.
+    """
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        module.init_weights()
+
+
+def load_backbone(module: torch.nn.Module, checkpoint: Optional[str],
+                  seed: int = RANDOM_INIT_SEED) -> Optional[LoadReport]:
+    """Load a full pre-training checkpoint or a backbone-only file into a backbone (checked), or draw the seeded
+    random network when ``checkpoint`` is ``None``."""
+    if checkpoint is None:
+        init_random_backbone(module, seed)
+        return None
+    state_dict = read_checkpoint(checkpoint).state_dict
+    return load_state_dict_checked(module, state_dict, prefix=infer_backbone_prefix(state_dict), source=checkpoint)
+
+
+def parse_checkpoint_arg(value: Optional[str]) -> Optional[str]:
+    """A command line's checkpoint: ``none`` (any case) is a random backbone (``None``), anything else must be a
+    file; it is read (and so checked) here, before any work starts, and returned as an absolute path."""
+    if value is None or str(value).lower() == RANDOM_INIT:
+        return None
+    return read_checkpoint(value).path
+
+
+# ----------------------------------------------------------------------------------------------- verification
+def require_prefixed_checkpoint(checkpoint: str, prefix: str = BACKBONE_PREFIX) -> Dict[str, torch.Tensor]:
+    """Read ``checkpoint`` and return its entries under ``prefix`` (prefix stripped); refuse anything else.
+
+    Dense benchmarks take a full mmssl pre-training checkpoint (as the train tool writes it, keys
+    ``backbone.*``, ``neck.*``, ...). A backbone-only file (``conv1.weight`` ...) is refused rather than guessed
+    at, so the same file always loads the same way in every benchmark config.
+
+    Raises:
+        FileNotFoundError: ``checkpoint`` is not a file.
+        CheckpointMismatchError: no key starts with ``prefix``.
+    """
+    if not isinstance(checkpoint, str) or not checkpoint:
+        raise CheckpointMismatchError(f'expected the path of a pre-training checkpoint, got {checkpoint!r}')
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'pre-trained checkpoint {checkpoint} does not exist')
+    state_dict = load_checkpoint_state_dict(checkpoint)
+    selected = select_prefix(state_dict, prefix)
+    if not selected:
+        hint = ''
+        if 'conv1.weight' in state_dict or 'stem.0.weight' in state_dict:
+            hint = (' It looks like a backbone-only file; pass the pre-training checkpoint itself (work_dirs/.../'
+                    f'epoch_N.pth) or re-add the prefix: {{"state_dict": {{"{prefix}" + key: value}}}}.')
+        raise CheckpointMismatchError(
+            f'{checkpoint}: expected a full mmssl pre-training checkpoint with "{prefix}"-prefixed keys, but no key '
+            f'starts with "{prefix}" (keys e.g.: {", ".join(list(state_dict)[:5]) or "none"}).{hint}')
+    return selected
+
+
+def compare_module_weights(module: torch.nn.Module, state_dict: Dict[str, torch.Tensor],
+                           new_keys: Sequence[str] = ()) -> LoadReport:
+    """Compare every tensor of ``module.state_dict()`` with the same-named entry of ``state_dict``.
+
+    Args:
+        module: the initialised module (e.g. a detector's backbone).
+        state_dict: the checkpoint entries meant for it, prefix already stripped.
+        new_keys: key prefixes of layers that the benchmark adds (e.g. ``'norm.'`` after res5); skipped.
+    """
+    return _sort_keys(module, state_dict, LoadReport(mode='compare'), new_keys)
+
+
+def verify_loaded_weights(module: torch.nn.Module, state_dict: Dict[str, torch.Tensor], *, name: str,
+                          checkpoint: str, prefix: str, new_keys: Sequence[str] = (),
+                          min_match_ratio: float = 0.9) -> LoadReport:
+    """Raise unless ``module`` holds the checkpoint's weights; return the comparison otherwise.
+
+    Two conditions, both needed: at least ``min_match_ratio`` of the module's keys equal the checkpoint's,
+    and the module's first tensor (its input layer) is among them. The second catches a stem mismatch that a
+    ratio cannot: a deep-stem ResNetV1c checkpoint shares 312 of a plain ResNet-50's 318 keys (98%), yet
+    without its first convolution the network has not been pre-trained in any useful sense.
+
+    Raises:
+        CheckpointMismatchError: naming the checkpoint, the prefix, the ratio and example keys.
+    """
+    result = compare_module_weights(module, state_dict, new_keys)
+    result.source, result.prefix = checkpoint, prefix
+    problems = []
+    if result.match_ratio < min_match_ratio:
+        problems.append(f'fewer than {100 * min_match_ratio:.0f}% of the keys were loaded')
+    if not result.input_layer_loaded:
+        problems.append(f'its input layer {result.first_key!r} was not loaded')
+    if problems:
+        not_loaded = result.missing + result.shape_mismatched + result.different
+        raise CheckpointMismatchError(
+            f'pre-trained weights did not load into model.{name} ({type(module).__name__}) from {checkpoint} '
+            f'with prefix "{prefix}": {" and ".join(problems)}; {result.summary()}. Not loaded e.g.: '
+            f'{", ".join(not_loaded[:6])}. Checkpoint keys e.g.: {", ".join(list(state_dict)[:6]) or "none"}. '
+            'Expected a full mmssl pre-training checkpoint of a plain (torchvision-layout) ResNet with '
+            f'"{prefix}"-prefixed keys; a deep-stem ResNetV1c checkpoint (stem.0.weight ...) does not fit.')
+    return result

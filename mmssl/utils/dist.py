@@ -38,11 +38,12 @@ def prepare_cpu_launch(cfg: Config, launcher: str) -> Config:
         return cfg
     if launcher != 'pytorch':
         raise RuntimeError(f"launcher '{launcher}' needs CUDA; on a CPU-only machine use --launcher pytorch "
-                           '(tools/dist_train.sh)')
+                           '(dist_train.sh)')
     if not dist.is_initialized():
         for key in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
             if key not in os.environ:
-                raise RuntimeError(f'--launcher pytorch expects ${key} from torchrun (use tools/dist_train.sh)')
+                raise RuntimeError(f'--launcher pytorch expects ${key} from torchrun (start it with torchrun, e.g. '
+                                   'dist_train.sh)')
         dist.init_process_group(backend='gloo')
     cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
     return cfg

@@ -4,7 +4,12 @@ Benchmark configs that train nothing (VOC07 SVM feature extraction, kNN) run the
 
 Only ``data_root`` is redirected (tiny data sets follow the official layouts, so each config's own ``ann_file``
 and ``data_prefix`` are exercised), loaders are shrunk to a batch of 2, and the loop to one iteration plus one
-validation pass. Model, optimizer wrapper, parameter schedulers and hooks are the config's own.
+validation pass. Model, optimizer wrapper, parameter schedulers and hooks are the config's own, with two
+exceptions that keep the suite free of multi-GB work: a classification head wider than ``MAX_STEPPED_CLASSES``
+(iNaturalist's 8,142 classes make a multi-GB checkpoint) is stepped at the tiny data set's width after its real
+width is asserted; and the semi-supervised grid trains one point per grid (the ResNet-50 fine-tuning every point
+shares), while every other point is built (model and optimizer wrapper) and shown to differ from it only in the
+grid's own settings.
 """
 import math
 import os.path as osp
@@ -13,13 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from data_utils import make_all_datasets
 from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
-from mmssl.apis import run_knn
-from mmssl.apis.feature_extraction import extract_svm_features
+from mmssl.benchmarks.feature_extraction import extract_svm_features
+from mmssl.benchmarks.knn import KNN
 from mmssl.evaluation.svm import read_meta
+from mmssl.registry import MODELS
 from mmssl.utils import convert_sync_bn_cfg, register_all_modules
 
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / 'configs'
@@ -32,11 +38,24 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'trainval_da
 # and trained (2 iterations, then validated and tested) on tiny data by the test file named here.
 DELEGATED = {'benchmarks/mmdetection/': 'tests/tools/test_dense_benchmarks.py',
              'benchmarks/mmsegmentation/': 'tests/tools/test_dense_benchmarks.py'}
+MAX_STEPPED_CLASSES = 1000
+# The semi-supervised grids: the first point of each is trained; the rest differ from it only in GRID_KEYS.
+GRIDS = ('benchmarks/classification/imagenet/imagenet_1percent/', 'benchmarks/classification/imagenet/imagenet_10percent/')
+GRID_KEYS = ('optim_wrapper.optimizer.lr', 'optim_wrapper.optimizer.weight_decay',
+             'optim_wrapper.paramwise_cfg.custom_keys.head.lr_mult')
+
+
+def grid_of(config: str):
+    return next((grid for grid in GRIDS if config.startswith(grid)), None)
+
+
+def trained_grid_point(grid: str) -> str:
+    return next(config for config in CONFIGS if config.startswith(grid))
 
 
 @pytest.fixture(scope='module')
-def tiny_data(tmp_path_factory):
-    return make_all_datasets(str(tmp_path_factory.mktemp('tiny_data')))
+def tiny_data(tiny_datasets):
+    return tiny_datasets
 
 
 def tiny_root(dataset: dict, tiny: dict) -> str:
@@ -77,6 +96,9 @@ def shrink_for_one_step(cfg: Config, tiny: dict, work_dir: str) -> Config:
     convert_sync_bn_cfg(cfg.model)
     if 'memory_bank' in cfg.model:  # one entry per (shrunk) training image
         cfg.model.memory_bank.length = 2
+    head = cfg.model.get('head') or {}
+    if head.get('num_classes', 0) > MAX_STEPPED_CLASSES:
+        head.num_classes = len(tiny[DATASET_BY_TYPE[cfg.train_dataloader.dataset.type]]['classes'])
     return cfg
 
 
@@ -98,11 +120,15 @@ def test_config_builds_and_trains_one_step(config, tiny_data, tmp_path):
         pytest.skip(f'built and trained end to end in {delegated}')
     register_all_modules()
     cfg = Config.fromfile(str(CONFIG_ROOT / config))
+    grid = grid_of(config)
+    if grid and config != trained_grid_point(grid):
+        check_grid_point(cfg, config, trained_grid_point(grid))
+        return
     if 'trainval_dataloader' in cfg:
         check_svm_feature_extraction(cfg, tiny_data, str(tmp_path))
         return
     if 'knn' in cfg:
-        metrics = run_knn(shrink_loaders(cfg, tiny_data), None, str(tmp_path))
+        metrics = KNN.evaluate(shrink_loaders(cfg, tiny_data), None, str(tmp_path))
         assert all(0 <= value <= 100 for value in metrics.values()) and 'k10/top1' in metrics
         return
     cfg = shrink_for_one_step(cfg, tiny_data, str(tmp_path))
@@ -114,6 +140,34 @@ def test_config_builds_and_trains_one_step(config, tiny_data, tmp_path):
     if cfg.get('val_dataloader'):
         assert any(key.startswith('val/') for key in runner.message_hub.log_scalars), f'{config}: no validation'
     torch.set_grad_enabled(True)
+
+
+def _flat(node, prefix=''):
+    if isinstance(node, dict):
+        return {key: value for k, v in node.items() for key, value in _flat(v, f'{prefix}{k}.').items()}
+    return {prefix[:-1]: node}
+
+
+def check_grid_point(cfg: Config, config: str, trained: str) -> None:
+    """A grid point that is not trained: it builds (model and optimizer wrapper, its lr and head multiplier
+    applied) and its config equals the trained point's but for the grid's own keys."""
+    reference = _flat(Config.fromfile(str(CONFIG_ROOT / trained)).to_dict())
+    own = _flat(cfg.to_dict())
+    differing = {key for key in set(reference) | set(own) if reference.get(key) != own.get(key)}
+    assert differing <= set(GRID_KEYS), f'{config} differs from {trained} in {sorted(differing - set(GRID_KEYS))}'
+    model = MODELS.build(convert_sync_bn_cfg(cfg.model))
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    groups = {id(param): group for group in optim_wrapper.optimizer.param_groups for param in group['params']}
+    lr = cfg.optim_wrapper.optimizer.lr
+    head_mult = cfg.optim_wrapper.paramwise_cfg.custom_keys.head.lr_mult
+    assert groups[id(model.head.fc.weight)]['lr'] == pytest.approx(lr * head_mult)
+    assert groups[id(model.backbone.conv1.weight)]['lr'] == pytest.approx(lr)
+
+
+def test_wide_heads_are_asserted_before_they_are_shrunk():
+    cfg = Config.fromfile(str(CONFIG_ROOT / 'benchmarks/classification/inaturalist2018/'
+                                            'resnet50_mhead_8xb32-steplr-84e_inat18.py'))
+    assert cfg.model.head.num_classes == 8142
 
 
 def test_every_config_is_collected():

@@ -1,29 +1,18 @@
-"""tools/benchmark.py: a suite of benchmarks on one checkpoint, with the random-init row, into tables."""
+"""tools/benchmarks/run_suite.py: a suite of benchmarks on one checkpoint, with the random-init row, into tables."""
 import os.path as osp
-import runpy
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-from data_utils import make_fashion_mnist
+from data_utils import FASHION_MNIST_DIR, make_fashion_mnist
 
-from mmssl.apis import benchmark_suite
+from mmssl.benchmarks import suite as benchmark_suite
 from mmssl.models import ResNet
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SUITE = REPO / 'configs' / 'benchmarks' / 'suites' / 'resnet18_fmnist-demo.yml'
 RELLOC_DEMO = 'configs/selfsup/relative_loc/relative-loc_resnet18_1xb32-300it_fmnist-demo.py'
-FMNIST_IDX = '/usr/share/datasets/fashion-mnist/'
-
-
-def run_orchestrator(*args):
-    argv, sys.argv = sys.argv, ['benchmark.py', *map(str, args)]
-    try:
-        runpy.run_path(str(REPO / 'tools' / 'benchmark.py'), run_name='__main__')
-    finally:
-        sys.argv = argv
 
 
 def test_shipped_suites_name_existing_configs_of_known_benchmarks():
@@ -42,9 +31,9 @@ def test_bad_suites_and_requests_are_refused_before_running(tmp_path):
         benchmark_suite.load_suite(str(suite))
     entries = benchmark_suite.load_suite(str(DEMO_SUITE))
     with pytest.raises(ValueError, match=r"benchmarks \['det'\] have no config in the suite"):
-        benchmark_suite.run_suite('none', ['knn', 'det'], entries, str(tmp_path))
+        benchmark_suite.run_suite(None, ['knn', 'det'], entries, str(tmp_path))
     with pytest.raises(ValueError, match=r"benchmarks \['det'\] need a pre-trained checkpoint"):
-        benchmark_suite.run_suite('none', ['det'], benchmark_suite.load_suite(
+        benchmark_suite.run_suite(None, ['det'], benchmark_suite.load_suite(
             str(REPO / 'configs' / 'benchmarks' / 'suites' / 'resnet50_in1k.yml')), str(tmp_path))
 
 
@@ -54,15 +43,17 @@ def test_distributed_commands_use_torchrun_and_the_pytorch_launcher():
     assert command[:4] == ['py', '-m', 'torch.distributed.run', '--nproc_per_node=4']
     assert command[-2:] == ['--launcher', 'pytorch'] and '--cfg-options' in command and 'a.b=1' in command
     assert '--pretrain-config' in command and '--x' in command
-    single = benchmark_suite.benchmark_command('svm', entry, 'none', 'w', None, python='py')
-    assert single[:2] == ['py', str(REPO / 'tools/benchmarks/classification/svm_voc07/svm_benchmark.py')]
-    assert '--no-lowshot' in single and '--launcher' not in single
+    # The package's own entry point runs every benchmark; no tools/ script is named.
+    assert command[5:9] == ['-m', 'mmssl.benchmarks', 'linear', 'c.py'] and not any('tools/' in c for c in command)
+    single = benchmark_suite.benchmark_command('svm', entry, None, 'w', None, python='py')
+    assert single[:6] == ['py', '-m', 'mmssl.benchmarks', 'svm', 'c.py', 'none']
+    assert '--launcher' not in single
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not osp.isdir(FMNIST_IDX), reason='Debian package dataset-fashion-mnist is not installed')
-def test_suite_with_baseline_prints_both_rows(tmp_path, capsys):
-    data = make_fashion_mnist(str(tmp_path / 'data'), per_class=16, idx_dir=FMNIST_IDX)
+@pytest.mark.skipif(not osp.isdir(FASHION_MNIST_DIR), reason='Debian package dataset-fashion-mnist is not installed')
+def test_suite_with_baseline_prints_both_rows(tmp_path, capsys, run_tool):
+    data = make_fashion_mnist(str(tmp_path / 'data'), per_class=16, idx_dir=FASHION_MNIST_DIR)
     voc, root = data['voc07']['data_root'], data['data_root']
     suite = {name: entry for name, entry in yaml.safe_load(DEMO_SUITE.read_text()).items()}
     loaders = {'num_workers': 0, 'persistent_workers': False}
@@ -79,8 +70,8 @@ def test_suite_with_baseline_prints_both_rows(tmp_path, capsys):
     backbone.init_weights()
     torch.save({'state_dict': {f'backbone.{k}': v for k, v in backbone.state_dict().items()}}, tmp_path / 'p.pth')
 
-    run_orchestrator(RELLOC_DEMO, tmp_path / 'p.pth', '--benchmarks', 'svm', 'lowshot', 'linear', '--baseline',
-                     '--suite', tmp_path / 'suite.yml', '--work-dir', tmp_path / 'work')
+    run_tool('benchmarks/run_suite.py', RELLOC_DEMO, tmp_path / 'p.pth', '--benchmarks', 'svm', 'lowshot', 'linear',
+             '--baseline', '--suite', tmp_path / 'suite.yml', '--work-dir', tmp_path / 'work')
     out = capsys.readouterr().out
     tables = (tmp_path / 'work' / 'model_zoo.md').read_text()
     assert tables in out

@@ -1,20 +1,18 @@
 """Benchmark launchers end to end on tiny real-format data: linear evaluation, SVM feature extraction."""
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from data_utils import make_fashion_mnist, make_voc07
+from data_utils import make_voc07, save_resnet_checkpoint
 
-from mmssl.apis import read_result
-from mmssl.models import ResNet
+from mmssl.benchmarks.records import read_result
 
 REPO = Path(__file__).resolve().parents[2]
-TOOLS = REPO / 'tools' / 'benchmarks' / 'classification'
+TOOLS = 'benchmarks/classification'
 MHEAD_DEMO = REPO / 'configs/benchmarks/classification/fashion_mnist/resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py'
 KNN_DEMO = REPO / 'configs/benchmarks/classification/fashion_mnist/resnet18_knn_fmnist-demo.py'
 RELLOC_DEMO = 'configs/selfsup/relative_loc/relative-loc_resnet18_1xb32-300it_fmnist-demo.py'
@@ -23,41 +21,21 @@ SVM_CONFIG = REPO / 'configs/benchmarks/classification/voc07/resnet50_svm_voc07.
 pytestmark = pytest.mark.slow
 
 
-def run(cmd, env=None, expect_ok=True):
-    result = subprocess.run([str(c) for c in cmd], cwd=REPO, capture_output=True, text=True, timeout=600,
-                            env=env)
-    if expect_ok:
-        assert result.returncode == 0, f'{cmd}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}'
-    return result
-
-
-def save_pretrain(path, depth, full=True):
-    backbone = ResNet(depth=depth)
-    backbone.init_weights()
-    state = {('backbone.' if full else '') + k: v for k, v in backbone.state_dict().items()}
-    torch.save({'state_dict': state, 'meta': {'iter': 1}}, path)
-    return backbone.state_dict()
-
-
-@pytest.fixture(scope='module')
-def fmnist(tmp_path_factory):
-    return make_fashion_mnist(str(tmp_path_factory.mktemp('fmnist')), per_class=1, voc07=False)
-
-
-def linear_eval_cmd(data, pretrain, work_dir, *extra):
+def linear_eval_args(data, pretrain, work_dir, *extra):
     options = [f'{loader}.dataset.data_root={data["data_root"]}' for loader in ('train_dataloader', 'val_dataloader')]
     options += ['train_dataloader.batch_size=4', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
                 'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
                 'train_dataloader.persistent_workers=False', 'val_dataloader.persistent_workers=False',
                 'default_hooks.checkpoint.interval=1']
-    return [sys.executable, TOOLS / 'linear_eval.py', MHEAD_DEMO, pretrain, '--work-dir', work_dir, *extra,
-            '--cfg-options', *options]
+    return [f'{TOOLS}/linear_eval.py', MHEAD_DEMO, pretrain, '--work-dir', work_dir, *extra, '--cfg-options',
+            *options]
 
 
 @pytest.mark.parametrize('full', [True, False], ids=['full-checkpoint', 'backbone-only'])
-def test_linear_eval_reports_six_heads_and_keeps_the_pretrained_backbone(tmp_path, fmnist, full):
-    expected = save_pretrain(tmp_path / 'pretrain.pth', depth=18, full=full)
-    run(linear_eval_cmd(fmnist, tmp_path / 'pretrain.pth', tmp_path / 'work', '--pretrain-config', RELLOC_DEMO))
+def test_linear_eval_reports_six_heads_and_keeps_the_pretrained_backbone(tmp_path, fmnist_tiny, run_tool, full):
+    expected = save_resnet_checkpoint(tmp_path / 'pretrain.pth', depth=18, full=full)
+    run_tool(*linear_eval_args(fmnist_tiny, tmp_path / 'pretrain.pth', tmp_path / 'work', '--pretrain-config',
+                               RELLOC_DEMO), process=True)
     record = read_result(str(tmp_path / 'work' / 'result_linear_eval.json'))
     assert record['benchmark'] == 'linear_eval'
     assert record['checkpoint']['path'] == str(tmp_path / 'pretrain.pth') and len(record['checkpoint']['sha256']) == 64
@@ -72,25 +50,26 @@ def test_linear_eval_reports_six_heads_and_keeps_the_pretrained_backbone(tmp_pat
         assert torch.equal(trained[f'backbone.{key}'], expected[key]), key
 
 
-def test_linear_eval_refuses_a_checkpoint_that_does_not_fit(tmp_path, fmnist):
-    save_pretrain(tmp_path / 'r50.pth', depth=50)
-    result = run(linear_eval_cmd(fmnist, tmp_path / 'r50.pth', tmp_path / 'work'), expect_ok=False)
+def test_linear_eval_refuses_a_checkpoint_that_does_not_fit(tmp_path, fmnist_tiny, run_tool):
+    save_resnet_checkpoint(tmp_path / 'r50.pth', depth=50)
+    result = run_tool(*linear_eval_args(fmnist_tiny, tmp_path / 'r50.pth', tmp_path / 'work'), process=True,
+                      expect_ok=False)
     assert result.returncode != 0
     assert 'does not fit ResNet' in result.stderr and 'shape mismatch' in result.stderr
 
 
-def test_svm_extraction_single_and_two_processes_agree(tmp_path):
+def test_svm_extraction_single_and_two_processes_agree(tmp_path, run_tool):
     voc = make_voc07(str(tmp_path / 'voc'))
-    save_pretrain(tmp_path / 'pretrain.pth', depth=50)
+    save_resnet_checkpoint(tmp_path / 'pretrain.pth', depth=50)
     options = ['--cfg-options', f'trainval_dataloader.dataset.data_root={voc["data_root"]}',
                f'test_dataloader.dataset.data_root={voc["data_root"]}', 'trainval_dataloader.num_workers=0',
                'test_dataloader.num_workers=0', 'trainval_dataloader.batch_size=3', 'test_dataloader.batch_size=3']
     layers = ['--layers', 'feature1', 'feature5']
-    run([sys.executable, TOOLS / 'svm_voc07' / 'extract.py', SVM_CONFIG, tmp_path / 'pretrain.pth',
-         '--out', tmp_path / 'one', *layers, *options])
+    run_tool(f'{TOOLS}/svm_voc07/extract.py', SVM_CONFIG, tmp_path / 'pretrain.pth', '--out', tmp_path / 'one', *layers,
+             *options)
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(29600 + os.getpid() % 1000))
-    run(['bash', TOOLS / 'svm_voc07' / 'dist_extract.sh', SVM_CONFIG, tmp_path / 'pretrain.pth', 2,
-         '--out', tmp_path / 'two', *layers, *options], env=env)
+    run_tool(f'{TOOLS}/svm_voc07/dist_extract.sh', SVM_CONFIG, tmp_path / 'pretrain.pth', 2, '--out', tmp_path / 'two',
+             *layers, *options, process=True, env=env)
 
     meta = json.loads((tmp_path / 'one' / 'meta.json').read_text())
     assert meta['layers'] == ['feature1', 'feature5'] and len(meta['classes']) == 20
@@ -108,18 +87,19 @@ def test_svm_extraction_single_and_two_processes_agree(tmp_path):
             np.testing.assert_allclose(one, two, atol=1e-5)
 
 
-def test_semi_supervised_grid_runs_points_resumes_and_reports_best(tmp_path):
+def test_semi_supervised_grid_runs_points_resumes_and_reports_best(tmp_path, run_tool):
     from data_utils import make_imagenet
     data = make_imagenet(str(tmp_path / 'imagenet'), train_per_class=1, val_per_class=1)
-    save_pretrain(tmp_path / 'pretrain.pth', depth=50)
+    save_resnet_checkpoint(tmp_path / 'pretrain.pth', depth=50)
     options = [f'{loader}.dataset.data_root={data["data_root"]}' for loader in ('train_dataloader', 'val_dataloader')]
     options += ['train_dataloader.batch_size=2', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
                 'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
                 'train_dataloader.persistent_workers=False', 'val_dataloader.persistent_workers=False',
                 'default_hooks.checkpoint.interval=1']
-    cmd = [sys.executable, TOOLS / 'semi_sup_grid.py', tmp_path / 'pretrain.pth', '--subset', '1', '--lrs', '1e-2',
-           '--heads', '1', '10', '--work-dir', tmp_path / 'grid', '--', '--cfg-options', *options]
-    result = run(cmd)
+    grid = REPO / 'configs/benchmarks/classification/imagenet/imagenet_1percent'
+    cmd = [f'{TOOLS}/semi_sup_grid.py', grid, tmp_path / 'pretrain.pth', '--lrs', '1e-2',
+           '--heads', '1', '10', '--work-dir', tmp_path / 'grid', '--cfg-options', *options]
+    result = run_tool(*cmd, process=True)
     record = read_result(str(tmp_path / 'grid' / 'result_semi_sup.json'))
     grid = record['extra']
     assert record['benchmark'] == 'semi_sup' and grid['subset'] == '1%'
@@ -132,16 +112,17 @@ def test_semi_supervised_grid_runs_points_resumes_and_reports_best(tmp_path):
     assert record['seeds'] == {'seed': 0, 'diff_rank_seed': True, 'deterministic': True}
     assert '<- best' in result.stdout
     # A second call finds both points finished and trains nothing.
-    again = run(cmd)
+    again = run_tool(*cmd, process=True)
     assert 'Epoch(train)' not in again.stdout + again.stderr
 
 
-def test_knn_writes_a_result_record(tmp_path, fmnist):
-    save_pretrain(tmp_path / 'pretrain.pth', depth=18)
-    options = [f'{loader}.dataset.data_root={fmnist["data_root"]}' for loader in ('train_dataloader', 'val_dataloader')]
+def test_knn_writes_a_result_record(tmp_path, fmnist_tiny, run_tool):
+    save_resnet_checkpoint(tmp_path / 'pretrain.pth', depth=18)
+    options = [f'{loader}.dataset.data_root={fmnist_tiny["data_root"]}'
+               for loader in ('train_dataloader', 'val_dataloader')]
     options += ['train_dataloader.num_workers=0', 'val_dataloader.num_workers=0', 'knn.ks=[1,2]']
-    result = run([sys.executable, TOOLS / 'knn.py', KNN_DEMO, tmp_path / 'pretrain.pth', '--work-dir', tmp_path / 'knn',
-                  '--pretrain-config', RELLOC_DEMO, '--cfg-options', *options])
+    result = run_tool(f'{TOOLS}/knn.py', KNN_DEMO, tmp_path / 'pretrain.pth', '--work-dir', tmp_path / 'knn',
+                      '--pretrain-config', RELLOC_DEMO, '--cfg-options', *options, process=True)
     record = read_result(str(tmp_path / 'knn' / 'result_knn.json'))
     assert record['benchmark'] == 'knn' and record['benchmark_config'] == str(KNN_DEMO)
     assert record['pretrain_config'] == RELLOC_DEMO
@@ -151,10 +132,33 @@ def test_knn_writes_a_result_record(tmp_path, fmnist):
     assert 'k1/top1:' in result.stdout
 
 
-def test_knn_records_a_random_backbone_as_no_checkpoint(tmp_path, fmnist):
-    options = [f'{loader}.dataset.data_root={fmnist["data_root"]}' for loader in ('train_dataloader', 'val_dataloader')]
+def test_knn_records_a_random_backbone_as_no_checkpoint(tmp_path, fmnist_tiny, run_tool):
+    options = [f'{loader}.dataset.data_root={fmnist_tiny["data_root"]}'
+               for loader in ('train_dataloader', 'val_dataloader')]
     options += ['train_dataloader.num_workers=0', 'val_dataloader.num_workers=0', 'knn.ks=[1]']
-    run([sys.executable, TOOLS / 'knn.py', KNN_DEMO, 'none', '--work-dir', tmp_path / 'knn', '--cfg-options',
-         *options])
+    run_tool(f'{TOOLS}/knn.py', KNN_DEMO, 'none', '--work-dir', tmp_path / 'knn', '--cfg-options', *options)
     record = read_result(str(tmp_path / 'knn' / 'result_knn.json'))
     assert record['checkpoint'] is None and record['pretrain_config'] is None
+
+
+@pytest.mark.parametrize('tool', ['knn', 'linear_eval'])
+def test_a_tool_run_reads_the_checkpoint_once(tmp_path, fmnist_tiny, run_tool, monkeypatch, tool):
+    import hashlib
+
+    from mmssl.utils import checkpoint as loader
+    save_resnet_checkpoint(tmp_path / 'pretrain.pth', depth=18)
+    loader._last_read.clear()
+    reads = []
+    read_bytes = loader._read_bytes
+    monkeypatch.setattr(loader, '_read_bytes', lambda path: reads.append(path) or read_bytes(path))
+    if tool == 'knn':
+        options = [f'{split}_dataloader.dataset.data_root={fmnist_tiny["data_root"]}' for split in ('train', 'val')]
+        run_tool(f'{TOOLS}/knn.py', KNN_DEMO, tmp_path / 'pretrain.pth', '--work-dir', tmp_path / 'work',
+                 '--cfg-options', *options, 'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+                 'knn.ks=[1]')
+        record = read_result(str(tmp_path / 'work' / 'result_knn.json'))
+    else:
+        run_tool(*linear_eval_args(fmnist_tiny, tmp_path / 'pretrain.pth', tmp_path / 'work'))
+        record = read_result(str(tmp_path / 'work' / 'result_linear_eval.json'))
+    assert reads == [str(tmp_path / 'pretrain.pth')]
+    assert record['checkpoint']['sha256'] == hashlib.sha256((tmp_path / 'pretrain.pth').read_bytes()).hexdigest()

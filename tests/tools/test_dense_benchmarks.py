@@ -7,7 +7,6 @@ Overrides only shrink what makes a step slow on a CPU (image scales, proposals, 
 """
 import os.path as osp
 import re
-import runpy
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,9 @@ from data_utils import make_cityscapes, make_coco_instances, make_voc12aug, make
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from mmssl.apis import read_result
-from mmssl.apis.dense_benchmarks import find_download_urls, load_dense_train_config, main_train, set_dense_pretrained
+from mmssl.benchmarks.cli import main as run_benchmark
+from mmssl.benchmarks.dense import SegmentationBenchmark, find_download_urls, set_dense_pretrained
+from mmssl.benchmarks.records import read_result
 from mmssl.registry import MODELS as MMSSL_MODELS
 from mmssl.utils import CheckpointMismatchError, convert_sync_bn_cfg, register_all_modules
 
@@ -140,18 +140,14 @@ def cpu_size_options(config: str, root: str) -> dict:
     return options
 
 
-def run_tool(folder: str, name: str, *args):
-    """Run tools/benchmarks/<folder>/<name>.py in this process and return what its main returned."""
-    return runpy.run_path(str(TOOLS / folder / f'{name}.py'), run_name='dense_tool')['main']([str(a) for a in args])
-
-
 def test_every_dense_config_is_tested():
     assert DENSE_CONFIGS == sorted(EXPECTED_METRICS), 'add new dense configs to EXPECTED_METRICS and cpu_size_options'
 
 
 @pytest.mark.parametrize('config', DENSE_CONFIGS)
 def test_config_protocol(config):
-    """What DESIGN.md §3.8 fixes, read from the merged config (mmdet / mmseg base + mmssl overrides)."""
+    """What the transfer protocol (docs/en/benchmarks/detection_segmentation.md) fixes, read from the merged config
+    (mmdet / mmseg base + mmssl overrides)."""
     cfg = Config.fromfile(str(CONFIG_ROOT / config))
     backbone = cfg.model.backbone
     assert cfg.default_scope == toolbox_of(config)
@@ -227,27 +223,20 @@ def test_backbone_only_checkpoint_is_refused(pretrain, tmp_path):
 def test_wrong_toolbox_and_missing_hook_are_refused(pretrain, tmp_path):
     path, _ = pretrain
     with pytest.raises(ValueError, match=r"runs mmdet configs \(default_scope='mmdet'\).*'mmseg'.*mmsegmentation"):
-        main_train([str(CONFIG_ROOT / VOC_FCN), path, '--work-dir', str(tmp_path)], 'mmdet')
+        run_benchmark('det', [str(CONFIG_ROOT / VOC_FCN), path, '--work-dir', str(tmp_path)])
     child = tmp_path / 'no_hook.py'
     child.write_text(f'_base_ = {str(CONFIG_ROOT / VOC_FCN)!r}\ncustom_hooks = []\n')
     with pytest.raises(ValueError, match='no mmssl.PretrainedWeightsCheckHook in custom_hooks'):
-        load_dense_train_config(str(child), path, _train_args(tmp_path), 'mmseg')
+        SegmentationBenchmark().configure(Config.fromfile(str(child)), path, str(tmp_path))
     child.write_text(f'_base_ = {str(CONFIG_ROOT / VOC_FCN)!r}\n'
                      "model = dict(auxiliary_head=dict(init_cfg=dict(type='Pretrained', "
                      "checkpoint='open-mmlab://resnet50_v1c')))\n")
     with pytest.raises(ValueError, match=r"model\.auxiliary_head\.init_cfg\.checkpoint='open-mmlab://resnet50_v1c'"):
-        load_dense_train_config(str(child), path, _train_args(tmp_path), 'mmseg')
-
-
-def _train_args(tmp_path):
-    import argparse
-
-    from mmssl.apis import add_train_arguments
-    return add_train_arguments(argparse.ArgumentParser()).parse_args(['--work-dir', str(tmp_path)])
+        SegmentationBenchmark().configure(Config.fromfile(str(child)), path, str(tmp_path))
 
 
 @pytest.mark.slow
-def test_deep_stem_checkpoint_is_refused_before_training(pretrain, tmp_path):
+def test_deep_stem_checkpoint_is_refused_before_training(pretrain, tmp_path, run_tool):
     """A ResNetV1c checkpoint (stem.0 ... instead of conv1 / bn1) shares 98% of the keys but not the input layer."""
     _, backbone_state = pretrain
     deep_stem = {f'backbone.{k}': v for k, v in backbone_state.items() if not k.startswith(('conv1.', 'bn1.'))}
@@ -256,7 +245,7 @@ def test_deep_stem_checkpoint_is_refused_before_training(pretrain, tmp_path):
     torch.save({'state_dict': deep_stem}, path)
     options = cpu_size_options(CITY_FCN, str(tmp_path / 'data'))
     with pytest.raises(CheckpointMismatchError) as error:
-        run_tool('mmsegmentation', 'train', CONFIG_ROOT / CITY_FCN, path, '--work-dir', tmp_path / 'work',
+        run_tool('benchmarks/mmsegmentation/train.py', CONFIG_ROOT / CITY_FCN, path, '--work-dir', tmp_path / 'work',
                  *cfg_options(options))
     message = str(error.value)
     assert str(path) in message and 'prefix "backbone."' in message and "input layer 'conv1.weight'" in message
@@ -266,14 +255,14 @@ def test_deep_stem_checkpoint_is_refused_before_training(pretrain, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('config', DENSE_CONFIGS)
-def test_train_then_test_end_to_end(config, pretrain, tmp_path):
+def test_train_then_test_end_to_end(config, pretrain, tmp_path, run_tool):
     path, _ = pretrain
     folder = config.split('/')[0]
     options = cpu_size_options(config, str(tmp_path / 'data'))
     work_dir = tmp_path / 'work'
     benchmark = 'detection' if folder == 'mmdetection' else 'segmentation'
-    metrics = run_tool(folder, 'train', CONFIG_ROOT / config, path, '--work-dir', work_dir, '--pretrain-config',
-                       PRETRAIN_CONFIG, *cfg_options(options))
+    metrics = run_tool(f'benchmarks/{folder}/train.py', CONFIG_ROOT / config, path, '--work-dir', work_dir,
+                       '--pretrain-config', PRETRAIN_CONFIG, *cfg_options(options))
     assert EXPECTED_METRICS[config] <= set(metrics) and 'time' not in metrics, metrics
     record = read_result(str(work_dir / f'result_{benchmark}.json'))
     assert record['benchmark'] == benchmark and record['metrics'] == metrics
@@ -286,8 +275,8 @@ def test_train_then_test_end_to_end(config, pretrain, tmp_path):
         assert re.search(r'model\.roi_head\.shared_head .*: 60/60 keys equal .* new layers 5', log)
 
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
-    test_metrics = run_tool(folder, 'test', CONFIG_ROOT / config, checkpoint, '--work-dir', tmp_path / 'test',
-                            *cfg_options(options))
+    test_metrics = run_tool(f'benchmarks/{folder}/test.py', CONFIG_ROOT / config, checkpoint, '--work-dir',
+                            tmp_path / 'test', *cfg_options(options))
     assert EXPECTED_METRICS[config] <= set(test_metrics), test_metrics
     for name in EXPECTED_METRICS[config]:
         assert 0 <= test_metrics[name] <= 100

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from model_zoo import dump_metafile, load_metafile  # tools/analysis_tools (on sys.path through conftest.py)
 
-from mmssl.apis import write_result
-from mmssl.apis.model_zoo import dump_metafile, load_metafile
+from mmssl.benchmarks.records import write_result
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / 'tools' / 'analysis_tools' / 'gen_model_zoo.py'

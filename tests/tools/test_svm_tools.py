@@ -1,32 +1,21 @@
 """The SVM command-line tools over feature folders, and the checkpoint-to-table wrapper end to end."""
 import json
 import os.path as osp
-import runpy
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from data_utils import make_fashion_mnist
+from data_utils import FASHION_MNIST_DIR, make_fashion_mnist
 
-from mmssl.apis import read_result
+from mmssl.benchmarks.records import read_result
 from mmssl.evaluation.svm import make_voc_like_features, write_meta, write_split
 from mmssl.models import ResNet
 
 REPO = Path(__file__).resolve().parents[2]
-SVM_TOOLS = REPO / 'tools' / 'benchmarks' / 'classification' / 'svm_voc07'
+SVM_TOOLS = 'benchmarks/classification/svm_voc07'
 FMNIST_SVM = 'configs/benchmarks/classification/fashion_mnist/resnet18_svm_voc07_fmnist-demo.py'
-FMNIST_IDX = '/usr/share/datasets/fashion-mnist/'
 CLASSES = ['a', 'b', 'c']
-
-
-def run_tool(name, *args):
-    argv, sys.argv = sys.argv, [name, *map(str, args)]
-    try:
-        return runpy.run_path(str(SVM_TOOLS / f'{name}.py'), run_name='not_main')['main'](sys.argv[1:])
-    finally:
-        sys.argv = argv
 
 
 def write_feature_dir(root, layers=('feature1', 'feature5'), num_train=150, num_test=90, seed=0):
@@ -43,9 +32,9 @@ def write_feature_dir(root, layers=('feature1', 'feature5'), num_train=150, num_
     return root
 
 
-def test_run_svm_writes_results_record_and_resumes(tmp_path, capsys):
+def test_run_svm_writes_results_record_and_resumes(tmp_path, capsys, run_tool):
     features = write_feature_dir(tmp_path / 'features')
-    results = run_tool('run_svm', features, '--work-dir', tmp_path / 'svm', '--costs', '0.01,0.1,1')
+    results = run_tool(f'{SVM_TOOLS}/run_svm.py', features, '--work-dir', tmp_path / 'svm', '--costs', '0.01,0.1,1')
     assert set(results) == {'feature1', 'feature5'}
     table = capsys.readouterr().out
     assert '| VOC07 SVM mAP |' in table and f'{results["feature5"]["mAP"]:.2f}' in table
@@ -64,24 +53,25 @@ def test_run_svm_writes_results_record_and_resumes(tmp_path, capsys):
     stored['test_ap'] = 0.0
     class_file.write_text(json.dumps(stored))
     (tmp_path / 'svm' / 'feature5' / 'classes' / 'c.json').unlink()
-    again = run_tool('run_svm', features, '--work-dir', tmp_path / 'svm', '--costs', '0.01,0.1,1',
+    again = run_tool(f'{SVM_TOOLS}/run_svm.py', features, '--work-dir', tmp_path / 'svm', '--costs', '0.01,0.1,1',
                      '--layers', 'feature5')
     assert again['feature5']['per_class']['b']['test_ap'] == 0.0
     assert again['feature5']['per_class']['c']['test_ap'] == pytest.approx(per_class['c']['test_ap'], abs=1e-6)
 
 
-def test_fast_and_sklearn_solvers_agree_through_the_tool(tmp_path):
+def test_fast_and_sklearn_solvers_agree_through_the_tool(tmp_path, run_tool):
     features = write_feature_dir(tmp_path / 'features', layers=('feature5', ))
-    fast = run_tool('run_svm', features, '--work-dir', tmp_path / 'fast', '--costs', 'voc07_11')
-    reference = run_tool('run_svm', features, '--work-dir', tmp_path / 'ref', '--costs', 'voc07_11',
+    fast = run_tool(f'{SVM_TOOLS}/run_svm.py', features, '--work-dir', tmp_path / 'fast', '--costs', 'voc07_11')
+    reference = run_tool(f'{SVM_TOOLS}/run_svm.py', features, '--work-dir', tmp_path / 'ref', '--costs', 'voc07_11',
                          '--solver', 'sklearn', '--n-jobs', '1')
     assert abs(fast['feature5']['mAP'] - reference['feature5']['mAP']) < 0.05
 
 
-def test_run_lowshot_plot_samples_and_record(tmp_path, capsys):
+def test_run_lowshot_plot_samples_and_record(tmp_path, capsys, run_tool):
     features = write_feature_dir(tmp_path / 'features', layers=('feature5', ))
     args = [features, '--shots', '1', '2', '--num-samples', '3', '--costs', '0.01,1', '--seed', '7']
-    results = run_tool('run_lowshot', *args, '--work-dir', tmp_path / 'a', '--save-samples', tmp_path / 's.json')
+    results = run_tool(f'{SVM_TOOLS}/run_lowshot.py', *args, '--work-dir', tmp_path / 'a', '--save-samples',
+                       tmp_path / 's.json')
     shots = results['feature5']['shots']
     assert set(shots) == {'1', '2'} and len(shots['2']['sample_map']) == 3
     assert osp.getsize(tmp_path / 'a' / 'lowshot.png') > 1000
@@ -90,7 +80,7 @@ def test_run_lowshot_plot_samples_and_record(tmp_path, capsys):
     assert record['seeds'] == {'lowshot_samples': 7, 'random_init': 0}  # the features come from no checkpoint
     assert record['metrics']['feature5_k2'] == pytest.approx(shots['2']['mean'])
     # The saved samples reproduce the run exactly; legacy selection is recorded as such.
-    replay = run_tool('run_lowshot', *args[:1], '--costs', '0.01,1', '--samples', tmp_path / 's.json',
+    replay = run_tool(f'{SVM_TOOLS}/run_lowshot.py', *args[:1], '--costs', '0.01,1', '--samples', tmp_path / 's.json',
                       '--work-dir', tmp_path / 'b', '--legacy-cost-selection')
     assert replay['feature5']['samples'] == results['feature5']['samples']
     assert replay['feature5']['shots']['2']['selection'].startswith('legacy')
@@ -101,7 +91,7 @@ def test_run_lowshot_plot_samples_and_record(tmp_path, capsys):
     ('nan', r'test_feature1.npy: NaN or inf in the features, first at row 4'),
     ('layer', r"unknown layer\(s\) \['feature3'\]"),
 ])
-def test_bad_features_fail_before_any_training(tmp_path, damage, message):
+def test_bad_features_fail_before_any_training(tmp_path, damage, message, run_tool):
     features = write_feature_dir(tmp_path / 'features')
     layers = []
     if damage == 'rows':
@@ -113,21 +103,21 @@ def test_bad_features_fail_before_any_training(tmp_path, damage, message):
     else:
         layers = ['--layers', 'feature1', 'feature3']
     with pytest.raises(ValueError, match=message):
-        run_tool('run_svm', features, '--work-dir', tmp_path / 'svm', *layers)
+        run_tool(f'{SVM_TOOLS}/run_svm.py', features, '--work-dir', tmp_path / 'svm', *layers)
     assert not (tmp_path / 'svm').exists()  # nothing was trained or written
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not osp.isdir(FMNIST_IDX), reason='Debian package dataset-fashion-mnist is not installed')
-def test_checkpoint_to_tables_on_fashion_mnist_mosaics(tmp_path, capsys):
-    data = make_fashion_mnist(str(tmp_path / 'data'), per_class=16, idx_dir=FMNIST_IDX)
+@pytest.mark.skipif(not osp.isdir(FASHION_MNIST_DIR), reason='Debian package dataset-fashion-mnist is not installed')
+def test_checkpoint_to_tables_on_fashion_mnist_mosaics(tmp_path, capsys, run_tool):
+    data = make_fashion_mnist(str(tmp_path / 'data'), per_class=16, idx_dir=FASHION_MNIST_DIR)
     backbone = ResNet(depth=18)
     backbone.init_weights()
     torch.save({'state_dict': {f'backbone.{k}': v for k, v in backbone.state_dict().items()}},
                tmp_path / 'pretrain.pth')
     root = data['voc07']['data_root']
-    run_tool('svm_benchmark', REPO / FMNIST_SVM, tmp_path / 'pretrain.pth', '--work-dir', tmp_path / 'work',
-             '--shots', '1', '2', '--costs', 'voc07_11', '--cfg-options',
+    run_tool(f'{SVM_TOOLS}/svm_benchmark.py', REPO / FMNIST_SVM, tmp_path / 'pretrain.pth', '--work-dir',
+             tmp_path / 'work', '--shots', '1', '2', '--costs', 'voc07_11', '--cfg-options',
              f'trainval_dataloader.dataset.data_root={root}', f'test_dataloader.dataset.data_root={root}',
              'trainval_dataloader.num_workers=0', 'test_dataloader.num_workers=0')
     out = capsys.readouterr().out
@@ -141,12 +131,13 @@ def test_checkpoint_to_tables_on_fashion_mnist_mosaics(tmp_path, capsys):
 
 
 def test_random_backbone_is_the_same_network_every_time():
-    from mmssl.apis.feature_extraction import FeatureExtractor, load_backbone
+    from mmssl.benchmarks.feature_extraction import FeatureExtractor
+    from mmssl.utils import load_backbone
     extractors = [FeatureExtractor(dict(type='ResNet', depth=18), ['feature5']) for _ in range(2)]
     torch.manual_seed(123)
-    load_backbone(extractors[0], None)
+    load_backbone(extractors[0].backbone, None)
     state = torch.random.get_rng_state()
-    load_backbone(extractors[1], None)
+    load_backbone(extractors[1].backbone, None)
     for a, b in zip(extractors[0].backbone.state_dict().values(), extractors[1].backbone.state_dict().values()):
         assert torch.equal(a, b)
     assert torch.equal(state, torch.random.get_rng_state())  # the caller's random stream is left alone

@@ -76,3 +76,42 @@ def test_mmengine_checkpoint_globals_load_weights_only(tmp_path):
     loaded = torch.load(path, weights_only=True)
     assert loaded['message_hub']['buffer'].current() == 1.5
     assert loaded['message_hub']['scalar'] == 4
+
+
+def test_a_file_is_read_once_and_hashed_from_that_read(tmp_path, monkeypatch):
+    import hashlib
+
+    from mmssl.utils import checkpoint as loader
+    path = tmp_path / 'algo.pth'
+    torch.save({'state_dict': Algorithm().state_dict()}, path)
+    reads = []
+    read_bytes = loader._read_bytes
+    monkeypatch.setattr(loader, '_read_bytes', lambda p: reads.append(p) or read_bytes(p))
+    first = loader.read_checkpoint(str(path))
+    load_checkpoint_checked(ResNet(depth=18), str(path), prefix='backbone.')
+    assert loader.read_checkpoint(str(path)) is first and len(reads) == 1
+    assert first.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    torch.save({'state_dict': {}}, path)  # a changed file is read again
+    assert loader.read_checkpoint(str(path)) is not first and len(reads) == 2
+
+
+def test_mmengine_reads_local_checkpoints_through_the_same_loader(tmp_path, monkeypatch):
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    import mmssl  # noqa: F401  (registers the loader with mmengine)
+    from mmssl.utils import checkpoint as loader
+    path = tmp_path / 'algo.pth'
+    torch.save({'state_dict': Algorithm().state_dict()}, path)
+    reads = []
+    read_bytes = loader._read_bytes
+    monkeypatch.setattr(loader, '_read_bytes', lambda p: reads.append(p) or read_bytes(p))
+    assert _load_checkpoint(str(path), map_location='cpu') is loader.read_checkpoint(str(path)).content
+    assert len(reads) == 1
+
+
+def test_unreadable_files_name_the_file(tmp_path):
+    from mmssl.utils import read_checkpoint
+    text = tmp_path / 'notes.pth'
+    text.write_text('version https://git-lfs.github.com/spec/v1\n')
+    with pytest.raises(CheckpointMismatchError, match=r'notes\.pth: cannot be read as a weights-only torch checkpoint'):
+        read_checkpoint(str(text))

@@ -1,4 +1,4 @@
-"""Checks that pre-trained weights arrived in a module (mmssl.utils.weights_check)."""
+"""Checks that pre-trained weights arrived in a module (mmssl.utils.checkpoint)."""
 import pytest
 import torch
 

@@ -9,13 +9,13 @@ Sources: ``model-index.yml`` -> ``configs/selfsup/<method>/metafile.yml`` (numbe
 ``published.yml`` beside each (numbers published elsewhere). Outputs: the marked block of every method README and
 ``docs/en/model_zoo.md``. ``--add-result`` merges a result record (written by the benchmark tools) into model
 NAME's Results, rewrites that metafile in canonical order, then regenerates the docs. The logic lives in
-``mmssl.apis.model_zoo``.
+``model_zoo.py`` beside this tool (the mmssl package never reads or writes the repository's docs).
 """
 import argparse
 import os.path as osp
 import sys
 
-from mmssl.apis.model_zoo import ModelZooError, add_result, compare_published, stale_files, write_generated
+from model_zoo import ModelZooError, add_result, compare_published, stale_files, write_generated
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -5,7 +5,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
 from mmssl.registry import HOOKS
-from mmssl.utils.weights_check import require_prefixed_checkpoint, verify_loaded_weights
+from mmssl.utils.checkpoint import require_prefixed_checkpoint, verify_loaded_weights
 
 
 @HOOKS.register_module()
@@ -47,7 +47,7 @@ class PretrainedWeightsCheckHook(Hook):
                              f"prefix='backbone.'), got {init_cfg!r}")
         if not init_cfg.get('checkpoint'):
             raise ValueError(f'model.{name}.init_cfg.checkpoint is not set: pass the pre-trained checkpoint '
-                             '(tools/benchmarks/mmdetection/train.py or tools/benchmarks/mmsegmentation/train.py '
+                             '(the det / seg benchmark: python -m mmssl.benchmarks det|seg '
                              f'CONFIG PRETRAIN, or --cfg-options model.{name}.init_cfg.checkpoint=PRETRAIN)')
         return init_cfg
 

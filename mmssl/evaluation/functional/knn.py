@@ -2,14 +2,16 @@ from typing import Dict, Sequence
 
 import torch
 
+from mmssl.benchmarks.protocol import KNN_KS, KNN_TEMPERATURE
+
 
 def knn_classify(train_features: torch.Tensor,
                  train_labels: torch.Tensor,
                  test_features: torch.Tensor,
                  test_labels: torch.Tensor,
                  num_classes: int,
-                 ks: Sequence[int] = (10, 20, 100, 200),
-                 temperature: float = 0.07,
+                 ks: Sequence[int] = KNN_KS,
+                 temperature: float = KNN_TEMPERATURE,
                  chunk_size: int = 256) -> Dict[str, float]:
     """Weighted k-nearest-neighbour classification (Wu et al. 2018) of L2-normalised features.
 

@@ -8,20 +8,26 @@ Layout of a feature directory (all names fixed)::
     {split}_labels.npy        int8 (N, num_classes): 1 positive, -1 negative, 0 difficult
     {split}_ids.txt           N lines, one image id per line, in row order
 
-``split`` is ``trainval`` or ``test``. Feature files are opened memory-mapped, so a layer is read
-from disk once and never copied into worker processes.
+``split`` is ``trainval`` or ``test`` (the kNN benchmark writes ``train`` / ``val`` feature files the same way).
+Feature files are opened memory-mapped, so a layer is read from disk once and never copied into worker processes.
+This module is the folder's only reader and writer: feature extraction
+(:mod:`mmssl.benchmarks.feature_extraction`) writes through :func:`create_features`, :func:`write_labels` and
+:func:`write_meta`.
 """
 import json
+import os
 import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 from mmengine.logging import MMLogger
+
+from mmssl.benchmarks.protocol import FEATURE_NORM_EPS
 
 META_FILE = 'meta.json'
 SPLITS = ('trainval', 'test')
-_NORM_EPS = 1e-5
 _SCAN_ROWS = 1024  # rows per chunk when scanning a memory-mapped file for NaN/inf
 
 
@@ -48,17 +54,19 @@ class FeatureSplit:
         return len(self.labels)
 
 
-def l2_normalize(features: np.ndarray) -> np.ndarray:
+def l2_normalize(features):
     """Row-wise ``x / (‖x‖ + 1e-5)`` in float32, the normalisation the protocol prescribes.
 
     Args:
-        features: (N, D) array.
+        features: (N, D) tensor (normalised in torch, e.g. on the extraction device) or array.
 
     Returns:
-        np.ndarray: (N, D) float32.
+        torch.Tensor or np.ndarray (as given): (N, D) float32.
     """
-    features = np.asarray(features, dtype=np.float32)
-    return features / (np.linalg.norm(features, axis=1, keepdims=True) + _NORM_EPS)
+    if isinstance(features, torch.Tensor):
+        features = features.float()
+        return features / (features.norm(dim=1, keepdim=True) + FEATURE_NORM_EPS)
+    return l2_normalize(torch.from_numpy(np.asarray(features, dtype=np.float32))).numpy()
 
 
 def feature_path(feature_dir: str, split: str, layer: str) -> str:
@@ -187,6 +195,23 @@ def _load_features(path: str, num_rows: int, labels_file: str) -> np.ndarray:
     return features
 
 
+def create_features(feature_dir: str, split: str, layer: str, num_rows: int, dim: int) -> str:
+    """Create the (``num_rows``, ``dim``) float32 feature file of one split and layer, zero-filled; returns its
+    path (open it with ``np.load(path, mmap_mode='r+')`` to fill rows)."""
+    os.makedirs(feature_dir, exist_ok=True)
+    path = feature_path(feature_dir, split, layer)
+    np.lib.format.open_memmap(path, mode='w+', dtype=np.float32, shape=(num_rows, dim)).flush()
+    return path
+
+
+def write_labels(feature_dir: str, split: str, labels: np.ndarray, ids: Sequence[str]) -> None:
+    """Write ``{split}_labels.npy`` (int8 (N, P), 1 / -1 / 0) and ``{split}_ids.txt`` (N ids in row order)."""
+    os.makedirs(feature_dir, exist_ok=True)
+    np.save(labels_path(feature_dir, split), np.asarray(labels, dtype=np.int8))
+    with open(ids_path(feature_dir, split), 'w') as f:
+        f.write(''.join(f'{i}\n' for i in ids))
+
+
 def write_meta(feature_dir: str, classes: Sequence[str], layers: Sequence[str],
                source: Optional[dict] = None) -> None:
     """Write ``meta.json``; ``source`` records where the features came from (config, checkpoint)."""
@@ -211,7 +236,6 @@ def write_split(feature_dir: str, split: str, features: Dict[str, np.ndarray], l
     if split not in SPLITS:
         raise ValueError(f'unknown split {split!r}, expected one of {SPLITS}')
     for layer, array in features.items():
-        np.save(feature_path(feature_dir, split, layer), l2_normalize(array))
-    np.save(labels_path(feature_dir, split), np.asarray(labels, dtype=np.int8))
-    with open(ids_path(feature_dir, split), 'w') as f:
-        f.write(''.join(f'{i}\n' for i in ids))
+        array = l2_normalize(array)
+        np.load(create_features(feature_dir, split, layer, *array.shape), mmap_mode='r+')[:] = array
+    write_labels(feature_dir, split, labels, ids)

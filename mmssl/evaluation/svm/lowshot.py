@@ -1,4 +1,4 @@
-"""Low-shot VOC07 SVMs (DESIGN §3.3).
+"""Low-shot VOC07 SVMs (docs/en/benchmarks/svm_voc07.md).
 
 For each shot count ``k`` and each of several independent samples, every class gets its own
 training set: ``k`` positives and ``19·k`` negatives drawn from trainval, never a difficult image.
@@ -24,6 +24,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.logging import MMLogger
 
+from mmssl.benchmarks.protocol import LOWSHOT_SHOTS
 from mmssl.evaluation.functional import average_precision
 
 from .features import FeatureSplit
@@ -32,7 +33,7 @@ from .solvers import BaseSVMSolver, SVMProblems
 from .store import PartialResults, data_signature, write_json
 from .voc07 import check_splits
 
-DEFAULT_SHOTS = (1, 2, 4, 8, 16, 32, 64, 96)
+DEFAULT_SHOTS = LOWSHOT_SHOTS
 NEGATIVES_PER_POSITIVE = 19
 SAMPLE_FORMAT = 'mmssl.lowshot_samples.v1'
 RESULT_FILE = 'lowshot_svm.json'

@@ -54,7 +54,7 @@ def resolve_costs(costs: Union[str, Sequence[float]]) -> Tuple[float, ...]:
 
 @dataclass(frozen=True)
 class SVMProtocol:
-    """The exact settings of the VOC07 linear SVM benchmark (DESIGN §3.2).
+    """The exact settings of the VOC07 linear SVM benchmark (docs/en/benchmarks/svm_voc07.md).
 
     One binary SVM per class: ``min_w,b ½(‖w‖² + b²) + Σ_i C·c_{y_i}·max(0, 1 - y_i(wᵀx_i + b))²`` -
     squared hinge, L2 penalty on weights *and* bias (liblinear's constant feature of value

@@ -15,9 +15,6 @@ from .features import l2_normalize
 #: Images per class in VOC07 trainval (5,011 images), in the usual class order.
 VOC07_CLASS_COUNTS = (238, 243, 330, 181, 244, 186, 713, 337, 445, 141, 200, 421, 287, 245, 2008,
                       245, 96, 229, 261, 256)
-VOC07_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
-                 'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep',
-                 'sofa', 'train', 'tvmonitor')
 
 
 def make_voc_like_features(num_train: int = 5011,

@@ -5,34 +5,10 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
 
+from mmssl.benchmarks.protocol import LAYERS as TAP_NAMES
 from mmssl.registry import MODELS
 
-# AvgPool2d (kernel, stride, padding) per ResNet tap of the FAIR benchmark / VOC07 SVM protocol (DESIGN.md §3.2).
-# At 224 px they give 12x12, 6x6, 4x4, 3x3 and 2x2 maps: 9216 / 9216 / 8192 / 9216 / 8192 dims for ResNet-50.
-SPECIFIED_POOLING = ((10, 10, 4), (16, 8, 0), (13, 5, 0), (8, 3, 0), (6, 1, 0))
-# The output sizes the specified pooling reaches at 224 px; adaptive pooling reaches them at any input size.
-ADAPTIVE_SIZES = (12, 6, 4, 3, 2)
-TAP_NAMES = ('feature1', 'feature2', 'feature3', 'feature4', 'feature5')
-
-
-def tap_pooling(tap_index: int, pool_type: str = 'specified') -> nn.Module:
-    """The benchmark pooling for ResNet tap ``tap_index`` (0 = feature1 … 4 = feature5)."""
-    if pool_type == 'specified':
-        kernel, stride, padding = SPECIFIED_POOLING[tap_index]
-        return nn.AvgPool2d(kernel, stride=stride, padding=padding)
-    if pool_type == 'adaptive':
-        return nn.AdaptiveAvgPool2d(ADAPTIVE_SIZES[tap_index])
-    raise ValueError(f"pool_type must be 'specified' or 'adaptive', got {pool_type!r}")
-
-
-def pooled_dim(tap_index: int, channels: int, input_size: int = 224, pool_type: str = 'specified') -> int:
-    """Feature length after :func:`tap_pooling` for a square input of ``input_size`` pixels."""
-    if pool_type == 'adaptive':
-        return channels * ADAPTIVE_SIZES[tap_index]**2
-    side = input_size // 2 ** (tap_index + 1)  # tap i has stride 2^(i+1)
-    kernel, stride, padding = SPECIFIED_POOLING[tap_index]
-    out = (side + 2 * padding - kernel) // stride + 1
-    return channels * out * out
+from ..utils.taps import pooled_dim, tap_pooling
 
 
 class LinearProbe(nn.Module):

@@ -15,7 +15,8 @@ class ResLayerExtraNorm(ResLayer):
     """mmdet's res5 ``ResLayer`` followed by one more norm layer on its output.
 
     Self-supervised features come out of res5 with statistics unlike a supervised network's; the C4 transfer
-    protocol (DESIGN.md §3.8, as in the MoCo detectron2 configs) normalises them before the box head. The res5
+    protocol (docs/en/benchmarks/detection_segmentation.md, as in the MoCo detectron2 configs) normalises them
+    before the box head. The res5
     weights keep their names (``layer4.*``), so they load from a checkpoint's ``backbone.layer4.*`` with
     ``prefix='backbone.'``; the extra norm (``norm.*``) is new and starts as identity (weight 1, bias 0).
 

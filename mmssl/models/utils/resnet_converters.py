@@ -2,7 +2,7 @@
 
 mmssl's ResNet uses torchvision's names, so the torchvision export only drops non-backbone entries. detectron2
 names the stem ``stem.conv1`` and stages ``res2``…``res5``, attaches each BN to its conv as ``convK.norm``
-and calls the projection ``shortcut`` (DESIGN.md §3.8).
+and calls the projection ``shortcut`` (docs/en/benchmarks/detection_segmentation.md).
 """
 import re
 from typing import Dict

@@ -5,11 +5,11 @@
 The metrics are printed and written as a result record to ``WORK_DIR/result_detection_test.json``.
 Several processes: ``dist_test.sh``.
 """
-from mmssl.apis.dense_benchmarks import main_test
+from mmssl.benchmarks.dense import main_test
 
 
 def main(argv=None):
-    return main_test(argv, 'mmdet')
+    return main_test(argv, 'mmdet', prog='tools/benchmarks/mmdetection/test.py')
 
 
 if __name__ == '__main__':

@@ -5,11 +5,11 @@
 The metrics are printed and written as a result record to ``WORK_DIR/result_segmentation_test.json``.
 Several processes: ``dist_test.sh``.
 """
-from mmssl.apis.dense_benchmarks import main_test
+from mmssl.benchmarks.dense import main_test
 
 
 def main(argv=None):
-    return main_test(argv, 'mmseg')
+    return main_test(argv, 'mmseg', prog='tools/benchmarks/mmsegmentation/test.py')
 
 
 if __name__ == '__main__':

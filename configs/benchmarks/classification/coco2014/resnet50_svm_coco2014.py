@@ -2,6 +2,8 @@
 # L2-normalised), 80 one-vs-all SVMs with the VOC07 protocol; trained on train2014 (the feature folder's
 # 'trainval' split), tested on val2014 ('test'). Labels: tools/dataset_converters/coco2014_svm_labels.py.
 # The Gram matrix of 82,783 rows does not fit in memory: the fast solver switches to its primal path.
+# The data set this benchmark evaluates on (model-zoo tables, result records).
+dataset_name = 'COCO2014'
 layers = ['feature1', 'feature2', 'feature3', 'feature4', 'feature5']
 model = dict(
     backbone=dict(type='ResNet', depth=50, norm_cfg=dict(type='BN')),

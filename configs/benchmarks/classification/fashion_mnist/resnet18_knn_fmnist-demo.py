@@ -1,4 +1,6 @@
 # CPU demo of kNN evaluation on Fashion-MNIST (converter output): ResNet-18 at 32 px, the scale of the NPID demo.
+# The data set this benchmark evaluates on (model-zoo tables, result records).
+dataset_name = 'Fashion-MNIST'
 model = dict(
     backbone=dict(type='ResNet', depth=18, norm_cfg=dict(type='BN')),
     data_preprocessor=dict(type='SelfSupDataPreprocessor'))

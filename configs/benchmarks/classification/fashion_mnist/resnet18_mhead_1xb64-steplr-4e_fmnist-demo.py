@@ -4,6 +4,8 @@
 # pooling to the protocol's output sizes (12/6/4/3/2), 4 epochs.
 _base_ = ['../../../_base_/datasets/fashion-mnist_demo.py', '../../../_base_/default_runtime.py']
 
+# The data set this benchmark evaluates on (model-zoo tables, result records).
+dataset_name = 'Fashion-MNIST'
 model = dict(
     type='ImageClassifier',
     frozen_backbone=True,

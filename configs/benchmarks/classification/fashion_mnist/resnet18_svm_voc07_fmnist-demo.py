@@ -3,6 +3,8 @@
 # Same extraction as the real benchmark (short side 256, squashed to 224, benchmark pooling), on a ResNet-18.
 _base_ = '../voc07/resnet50_svm_voc07.py'
 
+# The data set this benchmark evaluates on (model-zoo tables, result records).
+dataset_name = 'Fashion-MNIST'
 model = dict(backbone=dict(depth=18))
 data_root = 'data/fashion_mnist/VOCdevkit/VOC2007/'
 metainfo = dict(classes=('tshirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag',

@@ -5,6 +5,9 @@ _base_ = [
     '../../../_base_/default_runtime.py',
 ]
 
+# The data set this benchmark evaluates on (model-zoo tables, result records).
+dataset_name = 'ImageNet-1k'
+
 model = dict(
     type='ImageClassifier',
     frozen_backbone=True,

@@ -6,6 +6,9 @@ _base_ = [
     '../../../_base_/default_runtime.py',
 ]
 
+# The data set this benchmark evaluates on (model-zoo tables, result records).
+dataset_name = 'ImageNet-1k'
+
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4, nesterov=True))

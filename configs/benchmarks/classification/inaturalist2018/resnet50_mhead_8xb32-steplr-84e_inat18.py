@@ -6,6 +6,9 @@ _base_ = [
     '../../../_base_/default_runtime.py',
 ]
 
+# The data set this benchmark evaluates on (model-zoo tables, result records).
+dataset_name = 'iNaturalist2018'
+
 model = dict(head=dict(num_classes=8142))
 
 data_root = 'data/inat2018/'

@@ -1,6 +1,8 @@
 # kNN evaluation on ImageNet: global-average-pooled feature5 of a frozen ResNet-50, cosine similarity,
 # k in {10, 20, 100, 200}, votes weighted by exp(similarity / 0.07). Neighbours: the training set.
 # python tools/benchmarks/classification/knn.py CONFIG CHECKPOINT
+# The data set this benchmark evaluates on (model-zoo tables, result records).
+dataset_name = 'ImageNet-1k'
 model = dict(
     backbone=dict(type='ResNet', depth=50, norm_cfg=dict(type='BN')),
     data_preprocessor=dict(type='SelfSupDataPreprocessor'))

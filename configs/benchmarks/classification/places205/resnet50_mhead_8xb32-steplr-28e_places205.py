@@ -5,6 +5,9 @@ _base_ = [
     '../../../_base_/default_runtime.py',
 ]
 
+# The data set this benchmark evaluates on (model-zoo tables, result records).
+dataset_name = 'Places205'
+
 model = dict(head=dict(num_classes=205))
 
 dataset_type = 'Places205'

@@ -1,8 +1,10 @@
-# Mask R-CNN R50-FPN 1x on COCO 2017, box and mask mAP / AP50 / AP75 (DESIGN.md §3.8).
+# Mask R-CNN R50-FPN 1x on COCO 2017, box and mask mAP / AP50 / AP75 (docs/en/benchmarks/detection_segmentation.md).
 # Train: tools/benchmarks/mmdetection/train.py THIS_CONFIG PRETRAIN (PRETRAIN = full mmssl pre-training
 # checkpoint). The launcher fills in `checkpoint=None` below; nothing here points at a download.
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 
+# The data set this benchmark evaluates on (model-zoo tables, result records).
+dataset_name = 'COCO'
 custom_imports = dict(imports=['mmssl.engine'], allow_failed_imports=False)
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)

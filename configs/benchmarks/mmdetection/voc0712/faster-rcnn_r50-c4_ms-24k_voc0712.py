@@ -1,8 +1,10 @@
-# Faster R-CNN R50-C4 on VOC07+12 trainval, tested on VOC07 test (DESIGN.md §3.8).
+# Faster R-CNN R50-C4 on VOC07+12 trainval, tested on VOC07 test (docs/en/benchmarks/detection_segmentation.md).
 # Train: tools/benchmarks/mmdetection/train.py THIS_CONFIG PRETRAIN (PRETRAIN = full mmssl pre-training
 # checkpoint). The launcher fills in both `checkpoint=None` below; nothing here points at a download.
 _base_ = 'mmdet::pascal_voc/faster-rcnn_r50-caffe-c4_ms-18k_voc0712.py'
 
+# The data set this benchmark evaluates on (model-zoo tables, result records).
+dataset_name = 'VOC07+12'
 custom_imports = dict(imports=['mmssl.engine', 'mmssl.models.utils.res_layer_extra_norm'], allow_failed_imports=False)
 
 # res2-res4 (backbone) and res5 (shared head) both come from the checkpoint's `backbone.*` entries.

@@ -1,8 +1,10 @@
-# FCN R50-D8 on Cityscapes fine (2,975 train images, 769x769 crops), mIoU on val (DESIGN.md §3.8).
+# FCN R50-D8 on Cityscapes fine (2,975 train images, 769x769 crops), mIoU on val (docs/en/benchmarks/detection_segmentation.md).
 # Train: tools/benchmarks/mmsegmentation/train.py THIS_CONFIG PRETRAIN (PRETRAIN = full mmssl pre-training
 # checkpoint). The launcher fills in `checkpoint=None` below; nothing here points at a download.
 _base_ = 'mmseg::fcn/fcn_r50-d8_4xb2-40k_cityscapes-769x769.py'
 
+# The data set this benchmark evaluates on (model-zoo tables, result records).
+dataset_name = 'Cityscapes'
 custom_imports = dict(imports=['mmssl.engine'], allow_failed_imports=False)
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)

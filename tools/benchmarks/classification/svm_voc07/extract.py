@@ -1,17 +1,18 @@
-"""Extract VOC07 SVM features: ``extract.py CONFIG PRETRAIN --out DIR [--layers feature1 ...]``.
+"""Extract VOC07 SVM features: ``extract.py CONFIG CHECKPOINT --out DIR [--layers feature1 ...]``.
 
-PRETRAIN is a full pre-training checkpoint, a backbone-only file, or ``none`` (random backbone); the load is
-checked and refused when the keys do not fit. Writes ``{trainval,test}_{layer}.npy`` (float32, L2-normalised
+CHECKPOINT is a full pre-training checkpoint, a backbone-only file, or ``none`` (seeded random backbone); the load
+is checked and refused when the keys do not fit. Writes ``{trainval,test}_{layer}.npy`` (float32, L2-normalised
 rows, memory-mappable), ``{split}_labels.npy`` (int8, 1 / -1 / 0 = difficult), ``{split}_ids.txt`` and
-``meta.json``. Distributed: ``dist_extract.sh CONFIG PRETRAIN GPUS --out DIR``.
+``meta.json`` (last). Distributed: ``dist_extract.sh CONFIG CHECKPOINT GPUS --out DIR``.
 """
 import argparse
 import os
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from mmssl.apis.feature_extraction import extract_svm_features
-from mmssl.utils import init_distributed, register_all_modules, teardown_distributed
+from mmssl.benchmarks.cli import load_benchmark_config
+from mmssl.benchmarks.feature_extraction import extract_svm_features
+from mmssl.utils import init_distributed, parse_checkpoint_arg, teardown_distributed
 
 SPLITS = ('trainval', 'test')
 
@@ -19,25 +20,21 @@ SPLITS = ('trainval', 'test')
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
-    parser.add_argument('pretrain', help='checkpoint, or "none" for a randomly initialised backbone')
+    parser.add_argument('checkpoint', help='checkpoint, or "none" for the seeded random backbone')
     parser.add_argument('--out', required=True, help='output folder for the feature files')
     parser.add_argument('--layers', nargs='+', help='default: the config\'s layers')
-    parser.add_argument('--pretrain-config', help='config that produced PRETRAIN (recorded with the results)')
+    parser.add_argument('--pretrain-config', help='config that produced CHECKPOINT (recorded with the results)')
     parser.add_argument('--splits', nargs='+', default=list(SPLITS), choices=SPLITS)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-
-    register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    checkpoint = parse_checkpoint_arg(args.checkpoint)
+    cfg = load_benchmark_config(args.config, args.cfg_options)
     device = init_distributed(cfg, args.launcher)
     try:
-        extract_svm_features(cfg, None if args.pretrain.lower() == 'none' else args.pretrain, args.out, args.layers,
-                             args.splits, device, args.config, args.pretrain_config)
+        extract_svm_features(cfg, checkpoint, args.out, args.layers, args.splits, device, args.pretrain_config)
     finally:
         teardown_distributed()
     print(f'features written to {args.out}')

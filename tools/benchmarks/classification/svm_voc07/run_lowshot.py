@@ -10,27 +10,19 @@ Writes ``WORK_DIR/<layer>/lowshot_svm.json``, the record ``WORK_DIR/result_lowsh
 import argparse
 import os.path as osp
 
-from mmssl.apis.svm_benchmark import add_solver_arguments, lowshot_table, plot_lowshot, run_lowshot
-from mmssl.evaluation.svm.lowshot import DEFAULT_SHOTS
+from mmssl.benchmarks.lowshot import VOC07LowShotSVM, add_lowshot_arguments, lowshot_table, plot_lowshot
+from mmssl.benchmarks.protocol import LOWSHOT_SHOTS
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('feature_dir', help='folder written by extract.py')
     parser.add_argument('--work-dir', required=True, help='outputs (per-k JSON, results, record, plot)')
-    parser.add_argument('--shots', type=int, nargs='+', default=list(DEFAULT_SHOTS))
-    parser.add_argument('--num-samples', type=int, default=5)
-    parser.add_argument('--seed', type=int, default=0, help='seed of the low-shot training sets')
-    parser.add_argument('--samples', help='read the training sets from this JSON file instead of drawing them')
-    parser.add_argument('--save-samples', help='write the training sets used to this JSON file')
-    parser.add_argument('--legacy-cost-selection', action='store_true',
-                        help='choose the cost by mean TEST mAP (published tables; optimistic)')
-    parser.add_argument('--plot', help='PNG of mAP vs k (default WORK_DIR/lowshot.png)')
-    args = add_solver_arguments(parser).parse_args(argv)
-    results = run_lowshot(args.feature_dir, args.work_dir, args.layers, args.shots, args.num_samples, args.seed,
-                          args.samples, args.save_samples, args.legacy_cost_selection, args.solver, args.costs,
-                          args.device, args.n_jobs)
-    plot_lowshot(results, args.plot or osp.join(args.work_dir, 'lowshot.png'))
+    args = vars(add_lowshot_arguments(parser).parse_args(argv))
+    feature_dir, work_dir, plot = args.pop('feature_dir'), args.pop('work_dir'), args.pop('plot')
+    args['shots'] = args['shots'] or LOWSHOT_SHOTS
+    results = VOC07LowShotSVM().run_on_features(feature_dir, work_dir, **args)
+    plot_lowshot(results, plot or osp.join(work_dir, 'lowshot.png'))
     print(lowshot_table(results))
     return results
 

@@ -8,16 +8,15 @@ problems. A killed run resumes where it stopped when started again with the same
 """
 import argparse
 
-from mmssl.apis.svm_benchmark import add_solver_arguments, run_svm, svm_table
+from mmssl.benchmarks.svm import VOC07SVM, add_solver_arguments, svm_table
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('feature_dir', help='folder written by extract.py')
     parser.add_argument('--work-dir', required=True, help='outputs (per-class JSON, results, record)')
-    args = add_solver_arguments(parser).parse_args(argv)
-    results = run_svm(args.feature_dir, args.work_dir, args.layers, args.solver, args.costs, args.device,
-                      args.n_jobs)
+    args = vars(add_solver_arguments(parser).parse_args(argv))
+    results = VOC07SVM().run_on_features(args.pop('feature_dir'), args.pop('work_dir'), **args)
     print(svm_table(results))
     return results
 

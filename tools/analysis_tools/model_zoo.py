@@ -1,4 +1,4 @@
-"""Model-zoo metadata and the tables generated from it.
+"""Model-zoo metadata and the tables generated from it (a tool module: the mmssl package never touches docs).
 
 Sources, all under the repository root:
 
@@ -11,23 +11,34 @@ Sources, all under the repository root:
   models, in the same Results layout, kept in a separate file so that they can never be mistaken for ours.
 
 Every (Task, Dataset) pair and metric name must belong to one of the :data:`TABLES`; the metric names per table
-are documented there. Result records (:mod:`mmssl.apis.results`) enter a metafile through
-:func:`add_result`, which maps the record's metric names with :func:`record_to_result`.
+are documented there. A table's columns and the mapping of record metrics to them are declared by its benchmark
+(:mod:`mmssl.benchmarks`, e.g. ``VOC07SVM.columns`` and ``table_metrics``). Result records
+(:mod:`mmssl.benchmarks.records`) enter a metafile through :func:`add_result`, which maps them with
+:func:`record_to_result`; a record's Dataset is the ``dataset_name`` its benchmark config declares.
+
+The metafile and ``model-index.yml`` layout is the OpenMMLab model-index format; the ``modelindex`` library
+(``model-index`` on PyPI) checks that ``model-index.yml`` and every metafile parse as such (:func:`load_model_index`),
+and the stricter checks here (known tables and metrics, configs that exist, our numbers apart from published ones)
+come on top.
 
 Generated outputs (:func:`generate`): the block between :data:`BEGIN_MARKER` and :data:`END_MARKER` in every
 method README named by a collection, and the whole of ``docs/en/model_zoo.md``. Output depends only on the
 sources (no dates, fixed ordering and number formatting), so a second run is byte-identical and
 :func:`stale_files` can tell whether the committed docs are current.
 """
+import glob
 import os
 import os.path as osp
-import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
+from mmengine.config import Config
 
-from .results import BENCHMARKS
+from mmssl.benchmarks.base import get_benchmark
+from mmssl.benchmarks.protocol import LAYERS
+from mmssl.benchmarks.records import read_result
+from mmssl.registry import BENCHMARKS
 
 MODEL_INDEX = 'model-index.yml'
 MODEL_ZOO_DOC = 'docs/en/model_zoo.md'
@@ -81,12 +92,16 @@ class Table:
         return tuple(column.metric for column in self.columns)
 
 
-LAYERS = ('feature1', 'feature2', 'feature3', 'feature4', 'feature5')
-LOWSHOT_KS = (1, 2, 4, 8, 16, 32, 64, 96)
-KNN_KS = (10, 20, 100, 200)
-_FEATURES = tuple(Column(layer.capitalize(), layer) for layer in LAYERS)
-_LINEAR = _FEATURES + (Column('AvgPool', 'avgpool'), )
-_KNN = tuple(Column(f'k={k}', f'k{k}') for k in KNN_KS)
+def _columns(benchmark: str, metrics: Optional[Sequence[str]] = None) -> Tuple[Column, ...]:
+    """The table columns benchmark ``benchmark`` declares (only ``metrics``, in their order, when given)."""
+    declared = dict((metric, header) for header, metric in get_benchmark(benchmark).columns)
+    return tuple(Column(declared[metric], metric) for metric in (metrics or declared))
+
+
+_FEATURES = _columns('svm')
+_LOWSHOT = _columns('lowshot')
+_LINEAR = _columns('linear')
+_KNN = _columns('knn')
 
 #: Table sections: key -> (heading, pre-training data whose models get a row even without results).
 SECTIONS = {
@@ -101,8 +116,9 @@ SECTIONS = {
 #: in %: records carry mmdet's fractions, converted on merge); segmentation ``mIoU`` (%).
 TABLES = (
     Table('svm_voc07', 'VOC07 linear SVM (mAP %)', 'SVM', ('VOC07', ), _FEATURES, 'standard'),
+    Table('svm_coco2014', 'COCO2014 linear SVM (mAP %)', 'SVM', ('COCO2014', ), _FEATURES, 'standard'),
     Table('lowshot_svm_voc07', 'VOC07 low-shot SVM (mAP %, mean of the samples)', 'Low-shot SVM', ('VOC07', ),
-          tuple(Column(f'k={k}', f'k{k}') for k in LOWSHOT_KS), 'standard', layered=True),
+          _LOWSHOT, 'standard', layered=True),
     Table('linear_in1k', 'ImageNet-1k linear evaluation (top-1 %)', 'Linear Evaluation', ('ImageNet-1k', ),
           _LINEAR, 'standard'),
     Table('linear_inat18', 'iNaturalist 2018 linear evaluation (top-1 %)', 'Linear Evaluation',
@@ -110,64 +126,41 @@ TABLES = (
     Table('linear_places205', 'Places205 linear evaluation (top-1 %)', 'Linear Evaluation', ('Places205', ), _LINEAR,
           'standard'),
     Table('semi_sup_in1k', 'ImageNet-1k semi-supervised fine-tuning, best of the lr grid (%)', 'Fine-tuning',
-          ('ImageNet-1k 1%', 'ImageNet-1k 10%'), (Column('Top-1', 'top1'), Column('Top-5', 'top5')), 'standard',
-          dataset_header='Labels'),
+          ('ImageNet-1k 1%', 'ImageNet-1k 10%'), _columns('semi_sup'), 'standard', dataset_header='Labels'),
     Table('knn_in1k', 'ImageNet-1k kNN (top-1 %)', 'kNN', ('ImageNet-1k', ), _KNN, 'standard'),
     Table('det_voc0712', 'VOC07+12 detection, Faster R-CNN R50-C4 (%)', 'Object Detection', ('VOC07+12', ),
-          (Column('AP50', 'AP50'), ), 'standard'),
+          _columns('det', ['AP50']), 'standard'),
     Table('det_coco', 'COCO detection and instance segmentation, Mask R-CNN R50-FPN 1x (%)', 'Object Detection',
-          ('COCO', ), (Column('Box mAP', 'bbox_mAP'), Column('Box AP50', 'bbox_mAP_50'),
-                       Column('Box AP75', 'bbox_mAP_75'), Column('Mask mAP', 'segm_mAP'),
-                       Column('Mask AP50', 'segm_mAP_50'), Column('Mask AP75', 'segm_mAP_75')),
-          'standard', decimals=1),
+          ('COCO', ), _columns('det', ['bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'segm_mAP', 'segm_mAP_50',
+                                       'segm_mAP_75']), 'standard', decimals=1),
     Table('seg_voc12aug', 'VOC12aug segmentation, FCN R50-D8 (mIoU %)', 'Semantic Segmentation', ('VOC12aug', ),
-          (Column('mIoU', 'mIoU'), ), 'standard'),
+          _columns('seg'), 'standard'),
     Table('seg_cityscapes', 'Cityscapes segmentation, FCN R50-D8 (mIoU %)', 'Semantic Segmentation',
-          ('Cityscapes', ), (Column('mIoU', 'mIoU'), ), 'standard'),
+          ('Cityscapes', ), _columns('seg'), 'standard'),
     Table('svm_fmnist', 'Fashion-MNIST VOC07-style mosaics, linear SVM (mAP %)', 'SVM', ('Fashion-MNIST', ),
           _FEATURES, 'demo'),
     Table('lowshot_svm_fmnist', 'Fashion-MNIST VOC07-style mosaics, low-shot SVM (mAP %, mean of the samples)',
-          'Low-shot SVM', ('Fashion-MNIST', ), tuple(Column(f'k={k}', f'k{k}') for k in LOWSHOT_KS), 'demo',
-          layered=True),
+          'Low-shot SVM', ('Fashion-MNIST', ), _LOWSHOT, 'demo', layered=True),
     Table('linear_fmnist', 'Fashion-MNIST multi-head linear evaluation (top-1 %, 500 held-out photos)',
           'Linear Evaluation', ('Fashion-MNIST', ), _LINEAR, 'demo'),
     Table('knn_fmnist', 'Fashion-MNIST kNN (top-1 %)', 'kNN', ('Fashion-MNIST', ), _KNN, 'demo'),
 )
 
-#: Benchmark of a result record -> the Task of the results it fills.
-BENCHMARK_TASKS = {
-    'svm_voc07': 'SVM',
-    'lowshot_svm_voc07': 'Low-shot SVM',
-    'linear_eval': 'Linear Evaluation',
-    'semi_sup': 'Fine-tuning',
-    'knn': 'kNN',
-    'detection': 'Object Detection',
-    'segmentation': 'Semantic Segmentation',
-}
-assert set(BENCHMARK_TASKS) == set(BENCHMARKS), 'every benchmark that writes records needs a model-zoo task'
 
-#: Dataset tag in a benchmark config's file name (OpenMMLab naming: ``..._<dataset>[-variant].py``) -> Dataset.
-CONFIG_DATASET_TAGS = {
-    'in1k': 'ImageNet-1k',
-    'inat18': 'iNaturalist2018',
-    'places205': 'Places205',
-    'voc07': 'VOC07',
-    'voc0712': 'VOC07+12',
-    'coco': 'COCO',
-    'voc12aug': 'VOC12aug',
-    'cityscapes': 'Cityscapes',
-    'fmnist': 'Fashion-MNIST',
-}
+def _benchmarks_by_record() -> Dict[str, type]:
+    BENCHMARKS.import_from_location()
+    return {cls.record_name: cls for cls in BENCHMARKS.module_dict.values()}
 
-#: Evaluator prefixes of mmdet metrics, which mmdet reports as fractions (0.375); the tables show percent.
-#: mmseg reports percent already ('mIoU': 63.49).
-MMDET_FRACTION_PREFIXES = ('coco', 'pascal_voc')
 
+#: Record name of every registered benchmark -> the benchmark (its Task, columns and metric mapping).
+BENCHMARK_OF_RECORD = _benchmarks_by_record()
 _MODEL_KEYS = ('Name', 'In Collection', 'Config', 'Weights', 'Metadata', 'Results')
 _RESULT_KEYS = ('Task', 'Dataset', 'Metrics', 'Config')
 _COLLECTION_KEYS = ('Name', 'Metadata', 'Paper', 'README')
 _TABLE_BY_TASK = {(table.task, dataset): table for table in TABLES for dataset in table.datasets}
-_SUBSET_PCT = re.compile(r'(^|[-_])\d+pct([-_.]|$)')
+_TABLE_DATASETS: Dict[str, Tuple[str, ...]] = {}
+for _task, _dataset in _TABLE_BY_TASK:
+    _TABLE_DATASETS[_task] = _TABLE_DATASETS.get(_task, ()) + (_dataset, )
 
 
 @dataclass
@@ -349,7 +342,22 @@ def load_model_index(root: str) -> List[Metafile]:
                 _fail(metafile.path, f'model {model["Name"]} is also defined in {owner[model["Name"]]}')
             owner[model['Name']] = metafile.path
         metafiles.append(metafile)
+    _check_with_modelindex(root, owner)
     return metafiles
+
+
+def _check_with_modelindex(root: str, owner: Dict[str, str]) -> None:
+    """Read the index with the ``modelindex`` library too: the files must parse as the model-index format and give
+    the same models. Its README check is not used: OpenMMLab metafiles name READMEs relative to the repository
+    root, while ``modelindex`` resolves them from the metafile's folder."""
+    import modelindex
+    try:
+        index = modelindex.load(osp.join(root, MODEL_INDEX))
+    except Exception as error:  # modelindex raises ValueError / KeyError / yaml errors for malformed files
+        _fail(MODEL_INDEX, f'not a valid model index for the modelindex library: {error}')
+    names = sorted(model.name for model in index.models)
+    if names != sorted(owner):
+        _fail(MODEL_INDEX, f'the modelindex library reads the models {names}, mmssl reads {sorted(owner)}')
 
 
 # ----------------------------------------------------------------------------------------------- canonical dump
@@ -408,58 +416,27 @@ def _repo_relative(path: Optional[str], root: str) -> Optional[str]:
 
 
 def dataset_from_config(config: str) -> Optional[str]:
-    """The Dataset a benchmark config evaluates on, from the dataset tag in its file name (None if none)."""
-    name = osp.splitext(osp.basename(config))[0]
-    found = None
-    for token in name.split('_'):
-        tag = token.split('-')[0]
-        if tag in CONFIG_DATASET_TAGS:
-            found = CONFIG_DATASET_TAGS[tag]
-    return found
-
-
-def _map_record_metrics(benchmark: str, metrics: Dict[str, float]) -> Dict[str, float]:
-    """Record metric names -> metafile metric names (metrics no table shows are left out)."""
-    mapped = {}
-    for name, value in metrics.items():
-        target = None
-        if benchmark == 'svm_voc07' and name in LAYERS:
-            target = name
-        elif benchmark == 'lowshot_svm_voc07' and re.fullmatch(r'feature[1-5]_k\d+', name):
-            target = name
-        elif benchmark == 'linear_eval':
-            match = re.fullmatch(r'accuracy/(?:(?P<head>feature[1-5]|avgpool)/)?top1', name)
-            if match:
-                # A single-head linear benchmark classifies the global-average-pooled feature5.
-                target = match['head'] or 'avgpool'
-        elif benchmark == 'semi_sup' and name in ('top1', 'top5'):
-            target = name
-        elif benchmark == 'knn':
-            match = re.fullmatch(r'k(\d+)/top1', name)
-            target = match and f'k{match[1]}'
-        elif benchmark in ('detection', 'segmentation'):
-            # mmdet / mmseg prefix metric names with the evaluator ('coco/bbox_mAP', 'pascal_voc/AP50').
-            prefix, _, target = name.rpartition('/')
-            if prefix in MMDET_FRACTION_PREFIXES:
-                value = 100 * value
-        if target:
-            mapped[target] = round(float(value), STORED_DECIMALS)
-    return mapped
+    """The Dataset a benchmark config declares (``dataset_name``; a grid folder: that of its configs)."""
+    if osp.isdir(config):
+        names = {dataset_from_config(path) for path in sorted(glob.glob(osp.join(config, '*.py')))}
+        return names.pop() if len(names) == 1 else None
+    return Config.fromfile(config).get('dataset_name')
 
 
 def record_to_result(record: dict, root: str, dataset: Optional[str] = None, where: str = 'record') -> dict:
     """The metafile result (Task, Dataset, Metrics, Config) that a result record stands for.
 
     Args:
-        record: as :func:`mmssl.apis.results.read_result` returns it.
+        record: as :func:`mmssl.benchmarks.records.read_result` returns it.
         root: repository root (configs are stored relative to it).
-        dataset: the Dataset, when it cannot be read from the benchmark config's name.
+        dataset: the Dataset, when neither the record nor its benchmark config declares it.
         where: how to name the record in errors (its file).
     """
     benchmark = record.get('benchmark')
-    if benchmark not in BENCHMARK_TASKS:
-        _fail(where, f'unknown benchmark {benchmark!r}; the model zoo takes {sorted(BENCHMARK_TASKS)}')
-    task = BENCHMARK_TASKS[benchmark]
+    if benchmark not in BENCHMARK_OF_RECORD:
+        _fail(where, f'unknown benchmark {benchmark!r}; the model zoo takes {sorted(BENCHMARK_OF_RECORD)}')
+    declared = BENCHMARK_OF_RECORD[benchmark]
+    task = declared.task
     config = record.get('benchmark_config')
     if config is None:
         _fail(where, 'the record names no benchmark_config; the model zoo links the config of every result')
@@ -467,23 +444,22 @@ def record_to_result(record: dict, root: str, dataset: Optional[str] = None, whe
         config = _repo_relative(config, root)
     except ModelZooError as error:
         _fail(where, str(error))
-    if benchmark == 'linear_eval' and _SUBSET_PCT.search(osp.basename(config)):
-        _fail(where, f'{config} is one point of the semi-supervised grid; add the semi_sup record that '
-              'semi_sup_grid.py writes (best of the grid) instead')
     if dataset is None:
-        if benchmark == 'semi_sup':
-            subset = record.get('extra', {}).get('subset')
-            dataset = f'ImageNet-1k {subset}' if subset else None
-        else:
-            dataset = dataset_from_config(config)
+        dataset = record.get('dataset')
+        if dataset is None and osp.exists(osp.join(root, config)):
+            dataset = dataset_from_config(osp.join(root, config))
+        if benchmark == 'linear_eval' and dataset in _TABLE_DATASETS.get('Fine-tuning', ()):
+            _fail(where, f'{config} is one point of the semi-supervised grid; add the semi_sup record that '
+                  'semi_sup_grid.py writes (best of the grid) instead')
         if dataset is None:
-            _fail(where, f'cannot tell the dataset from {config}; give it (--dataset), one of '
+            _fail(where, f'cannot tell the dataset: the record and {config} declare none (dataset_name); give it '
+                  f'(--dataset), one of '
                   f'{sorted({d for t, d in _TABLE_BY_TASK if t == task})}')
     table = table_for(task, dataset, where)
     # Evaluators report more than the tables show (mmdet's AP_s/m/l, mmseg's aAcc, top-5): leave those out.
     allowed = table_metric_names(table)
-    metrics = {name: value for name, value in _map_record_metrics(benchmark, record.get('metrics', {})).items()
-               if name in allowed}
+    mapped = declared.table_metrics(record.get('metrics', {}))
+    metrics = {name: round(float(value), STORED_DECIMALS) for name, value in mapped.items() if name in allowed}
     if not metrics:
         _fail(where, f'none of the record\'s metrics {sorted(record.get("metrics", {}))} belongs in the '
               f'{table.title} table')
@@ -510,7 +486,6 @@ def add_result(root: str, record_path: str, model_name: str, dataset: Optional[s
     Returns:
         str: the rewritten metafile (relative to ``root``).
     """
-    from .results import read_result
     try:
         record = read_result(record_path)
     except (OSError, ValueError) as error:
@@ -797,3 +772,19 @@ def compare_published(root: str, metafiles: Optional[List[Metafile]] = None) -> 
                                      f'{_format(result["Metrics"][name], table.decimals):>10}')
             lines.append('')
     return '\n'.join(lines).rstrip('\n') + '\n' if lines else 'no published numbers\n'
+
+
+def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Optional[str], root: str) -> str:
+    """Model-zoo tables (markdown) of the records of one or more suite runs: row name -> benchmark -> records.
+
+    A run whose records evaluate no checkpoint is shown as a randomly initialised backbone.
+    """
+    models = []
+    for name, records in rows.items():
+        flat = [record for group in records.values() for record in group]
+        random_init = all(record['checkpoint'] is None for record in flat)
+        results = [record_to_result(record, root, where=f'{name}: {record["benchmark"]}') for record in flat]
+        config = None if random_init or pretrain_config is None else _repo_relative(pretrain_config, root)
+        models.append({'Name': name, 'In Collection': 'run', 'Config': config, 'Metadata': {}, 'Results': results})
+    metafile = Metafile('run', [{'Name': 'run', 'Metadata': {}, 'README': 'README.md'}], models)
+    return '\n'.join(render_tables([metafile], '.', root)).strip() + '\n'

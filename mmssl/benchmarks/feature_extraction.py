@@ -1,10 +1,10 @@
-"""Frozen-backbone feature extraction for the SVM (DESIGN.md §3.2) and kNN benchmarks.
+"""Frozen-backbone feature extraction for the SVM and kNN benchmarks.
 
 Every tap is average-pooled (the benchmark pooling for the SVMs, a global pool for kNN), flattened and
-L2-normalised as x / (‖x‖ + 1e-5), then written as float32 rows into ``{split}_{layer}.npy`` at the sample's
-dataset index. Each process writes its own
-rows into the same memory-mapped files, so distributed extraction lands in dataset order without gathering
-gigabytes of features in memory (the output folder must be shared by all processes, as work dirs are).
+L2-normalised (:func:`mmssl.evaluation.svm.features.l2_normalize`), then written as float32 rows into the feature
+folder (:mod:`mmssl.evaluation.svm.features`) at the sample's dataset index. Each process writes its own rows into
+the same memory-mapped files, so distributed extraction lands in dataset order without gathering gigabytes of
+features in memory (the output folder must be shared by all processes, as work dirs are).
 """
 import os.path as osp
 from typing import Dict, Optional, Sequence
@@ -14,16 +14,17 @@ import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.dist import barrier, get_dist_info, is_main_process
 from mmengine.registry import DATA_SAMPLERS, DATASETS
-from mmengine.utils import ProgressBar, mkdir_or_exist
+from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader
 
-from mmssl.evaluation.svm.features import ids_path, labels_path, write_meta
-from mmssl.models.heads.multi_cls_head import TAP_NAMES, tap_pooling
+from mmssl.evaluation.svm.features import create_features, feature_path, l2_normalize, write_labels, write_meta
+from mmssl.models.utils.taps import tap_pooling
 from mmssl.registry import MODELS
-from mmssl.utils import infer_backbone_prefix, load_checkpoint_checked
+from mmssl.utils import load_backbone
 
-__all__ = ['FeatureExtractor', 'RANDOM_INIT_SEED', 'extract_features', 'extract_split', 'extract_svm_features',
-           'load_backbone']
+from .protocol import LAYERS
+
+__all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features']
 
 
 class FeatureExtractor(torch.nn.Module):
@@ -40,11 +41,11 @@ class FeatureExtractor(torch.nn.Module):
     def __init__(self, backbone: dict, layers: Sequence[str], data_preprocessor: Optional[dict] = None,
                  pooling: str = 'benchmark'):
         super().__init__()
-        unknown = [layer for layer in layers if layer not in TAP_NAMES]
+        unknown = [layer for layer in layers if layer not in LAYERS]
         if unknown or not layers:
-            raise ValueError(f'unknown layer(s) {unknown or "(none)"}; choose from {", ".join(TAP_NAMES)}')
+            raise ValueError(f'unknown layer(s) {unknown or "(none)"}; choose from {", ".join(LAYERS)}')
         self.layers = tuple(layers)
-        taps = [TAP_NAMES.index(layer) for layer in self.layers]
+        taps = [LAYERS.index(layer) for layer in self.layers]
         self.backbone = MODELS.build(dict(backbone, out_indices=taps))
         if pooling not in ('benchmark', 'global'):
             raise ValueError(f"pooling must be 'benchmark' or 'global', got {pooling!r}")
@@ -55,11 +56,8 @@ class FeatureExtractor(torch.nn.Module):
     @torch.no_grad()
     def forward(self, data: dict) -> Dict[str, torch.Tensor]:
         inputs = self.data_preprocessor(data)['inputs']
-        features = {}
-        for layer, pool, tap in zip(self.layers, self.pools, self.backbone(inputs)):
-            flat = torch.flatten(pool(tap), 1)
-            features[layer] = flat / (flat.norm(dim=1, keepdim=True) + 1e-5)
-        return features
+        return {layer: l2_normalize(torch.flatten(pool(tap), 1))
+                for layer, pool, tap in zip(self.layers, self.pools, self.backbone(inputs))}
 
 
 def _build_loader(dataloader_cfg: dict) -> DataLoader:
@@ -77,9 +75,9 @@ def _labels_and_ids(dataset) -> tuple:
     return labels, ids
 
 
-def extract_features(extractor: FeatureExtractor, dataloader_cfg: dict, out_prefix: str,
+def extract_features(extractor: FeatureExtractor, dataloader_cfg: dict, out_dir: str, split: str,
                      device: str = 'cpu') -> Dict[str, str]:
-    """Run ``extractor`` over a data set; row i of ``{out_prefix}_{layer}.npy`` is sample i. Returns the paths.
+    """Run ``extractor`` over a data set; row i of ``out_dir/{split}_{layer}.npy`` is sample i. Returns the paths.
 
     All processes write their rows into the same memory-mapped files (created by rank 0), so distributed
     extraction needs no gathering and the rows end up in dataset order.
@@ -88,13 +86,11 @@ def extract_features(extractor: FeatureExtractor, dataloader_cfg: dict, out_pref
     dataset = loader.dataset
     extractor = extractor.to(device).eval()
     probe = extractor(pseudo_collate([dataset[0]]))
-    paths = {layer: f'{out_prefix}_{layer}.npy' for layer in extractor.layers}
     if is_main_process():
-        mkdir_or_exist(osp.dirname(osp.abspath(out_prefix)))
-        for layer, path in paths.items():
-            np.lib.format.open_memmap(path, mode='w+', dtype=np.float32,
-                                      shape=(len(dataset), probe[layer].shape[1])).flush()
+        for layer in extractor.layers:
+            create_features(out_dir, split, layer, len(dataset), probe[layer].shape[1])
     barrier()
+    paths = {layer: feature_path(out_dir, split, layer) for layer in extractor.layers}
     outputs = {layer: np.load(path, mmap_mode='r+') for layer, path in paths.items()}
     rank, world_size = get_dist_info()
     progress = ProgressBar(len(dataset)) if rank == 0 else None
@@ -111,59 +107,37 @@ def extract_features(extractor: FeatureExtractor, dataloader_cfg: dict, out_pref
 
 
 def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str, out_dir: str,
-                  device: str = 'cpu') -> Dict[str, str]:
-    """Extract one VOC07 split into the SVM feature folder ``out_dir``; returns the paths per layer.
+                  device: str = 'cpu') -> list:
+    """Extract one labelled split (features, labels, ids) into the SVM feature folder ``out_dir``.
 
-    Writes ``{split}_{layer}.npy`` (float32, N × D), ``{split}_labels.npy`` (int8, N × num_classes, VOC encoding)
-    and ``{split}_ids.txt``.
+    Returns:
+        list: the data set's class names (for ``meta.json``).
     """
+    dataset = DATASETS.build(dataloader_cfg['dataset'])
     if is_main_process():
-        dataset = DATASETS.build(dataloader_cfg['dataset'])
-        mkdir_or_exist(out_dir)
-        labels, ids = _labels_and_ids(dataset)
-        np.save(labels_path(out_dir, split), labels)
-        with open(ids_path(out_dir, split), 'w') as f:
-            f.write('\n'.join(ids) + '\n')
-    return extract_features(extractor, dataloader_cfg, osp.join(out_dir, split), device)
+        write_labels(out_dir, split, *_labels_and_ids(dataset))
+    extract_features(extractor, dataloader_cfg, out_dir, split, device)
+    return dataset.metainfo['classes']
 
 
-#: Seed of the randomly initialised backbone that benchmarks evaluate as the baseline row (checkpoint ``none``).
-RANDOM_INIT_SEED = 0
-
-
-def load_backbone(extractor: FeatureExtractor, checkpoint: Optional[str], seed: int = RANDOM_INIT_SEED) -> None:
-    """Load a full pre-training checkpoint or a backbone-only file (checked).
-
-    ``checkpoint=None`` initialises the backbone randomly from ``seed``, so the random-init baseline is the same
-    network in every run and every benchmark (the global random state is left untouched).
-    """
-    if checkpoint is None:
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            extractor.backbone.init_weights()
-        return
-    load_checkpoint_checked(extractor.backbone, checkpoint, prefix=infer_backbone_prefix(checkpoint))
-
-
-def extract_svm_features(cfg, pretrain: Optional[str], out_dir: str, layers: Optional[Sequence[str]] = None,
+def extract_svm_features(cfg, checkpoint: Optional[str], out_dir: str, layers: Optional[Sequence[str]] = None,
                          splits: Sequence[str] = ('trainval', 'test'), device: str = 'cpu',
-                         config_path: Optional[str] = None, pretrain_config: Optional[str] = None) -> None:
+                         pretrain_config: Optional[str] = None) -> None:
     """Extract the SVM feature folder of an SVM benchmark config (``cfg.layers``, ``{split}_dataloader``).
 
     Args:
         cfg: the loaded benchmark config.
-        pretrain: checkpoint (full or backbone-only; checked) or ``None`` for a random backbone.
+        checkpoint: checkpoint (full or backbone-only; checked) or ``None`` for the seeded random backbone.
         out_dir: the feature folder.
         layers: default ``cfg.layers``.
         splits: splits to extract.
         device: where the backbone runs (the rank's device under DDP).
-        config_path, pretrain_config: recorded in ``meta.json`` (written last) as the features' source.
+        pretrain_config: recorded in ``meta.json`` (written last, with the config) as the features' source.
     """
     extractor = FeatureExtractor(cfg.model.backbone, layers or cfg.layers, cfg.model.get('data_preprocessor'))
-    load_backbone(extractor, pretrain)
-    for split in splits:
-        extract_split(extractor, cfg[f'{split}_dataloader'], split, out_dir, device)
+    load_backbone(extractor.backbone, checkpoint)
+    classes = [extract_split(extractor, cfg[f'{split}_dataloader'], split, out_dir, device) for split in splits]
     if is_main_process():  # written last: its presence marks a complete folder
-        classes = DATASETS.build(cfg[f'{splits[0]}_dataloader']['dataset']).metainfo['classes']
-        write_meta(out_dir, classes, extractor.layers,
-                   dict(config=config_path, checkpoint=pretrain, pretrain_config=pretrain_config))
+        write_meta(out_dir, classes[0], extractor.layers,
+                   dict(config=cfg.filename, checkpoint=checkpoint, pretrain_config=pretrain_config,
+                        dataset=cfg.get('dataset_name')))

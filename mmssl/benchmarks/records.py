@@ -1,11 +1,12 @@
 """Machine-readable benchmark results: one JSON record per benchmark run.
 
-Every benchmark tool writes a record with :func:`write_result`; the model-zoo generator and the
-benchmark orchestrator read them back with :func:`read_result`. A record says what was measured
-(``metrics``) and everything needed to trust or reproduce it::
+Every benchmark writes its record through :meth:`mmssl.benchmarks.base.Benchmark.write_record`, which calls
+:func:`write_result`; the suite and the model-zoo tools read them back with :func:`read_result`. A record says
+what was measured (``metrics``) and everything needed to trust or reproduce it::
 
     {"format": "mmssl.result.v1",
-     "benchmark": "svm_voc07",                      # a key of BENCHMARKS
+     "benchmark": "svm_voc07",                      # the record name a registered benchmark declares
+     "dataset": "VOC07",                             # the benchmark config's dataset_name
      "metrics": {"feature1": 40.1, ...},            # flat name -> number
      "pretrain_config": "configs/selfsup/...py",     # or null (e.g. a random backbone)
      "checkpoint": {"path": "...", "sha256": "..."}, # or null for a random backbone
@@ -16,34 +17,22 @@ benchmark orchestrator read them back with :func:`read_result`. A record says wh
      "extra": {...}}                                 # benchmark-specific details
 """
 import datetime
-import hashlib
 import json
 import os
 import os.path as osp
 import platform
 from typing import Dict, Optional
 
-#: Benchmarks that write records, with a human-readable title.
-BENCHMARKS = {
-    'svm_voc07': 'VOC07 linear SVM',
-    'lowshot_svm_voc07': 'VOC07 low-shot SVM',
-    'linear_eval': 'Linear evaluation / fine-tuning',
-    'semi_sup': 'Semi-supervised fine-tuning (best of grid)',
-    'knn': 'k-nearest-neighbour classification',
-    'detection': 'Detection (mmdet)',
-    'segmentation': 'Segmentation (mmseg)',
-}
+from mmssl.utils.checkpoint import checkpoint_record
+
 RESULT_FORMAT = 'mmssl.result.v1'
-_HASH_CHUNK = 1 << 20
 
 
-def file_sha256(path: str) -> str:
-    """SHA-256 of a file, read in chunks (checkpoints can be large)."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(_HASH_CHUNK), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
+def record_names() -> Dict[str, str]:
+    """Record name -> title of every registered benchmark."""
+    from mmssl.registry import BENCHMARKS
+    BENCHMARKS.import_from_location()
+    return {cls.record_name: cls.title for cls in BENCHMARKS.module_dict.values()}
 
 
 def environment_versions() -> Dict[str, str]:
@@ -74,35 +63,37 @@ def write_result(path: str,
                  pretrain_config: Optional[str] = None,
                  benchmark_config: Optional[str] = None,
                  seeds: Optional[dict] = None,
+                 dataset: Optional[str] = None,
                  extra: Optional[dict] = None) -> dict:
     """Write one result record atomically and return it.
 
     Args:
         path: output ``.json`` file; its directory is created.
-        benchmark: a key of :data:`BENCHMARKS`.
+        benchmark: the record name of a registered benchmark.
         metrics: flat mapping of metric name to number.
         checkpoint: the evaluated checkpoint; ``None`` for a randomly initialised backbone.
         pretrain_config: the config that produced ``checkpoint``.
         benchmark_config: the benchmark's own config.
         seeds: every seed that influenced the run.
+        dataset: the data set evaluated on, as the benchmark config declares it (``dataset_name``).
         extra: benchmark-specific details (JSON-serialisable).
 
     Returns:
         dict: the record as written.
     """
-    if benchmark not in BENCHMARKS:
-        raise ValueError(f'unknown benchmark {benchmark!r}, expected one of {sorted(BENCHMARKS)}')
+    known = record_names()
+    if benchmark not in known:
+        raise ValueError(f'unknown benchmark {benchmark!r}, expected one of {sorted(known)}')
     bad = {k: v for k, v in metrics.items() if not isinstance(v, (int, float))}
     if bad:
         raise ValueError(f'metrics must be numbers, got {bad}')
-    if checkpoint is not None and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
     record = dict(
         format=RESULT_FORMAT,
         benchmark=benchmark,
+        dataset=dataset,
         metrics={k: float(v) for k, v in metrics.items()},
         pretrain_config=pretrain_config,
-        checkpoint=None if checkpoint is None else dict(path=checkpoint, sha256=file_sha256(checkpoint)),
+        checkpoint=None if checkpoint is None else checkpoint_record(checkpoint),
         benchmark_config=benchmark_config,
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
         versions=environment_versions(),
@@ -125,6 +116,7 @@ def read_result(path: str) -> dict:
     missing = [k for k in ('benchmark', 'metrics', 'checkpoint', 'date', 'versions') if k not in record]
     if missing:
         raise ValueError(f'{path}: result record lacks {missing}')
-    if record['benchmark'] not in BENCHMARKS:
-        raise ValueError(f'{path}: unknown benchmark {record["benchmark"]!r}, expected one of {sorted(BENCHMARKS)}')
+    known = record_names()
+    if record['benchmark'] not in known:
+        raise ValueError(f'{path}: unknown benchmark {record["benchmark"]!r}, expected one of {sorted(known)}')
     return record

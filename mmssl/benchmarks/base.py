@@ -1,0 +1,149 @@
+"""What a benchmark declares, and what every benchmark shares: the record writer, the work-dir scheme.
+
+A benchmark is a class registered in :data:`mmssl.registry.BENCHMARKS`. It declares itself once, in class
+attributes: its name (the suite key and the ``python -m mmssl.benchmarks NAME`` argument), its result record, its
+model-zoo task and table columns, whether it can evaluate a random backbone, its own command-line options. Its
+config declares the data set it evaluates on (``dataset_name = 'VOC07'``). :meth:`Benchmark.run` does the work
+and writes the record through :meth:`Benchmark.write_record`.
+"""
+import argparse
+import os.path as osp
+import re
+from typing import ClassVar, Dict, Optional, Tuple
+
+from mmengine.config import Config
+from mmengine.dist import is_main_process
+
+from mmssl.registry import BENCHMARKS
+
+from .protocol import RANDOM_INIT_SEED
+from .records import write_result
+
+__all__ = ['Benchmark', 'get_benchmark', 'benchmark_names', 'default_work_dir', 'dataset_of']
+
+
+class Benchmark:
+    """Base class of a benchmark protocol run on a pre-trained (or randomly initialised) backbone.
+
+    Class attributes (the declaration):
+        name: suite key and command name, e.g. ``'svm'``.
+        record_name: the ``benchmark`` of its result record, e.g. ``'svm_voc07'``.
+        title: human-readable name.
+        task: the model-zoo ``Task`` its results fill, e.g. ``'SVM'``.
+        columns: ``(header, metric)`` of its model-zoo table, in order.
+        layered: the table has a row per layer and its metrics are ``<layer>_<metric>``.
+        accepts_random: whether ``none`` (a seeded random backbone) can be evaluated.
+        work_subdir: folder of a suite run's work dir it runs in (default: ``name``); benchmarks sharing one
+            share its files (the SVM and low-shot benchmarks share the extracted features).
+        record_file: file name of its record in the work dir.
+    """
+    name: ClassVar[str]
+    record_name: ClassVar[str]
+    title: ClassVar[str]
+    task: ClassVar[str]
+    columns: ClassVar[Tuple[Tuple[str, str], ...]] = ()
+    layered: ClassVar[bool] = False
+    accepts_random: ClassVar[bool] = True
+    work_subdir: ClassVar[Optional[str]] = None
+
+    @classmethod
+    def record_file(cls) -> str:
+        return f'result_{cls.record_name}.json'
+
+    @classmethod
+    def load_config(cls, path: str, cfg_options: Optional[dict] = None) -> Config:
+        """Read the benchmark config ``path`` and apply ``--cfg-options``."""
+        from .cli import load_benchmark_config
+        return load_benchmark_config(path, cfg_options)
+
+    @classmethod
+    def record_path(cls, work_dir: str) -> str:
+        """Where :meth:`run` with ``work_dir`` writes its result record."""
+        return osp.join(work_dir, cls.record_file())
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """The benchmark's own command-line options (every one is reachable from a suite file's ``args``)."""
+
+    @classmethod
+    def table_metrics(cls, metrics: Dict[str, float]) -> Dict[str, float]:
+        """Record metrics -> the metric names of its table's columns (others are left out)."""
+        allowed = {metric for _, metric in cls.columns}
+        return {name: value for name, value in metrics.items() if name in allowed}
+
+    def run(self, cfg: Config, checkpoint: Optional[str], work_dir: str, **options) -> Dict[str, float]:
+        """Evaluate ``checkpoint`` (``None``: the seeded random backbone) with benchmark config ``cfg``.
+
+        Writes the result record into ``work_dir`` and returns the metrics (on the main process; other
+        processes of a distributed run may return an empty dict).
+        """
+        raise NotImplementedError
+
+    def write_record(self, work_dir: str, metrics: Dict[str, float], cfg: Config, checkpoint: Optional[str], *,
+                     pretrain_config: Optional[str] = None, seeds: Optional[dict] = None,
+                     extra: Optional[dict] = None, record_file: Optional[str] = None,
+                     benchmark_config: Optional[str] = None) -> Optional[dict]:
+        """Write the result record (main process only) and print the metrics; the one writer of every benchmark.
+
+        A random backbone's seed is recorded in ``seeds['random_init']``.
+        """
+        if not is_main_process():
+            return None
+        seeds = dict(seeds or {})
+        if checkpoint is None:
+            seeds['random_init'] = RANDOM_INIT_SEED
+        record = write_result(
+            osp.join(work_dir, record_file or self.record_file()), self.record_name, metrics,
+            checkpoint=checkpoint, pretrain_config=pretrain_config,
+            benchmark_config=benchmark_config or cfg.filename, seeds=seeds, dataset=dataset_of(cfg),
+            extra=dict(work_dir=work_dir, **(extra or {})))
+        for name, value in sorted(metrics.items()):
+            print(f'{name}: {value:.4f}')
+        return record
+
+
+def _registered() -> Dict[str, type]:
+    """Benchmark name -> class, of every benchmark registered so far (the registry keys are class names)."""
+    BENCHMARKS.import_from_location()
+    return {cls.name: cls for cls in BENCHMARKS.module_dict.values()}
+
+
+def get_benchmark(name: str, config: Optional[str] = None) -> Benchmark:
+    """An instance of the benchmark whose ``name`` is ``name``; a clear error listing the known ones.
+
+    A benchmark of a plugin registers when its config is read (``custom_imports``), so ``config`` is read first
+    when ``name`` is not registered yet.
+    """
+    cls = _registered().get(name)
+    if cls is None and config is not None and osp.isfile(config):
+        Config.fromfile(config)  # imports the config's custom_imports
+        cls = _registered().get(name)
+    if cls is None:
+        raise KeyError(f'unknown benchmark {name!r}, expected one of {benchmark_names()}')
+    return cls()
+
+
+def benchmark_names() -> list:
+    return sorted(_registered())
+
+
+def dataset_of(cfg: Config) -> Optional[str]:
+    """The data set a benchmark config declares (``dataset_name``)."""
+    return cfg.get('dataset_name')
+
+
+def default_work_dir(name: str, config: str, checkpoint: Optional[str], sha256: Optional[str] = None) -> str:
+    """``work_dirs/benchmarks/<benchmark>/<config name>/<checkpoint name>-<first 8 hex of its sha256>``.
+
+    The content hash keeps two different files of the same name (every run has an ``iter_300.pth``) apart;
+    a random backbone runs in ``random-init-seed<seed>``.
+    """
+    config_name = osp.splitext(osp.basename(config.rstrip('/')))[0]
+    if checkpoint is None:
+        tag = f'random-init-seed{RANDOM_INIT_SEED}'
+    else:
+        if sha256 is None:
+            from mmssl.utils.checkpoint import read_checkpoint
+            sha256 = read_checkpoint(checkpoint).sha256
+        tag = f'{re.sub(r"[^A-Za-z0-9._-]", "_", osp.splitext(osp.basename(checkpoint))[0])}-{sha256[:8]}'
+    return osp.join('work_dirs', 'benchmarks', name, config_name, tag)

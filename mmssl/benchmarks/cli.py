@@ -1,0 +1,92 @@
+"""The one command line of every benchmark: ``python -m mmssl.benchmarks NAME CONFIG CHECKPOINT [options]``.
+
+The repository's benchmark scripts call :func:`main` with their benchmark's name, so every benchmark takes
+the same arguments for the same things:
+
+- ``CONFIG``: the benchmark config; ``CHECKPOINT``: a checkpoint file, or ``none`` for the seeded random backbone
+  (read and checked before any work starts);
+- ``--work-dir`` (default :func:`mmssl.benchmarks.base.default_work_dir`), ``--cfg-options``,
+  ``--pretrain-config`` (recorded), ``--launcher`` / ``--local-rank`` (torchrun);
+- then the benchmark's own options (``--help`` lists them).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from typing import Dict, Optional, Sequence, Union
+
+from mmengine.config import Config, DictAction
+
+from mmssl.utils import parse_checkpoint_arg, register_all_modules
+
+from .base import Benchmark, default_work_dir, get_benchmark
+from .protocol import RANDOM_INIT
+
+
+def build_parser(*benchmarks: Benchmark, prog: Optional[str] = None) -> argparse.ArgumentParser:
+    """The parser of one benchmark (or of several run on the same checkpoint): the shared arguments, then each
+    benchmark's :meth:`Benchmark.add_arguments` (options they share are added once)."""
+    title = ' + '.join(f'{b.title} ({b.name})' for b in benchmarks)
+    parser = argparse.ArgumentParser(prog=prog, description=title, conflict_handler='resolve')
+    parser.add_argument('config', help='benchmark config')
+    parser.add_argument('checkpoint', help=f'pre-trained checkpoint, or "{RANDOM_INIT}" for the seeded random '
+                        'backbone')
+    parser.add_argument('--work-dir', help='outputs and result record (default: work_dirs/benchmarks/<benchmark>/'
+                        '<config name>/<checkpoint name>-<sha256 prefix>)')
+    parser.add_argument('--pretrain-config', help='the config that produced CHECKPOINT (recorded in the result)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher (torchrun: pytorch)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    for benchmark in benchmarks:
+        benchmark.add_arguments(parser)
+    return parser
+
+
+SHARED = ('config', 'checkpoint', 'work_dir', 'cfg_options', 'local_rank')
+
+
+def _own_options(benchmark: Benchmark, args: argparse.Namespace) -> dict:
+    """The parsed options that ``benchmark`` takes (besides the shared ones)."""
+    own = {action.dest for action in build_parser(benchmark)._actions}
+    return {key: value for key, value in vars(args).items() if key in own and key not in SHARED}
+
+
+def load_benchmark_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a benchmark config (every mmssl module registered) and apply ``--cfg-options``."""
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def main(names: Union[str, Sequence[str]], argv: Optional[Sequence[str]] = None,
+         prog: Optional[str] = None) -> Dict[str, float]:
+    """Parse the command line of benchmark ``names`` (or of several, run in turn on the same checkpoint, config
+    and work dir), run it and return its metrics (several: name -> metrics)."""
+    config = argv[0] if argv else None
+    benchmarks = [get_benchmark(name, config) for name in ([names] if isinstance(names, str) else names)]
+    args = build_parser(*benchmarks, prog=prog).parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    checkpoint = parse_checkpoint_arg(args.checkpoint)
+    refused = [b.name for b in benchmarks if checkpoint is None and not b.accepts_random]
+    if refused:
+        raise SystemExit(f'the {", ".join(refused)} benchmark needs a pre-trained checkpoint, not "{RANDOM_INIT}"')
+    results = {}
+    for benchmark in benchmarks:
+        cfg = benchmark.load_config(args.config, args.cfg_options)
+        work_dir = args.work_dir or default_work_dir(benchmark.work_subdir or benchmark.name, args.config, checkpoint)
+        results[benchmark.name] = benchmark.run(cfg, checkpoint, osp.abspath(work_dir),
+                                                **_own_options(benchmark, args))
+    return results[benchmarks[0].name] if isinstance(names, str) else results
+
+
+def entry_point(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
+    """``python -m mmssl.benchmarks NAME ...``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith('-'):
+        from .base import benchmark_names
+        raise SystemExit(f'usage: python -m mmssl.benchmarks NAME CONFIG CHECKPOINT [options]; NAME is one of '
+                         f'{", ".join(benchmark_names())}')
+    return main(argv[0], argv[1:], prog=f'python -m mmssl.benchmarks {argv[0]}')

@@ -1,0 +1,41 @@
+"""Constants of the benchmark protocols that several layers must agree on (models, extraction, SVMs, tables).
+
+Every module that needs one of these imports it from here; nothing else spells them out. The values are those of
+the toolboxes' benchmarks: the five ResNet taps and their SVM / linear-probe pooling (FAIR benchmark,
+``fair_self_supervision_benchmark`` ``extra_scripts``; mmselfsup 0.x ``configs/benchmarks/classification/svm_voc07``),
+the low-shot sample sizes and the kNN settings of mmselfsup 1.x (``configs/benchmarks/classification/knn_imagenet``).
+This module imports nothing, so any layer can use it.
+"""
+
+#: Names of the ResNet taps, in network order: feature1 = stem (conv1 → BN → ReLU), feature2..5 = layer1..layer4.
+LAYERS = ('feature1', 'feature2', 'feature3', 'feature4', 'feature5')
+
+#: AvgPool2d (kernel, stride, padding) of each tap in the SVM / multi-head linear protocol. At 224 px they give
+#: 12x12, 6x6, 4x4, 3x3 and 2x2 maps: 9216 / 9216 / 8192 / 9216 / 8192 dims for ResNet-50.
+SPECIFIED_POOLING = ((10, 10, 4), (16, 8, 0), (13, 5, 0), (8, 3, 0), (6, 1, 0))
+
+#: Output sizes the specified pooling reaches at 224 px; adaptive pooling reaches them at any input size.
+ADAPTIVE_SIZES = (12, 6, 4, 3, 2)
+
+#: Feature rows are normalised as x / (‖x‖ + FEATURE_NORM_EPS) before SVMs and kNN.
+FEATURE_NORM_EPS = 1e-5
+
+#: Positives per class (k) of the low-shot SVM protocols.
+LOWSHOT_SHOTS = (1, 2, 4, 8, 16, 32, 64, 96)
+
+#: Independent low-shot samples per k.
+LOWSHOT_NUM_SAMPLES = 5
+
+#: Neighbour counts and softmax temperature of the kNN benchmark.
+KNN_KS = (10, 20, 100, 200)
+KNN_TEMPERATURE = 0.07
+
+#: The 20 PASCAL VOC classes, in the devkit's order (the columns of VOC07 label matrices).
+VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable',
+               'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor')
+
+#: Seed of the randomly initialised backbone that every benchmark of a baseline row evaluates.
+RANDOM_INIT_SEED = 0
+
+#: How a command line names a randomly initialised backbone instead of a checkpoint file.
+RANDOM_INIT = 'none'

@@ -1,0 +1,163 @@
+"""Run a suite of benchmarks on one checkpoint and gather their result records.
+
+A suite file (YAML, e.g. ``configs/benchmarks/suites/resnet50_in1k.yml``) maps benchmark names (those registered
+in :data:`mmssl.registry.BENCHMARKS`) to configs; an entry may also be a mapping with ``config``, ``cfg_options``
+(KEY: VALUE, as ``--cfg-options``) and ``args`` (any further option of that benchmark's command line, checked when
+the suite is read). Each benchmark runs in a child process of the package's own entry point,
+``python -m mmssl.benchmarks NAME ...`` (so mmdet / mmseg default scopes and runner state never leak between
+benchmarks), under torchrun when ``gpus > 1``. Every benchmark resumes its own work, so an interrupted suite is
+simply started again.
+"""
+import argparse
+import os
+import os.path as osp
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import yaml
+from mmengine.logging import MMLogger
+
+from .base import benchmark_names, get_benchmark
+from .cli import build_parser
+from .protocol import LAYERS, RANDOM_INIT
+from .records import read_result
+
+
+@dataclass
+class SuiteEntry:
+    """A benchmark's config in a suite, with optional ``cfg_options`` and extra command-line ``args``."""
+    config: str
+    cfg_options: Dict[str, object] = field(default_factory=dict)
+    args: List[str] = field(default_factory=list)
+
+
+def load_suite(path: str, overrides: Optional[Dict[str, str]] = None) -> Dict[str, SuiteEntry]:
+    """Read a suite file; ``overrides`` (benchmark -> config) replace its configs. Config paths are made absolute
+    (relative ones are taken from the current directory).
+
+    Raises ``ValueError`` naming the file and key for an unknown benchmark, a malformed entry, a config that does
+    not exist or ``args`` the benchmark does not take.
+    """
+    with open(path) as f:
+        raw = yaml.safe_load(f) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f'{path}: a suite maps benchmark names to configs, got {type(raw).__name__}')
+    suite = {}
+    for name, entry in {**raw, **(overrides or {})}.items():
+        where = f'{path}: {name}' if name in raw and name not in (overrides or {}) else f'--config {name}'
+        if isinstance(entry, str):
+            entry = dict(config=entry)
+        if not isinstance(entry, dict) or set(entry) - {'config', 'cfg_options', 'args'} or 'config' not in entry:
+            raise ValueError(f'{where}: expected a config path or a mapping with config / cfg_options / args')
+        config = entry['config']
+        try:
+            get_benchmark(name, config)  # a plugin's benchmark registers when its config is read
+        except KeyError:
+            raise ValueError(f'{where}: unknown benchmark, expected one of {benchmark_names()}') from None
+        if not osp.exists(config):
+            raise ValueError(f'{where}: config {config} does not exist')
+        suite[name] = SuiteEntry(osp.abspath(config), dict(entry.get('cfg_options') or {}),
+                                 [str(arg) for arg in entry.get('args') or []])
+        _check_args(name, suite[name], where)
+    return suite
+
+
+def _check_args(name: str, entry: SuiteEntry, where: str) -> None:
+    parser = build_parser(get_benchmark(name))
+    parser.exit_on_error = False
+    try:
+        _, unknown = parser.parse_known_args([entry.config, RANDOM_INIT, *entry.args])
+    except (argparse.ArgumentError, SystemExit) as error:  # SystemExit: argparse reports some errors itself
+        raise ValueError(f'{where}: args {entry.args} are not options of the {name} benchmark ({error})') from None
+    if unknown:
+        raise ValueError(f'{where}: args {unknown} are not options of the {name} benchmark; see python -m '
+                         f'mmssl.benchmarks {name} --help')
+
+
+def benchmark_command(name: str, entry: SuiteEntry, checkpoint: Optional[str], work_dir: str,
+                      pretrain_config: Optional[str], gpus: int = 1, python: str = sys.executable) -> List[str]:
+    """The command line that runs benchmark ``name`` on ``checkpoint`` (``None``: the seeded random backbone)."""
+    launch = [python, '-m']
+    distributed = []
+    if gpus > 1:
+        launch += ['torch.distributed.run', f'--nproc_per_node={gpus}',
+                   f'--master_port={os.environ.get("PORT", "29500")}', '-m']
+        distributed = ['--launcher', 'pytorch']
+    command = launch + ['mmssl.benchmarks', name, entry.config, checkpoint or RANDOM_INIT, '--work-dir', work_dir,
+                        *entry.args]
+    if pretrain_config:
+        command += ['--pretrain-config', pretrain_config]
+    if entry.cfg_options:
+        command += ['--cfg-options', *(f'{k}={v}' for k, v in entry.cfg_options.items())]
+    return command + distributed
+
+
+def run_suite(checkpoint: Optional[str],
+              benchmarks: Sequence[str],
+              suite: Dict[str, SuiteEntry],
+              work_dir: str,
+              pretrain_config: Optional[str] = None,
+              gpus: int = 1,
+              python: str = sys.executable) -> Dict[str, List[dict]]:
+    """Run ``benchmarks`` on ``checkpoint`` (``None``: random backbone) and return their records (name -> records).
+
+    Raises before running anything when a benchmark is not in the suite or cannot take a random backbone.
+    A failing benchmark raises ``RuntimeError`` with its command; finished benchmarks keep their records.
+    """
+    missing = [name for name in benchmarks if name not in suite]
+    if missing:
+        raise ValueError(f'benchmarks {missing} have no config in the suite (give --config NAME=PATH)')
+    declared = {name: get_benchmark(name) for name in benchmarks}
+    if checkpoint is None:
+        refused = [name for name, benchmark in declared.items() if not benchmark.accepts_random]
+        if refused:
+            raise ValueError(f'benchmarks {refused} need a pre-trained checkpoint, not "{RANDOM_INIT}"')
+    elif not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
+    logger = MMLogger.get_current_instance()
+    records = {}
+    for name, benchmark in declared.items():
+        bench_dir = osp.join(osp.abspath(work_dir), benchmark.work_subdir or name)
+        command = benchmark_command(name, suite[name], checkpoint, bench_dir, pretrain_config, gpus, python)
+        logger.info(f'benchmark {name}: {" ".join(command)}')
+        result = subprocess.run(command)
+        if result.returncode != 0:
+            raise RuntimeError(f'benchmark {name} failed (exit code {result.returncode}): {" ".join(command)}')
+        records[name] = [read_result(benchmark.record_path(bench_dir))]
+    return records
+
+
+def plot_linear(records: Dict[str, List[dict]], path: str) -> Optional[str]:
+    """PNG of linear top-1 per layer (feature1-5, avgpool), one line per run; ``None`` without linear results.
+
+    Args:
+        records: row name -> the run's linear-evaluation records.
+        path: output PNG.
+    """
+    import matplotlib
+    matplotlib.use('Agg')  # files only: no display on servers
+    import matplotlib.pyplot as plt
+
+    heads = list(LAYERS) + ['avgpool']
+    fig, ax = plt.subplots(figsize=(6, 4))
+    plotted = False
+    for name, group in records.items():
+        for record in group:
+            values = [record['metrics'].get(f'accuracy/{head}/top1') for head in heads]
+            if any(v is None for v in values):
+                continue
+            ax.plot(heads, values, marker='o', label=name)
+            plotted = True
+    if not plotted:
+        plt.close(fig)
+        return None
+    ax.set_ylabel('top-1 (%)')
+    ax.set_title('Linear evaluation per layer')
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,3 @@
+from .centroid import NearestCentroid
+
+__all__ = ['NearestCentroid']

@@ -1,0 +1,64 @@
+"""Fixtures shared by the whole suite: the repository root, the tool runner, tiny data sets and checkpoints.
+
+Data-set writers live in ``data_utils.py`` (importable because ``pythonpath = tests``); this file only turns the
+shared ones into fixtures, so that one tiny copy serves every test of a session.
+"""
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from data_utils import make_all_datasets, make_fashion_mnist
+
+REPO = Path(__file__).resolve().parents[1]
+TOOLS = REPO / 'tools'
+# The model-zoo tooling is a tool module (tools/analysis_tools/model_zoo.py), not part of the package.
+sys.path.insert(0, str(TOOLS / 'analysis_tools'))
+
+
+def _run_tool(script, *args, process: bool = False, expect_ok: bool = True, env=None, timeout: int = 600):
+    """Run a tool under ``tools/`` (path relative to it, e.g. ``'benchmarks/classification/knn.py'``) as a user
+    would, with ``args`` (anything, turned into strings).
+
+    In-process (default): the script's ``main(argv)`` is called and its return value returned, so exceptions reach
+    the test as they are. ``process=True``: a child process (``bash`` for ``.sh`` scripts) in the repository root;
+    returns the ``CompletedProcess`` and, with ``expect_ok``, asserts that it succeeded, showing its output.
+    """
+    path = TOOLS / script
+    argv = [str(arg) for arg in args]
+    if not process:
+        saved, sys.argv = sys.argv, [str(path), *argv]
+        try:
+            return runpy.run_path(str(path), run_name='tool_under_test')['main'](argv)
+        finally:
+            sys.argv = saved
+    launcher = ['bash'] if path.suffix == '.sh' else [sys.executable]
+    result = subprocess.run(launcher + [str(path), *argv], cwd=REPO, capture_output=True, text=True,
+                            timeout=timeout, env=env)
+    if expect_ok:
+        assert result.returncode == 0, f'{script} {argv}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}'
+    return result
+
+
+@pytest.fixture(scope='session')
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope='session')
+def run_tool():
+    """The one way tests run a tool: ``run_tool('benchmarks/classification/knn.py', CONFIG, CKPT, ...)``."""
+    return _run_tool
+
+
+@pytest.fixture(scope='session')
+def tiny_datasets(tmp_path_factory) -> dict:
+    """Every classification data set of data_utils in its official layout, a few images each."""
+    return make_all_datasets(str(tmp_path_factory.mktemp('tiny_datasets')))
+
+
+@pytest.fixture(scope='session')
+def fmnist_tiny(tmp_path_factory) -> dict:
+    """The Fashion-MNIST demo layout (ImageNet-style lists), one synthetic image per class and split."""
+    return make_fashion_mnist(str(tmp_path_factory.mktemp('fmnist')), per_class=1, voc07=False)
