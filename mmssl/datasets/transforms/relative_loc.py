@@ -136,7 +136,7 @@ class RelativeLocPatches(BaseTransform):
                 raise ValueError('inclusive_cell_end describes mmselfsup 1.x cells; it needs jitter=None')
         if not 0 <= pixelate_prob <= 1:
             raise ValueError(f'pixelate_prob must be in [0, 1], got {pixelate_prob}')
-        if not 1 <= pixelate_min_pixels <= (patch_size - 1)**2:
+        if pixelate_prob > 0 and not 1 <= pixelate_min_pixels <= (patch_size - 1)**2:
             raise ValueError(f'pixelate_min_pixels must be in [1, (patch_size - 1)^2 = {(patch_size - 1)**2}], '
                              f'got {pixelate_min_pixels}')
         self.patch_size = patch_size
@@ -175,7 +175,7 @@ class RelativeLocPatches(BaseTransform):
 
     def _pixelate_sides(self, num: int) -> np.ndarray:
         """deepcontext: ``int(sqrt(random() * (95 * 95 - 10 * 10) + 10 * 10))`` for 96-px patches."""
-        top, low = (self.patch_size - 1)**2, self.pixelate_min_pixels
+        top, low = (self.patch_size - 1)**2, min(self.pixelate_min_pixels, (self.patch_size - 1)**2)
         return np.sqrt(np.random.rand(num) * (top - low) + low).astype(np.int64)
 
     @cache_randomness
