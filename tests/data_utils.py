@@ -21,7 +21,7 @@ official releases, so shipped configs usually need nothing but ``data_root`` cha
 :func:`make_coco_instances`  ``annotations/instances_{train,val}2017.json`` (polygons) and ``{train,val}2017/``
 :func:`make_voc0712`         ``VOCdevkit/VOC{2007,2012}/{JPEGImages,Annotations,ImageSets/Main}`` (detection)
 :func:`make_voc12aug`        ``VOCdevkit/VOC2012/{JPEGImages,SegmentationClass,SegmentationClassAug}``, lists in
-                             ``ImageSets/Segmentation/{train_aug,train,val}.txt``
+                             ``ImageSets/Segmentation/{trainaug,train,val}.txt``
 :func:`make_cityscapes`      ``leftImg8bit/<split>/<city>/*_leftImg8bit.png``,
                              ``gtFine/<split>/<city>/*_gtFine_labelTrainIds.png``
 :func:`make_all_datasets`    the classification sets above (ImageNet ... Fashion-MNIST) under one root
@@ -588,7 +588,7 @@ def make_voc12aug(root: str, train_aug: int = 3, val: int = 2, size: Tuple[int, 
 
     ``JPEGImages/<id>.jpg``; ``SegmentationClassAug/<id>.png`` (grey label maps, 0-20 and 255) for every image;
     ``SegmentationClass/<id>.png`` (palette PNGs, as VOC ships them) for the VOC-annotated ones, i.e. the val
-    images and the first training image; ``ImageSets/Segmentation/{train_aug,train,val}.txt``.
+    images and the first training image; ``ImageSets/Segmentation/{trainaug,train,val}.txt``.
 
     Returns:
         dict(data_root (the VOC2012 folder), ids={'train_aug': [...], 'val': [...]}, num_classes=21).
@@ -609,7 +609,7 @@ def make_voc12aug(root: str, train_aug: int = 3, val: int = 2, size: Tuple[int, 
             image.putpalette(_voc_palette())  # turns the grey label map into a palette ('P') image
             image.save(osp.join(voc_root, 'SegmentationClass', f'{img_id}.png'))
     sets = osp.join(voc_root, 'ImageSets', 'Segmentation')
-    write_lines(osp.join(sets, 'train_aug.txt'), ids['train_aug'])
+    write_lines(osp.join(sets, 'trainaug.txt'), ids['train_aug'])
     write_lines(osp.join(sets, 'train.txt'), ids['train_aug'][:1])
     write_lines(osp.join(sets, 'val.txt'), ids['val'])
     return dict(data_root=voc_root, ids=ids, num_classes=21)

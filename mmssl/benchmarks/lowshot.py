@@ -25,6 +25,9 @@ def add_lowshot_arguments(parser):
     parser.add_argument('--seed', type=int, default=0, help='seed of the low-shot training sets')
     parser.add_argument('--samples', help='read the training sets from this JSON file instead of drawing them')
     parser.add_argument('--save-samples', help='write the training sets used to this JSON file')
+    parser.add_argument('--allow-small-pools', action='store_true',
+                        help='train a class with fewer than k positives / 19k negatives on all of them (then it is '
+                        'not a k-shot result) instead of refusing')
     parser.add_argument('--legacy-cost-selection', action='store_true',
                         help='choose the cost by mean TEST mAP (published tables; optimistic)')
     parser.add_argument('--plot', help='PNG of mAP vs k (default WORK_DIR/lowshot.png)')
@@ -111,7 +114,8 @@ class VOC07LowShotSVM(VOC07SVM):
     def run_on_features(self, feature_dir: str, work_dir: str, layers: Optional[Sequence[str]] = None,
                         shots: Sequence[int] = LOWSHOT_SHOTS, num_samples: int = LOWSHOT_NUM_SAMPLES, seed: int = 0,
                         samples: Optional[str] = None, save_samples: Optional[str] = None,
-                        legacy_cost_selection: bool = False, solver: str = 'fast', costs='voc07_19',
+                        legacy_cost_selection: bool = False, allow_small_pools: bool = False,
+                        solver: str = 'fast', costs='voc07_19',
                         device: str = 'cpu', n_jobs: int = -1, max_memory=DEFAULT_MAX_MEMORY) -> Dict[str, dict]:
         """Low-shot SVMs on every layer of a feature folder; resumes finished k in ``work_dir/<layer>``.
 
@@ -127,7 +131,8 @@ class VOC07LowShotSVM(VOC07SVM):
         if samples:
             drawn = load_lowshot_samples(samples, train)
         else:
-            drawn = generate_lowshot_samples(train.labels, train.classes, shots, num_samples, seed)
+            drawn = generate_lowshot_samples(train.labels, train.classes, shots, num_samples, seed,
+                                             allow_small_pools=allow_small_pools)
         if save_samples:
             save_lowshot_samples(drawn, save_samples, train.ids)
         results = {}
@@ -142,6 +147,7 @@ class VOC07LowShotSVM(VOC07SVM):
             feature_dir, work_dir, metrics, seeds=dict(lowshot_samples=drawn.seed),
             extra=dict(protocol=protocol.to_dict(), solver=solver, feature_dir=feature_dir, sample_file=samples,
                        samples_sha1=drawn.digest(), legacy_cost_selection=legacy_cost_selection,
+                       allow_small_pools=allow_small_pools,
                        num_samples=drawn.num_samples,
                        summary={layer: {k: {s: shot[s] for s in ('mean', 'min', 'max', 'std', 'chosen_cost')}
                                         for k, shot in result['shots'].items()}

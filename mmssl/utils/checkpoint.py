@@ -25,7 +25,8 @@ from mmengine.logging import MMLogger, print_log
 
 from mmssl.benchmarks.protocol import RANDOM_INIT, RANDOM_INIT_SEED
 
-__all__ = ['CheckpointMismatchError', 'CheckpointFile', 'LoadReport', 'read_checkpoint', 'checkpoint_record', 'load_checkpoint_state_dict',
+__all__ = ['CheckpointMismatchError', 'CheckpointFile', 'LoadReport', 'read_checkpoint', 'checkpoint_record',
+           'load_checkpoint_state_dict',
            'select_prefix', 'infer_backbone_prefix', 'load_state_dict_checked', 'load_checkpoint_checked',
            'load_backbone', 'init_random_backbone', 'parse_checkpoint_arg', 'require_prefixed_checkpoint',
            'compare_module_weights', 'verify_loaded_weights', 'use_for_mmengine']

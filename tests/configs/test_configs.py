@@ -40,7 +40,7 @@ DELEGATED = {'benchmarks/mmdetection/': 'tests/tools/test_dense_benchmarks.py',
              'benchmarks/mmsegmentation/': 'tests/tools/test_dense_benchmarks.py'}
 MAX_STEPPED_CLASSES = 1000
 # The semi-supervised grids: the first point of each is trained; the rest differ from it only in GRID_KEYS.
-GRIDS = ('benchmarks/classification/imagenet/imagenet_1percent/', 'benchmarks/classification/imagenet/imagenet_10percent/')
+GRIDS = tuple(f'benchmarks/classification/imagenet/imagenet_{pct}percent/' for pct in (1, 10))
 GRID_KEYS = ('optim_wrapper.optimizer.lr', 'optim_wrapper.optimizer.weight_decay',
              'optim_wrapper.paramwise_cfg.custom_keys.head.lr_mult')
 

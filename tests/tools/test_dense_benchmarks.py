@@ -27,14 +27,20 @@ TOOLS = REPO / 'tools' / 'benchmarks'
 PRETRAIN_CONFIG = 'configs/selfsup/relative_loc/relative-loc_resnet50_8xb64-steplr-70e_in1k.py'
 VOC_C4 = 'mmdetection/voc0712/faster-rcnn_r50-c4_ms-24k_voc0712.py'
 COCO_MASK = 'mmdetection/coco/mask-rcnn_r50_fpn_ms-1x_coco.py'
+COCO_MASK_2X = 'mmdetection/coco/mask-rcnn_r50_fpn_ms-2x_coco.py'
+COCO_C4 = 'mmdetection/coco/mask-rcnn_r50-c4_ms-1x_coco.py'
+COCO_C4_2X = 'mmdetection/coco/mask-rcnn_r50-c4_ms-2x_coco.py'
+COCO_CONFIGS = (COCO_MASK, COCO_MASK_2X, COCO_C4, COCO_C4_2X)
+C4_CONFIGS = (VOC_C4, COCO_C4, COCO_C4_2X)
 VOC_FCN = 'mmsegmentation/voc12aug/fcn_r50-d8_4xb4-20k_voc12aug-512x512.py'
 CITY_FCN = 'mmsegmentation/cityscapes/fcn_r50-d8_4xb2-40k_cityscapes-769x769.py'
 DENSE_CONFIGS = sorted(str(p.relative_to(CONFIG_ROOT)) for folder in ('mmdetection', 'mmsegmentation')
                        for p in (CONFIG_ROOT / folder).rglob('*.py'))
 TOOLBOX = {'mmdetection': 'mmdet', 'mmsegmentation': 'mmseg'}
+COCO_METRICS = {f'coco/{kind}_mAP{suffix}' for kind in ('bbox', 'segm') for suffix in ('', '_50', '_75')}
 EXPECTED_METRICS = {
     VOC_C4: {'pascal_voc/mAP', 'pascal_voc/AP50'},
-    COCO_MASK: {f'coco/{kind}_mAP{suffix}' for kind in ('bbox', 'segm') for suffix in ('', '_50', '_75')},
+    **{config: COCO_METRICS for config in COCO_CONFIGS},
     VOC_FCN: {'mIoU', 'aAcc', 'mAcc'},
     CITY_FCN: {'mIoU', 'aAcc', 'mAcc'},
 }
@@ -110,7 +116,7 @@ def cpu_size_options(config: str, root: str) -> dict:
             options[f'{dataset}.pipeline.2.scales'] = [(160, 96), (160, 128)]
         options.update({'train_cfg.max_iters': 2, 'train_cfg.val_interval': 2, 'default_hooks.checkpoint.interval': 2})
         options.update(rcnn_options())
-    elif config == COCO_MASK:
+    elif config in COCO_CONFIGS:
         data = make_coco_instances(root)
         options.update(loader_options('train_dataloader', 1))
         options['train_dataloader.dataset.data_root'] = data['data_root']
@@ -156,21 +162,32 @@ def test_config_protocol(config):
     assert backbone.init_cfg == dict(type='Pretrained', checkpoint=None, prefix='backbone.')
     assert not find_download_urls(cfg.model) and cfg.model.get('pretrained') is None
     assert any(hook.type == 'mmssl.PretrainedWeightsCheckHook' for hook in cfg.custom_hooks)
-    if config == VOC_C4:
+    if config in C4_CONFIGS:
         shared_head = cfg.model.roi_head.shared_head
         assert shared_head.type == 'ResLayerExtraNorm' and shared_head.norm_eval is False
+        assert shared_head.norm_cfg.type == 'SyncBN'
         assert shared_head.init_cfg == backbone.init_cfg and backbone.frozen_stages == -1
         assert backbone.style == shared_head.style == 'pytorch'
+        assert cfg.model.data_preprocessor.bgr_to_rgb is True
+        assert any(m['name'] == 'roi_head.shared_head' for m in cfg.custom_hooks[0].modules)
+    if config == VOC_C4:
         scales = cfg.train_dataloader.dataset.datasets[0].pipeline[2].scales
         assert [short for _, short in scales] == list(range(480, 801, 32))
         assert (cfg.train_cfg.type, cfg.train_cfg.max_iters) == ('IterBasedTrainLoop', 24000)
         assert cfg.param_scheduler[1].milestones == [18000, 22000]
         assert cfg.val_evaluator.type == 'VOCMetric' and cfg.val_evaluator.eval_mode == '11points'
-    elif config == COCO_MASK:
-        assert cfg.model.roi_head.bbox_head.type == 'Shared4Conv1FCBBoxHead'
-        assert cfg.model.roi_head.bbox_head.norm_cfg.type == 'SyncBN' and backbone.frozen_stages == -1
+    elif config in COCO_CONFIGS:
+        if config in (COCO_MASK, COCO_MASK_2X):
+            assert cfg.model.roi_head.bbox_head.type == 'Shared4Conv1FCBBoxHead'
+            assert cfg.model.roi_head.bbox_head.norm_cfg.type == 'SyncBN' and backbone.frozen_stages == -1
+        else:  # C4: mmdet's res5 RoI head (BBoxHead on pooled res5, FCN mask head without convs)
+            assert cfg.model.roi_head.bbox_head.type == 'BBoxHead' and cfg.model.roi_head.mask_roi_extractor is None
         assert [short for _, short in cfg.train_dataloader.dataset.pipeline[2].scales] == list(range(640, 801, 32))
-        assert cfg.train_cfg.max_epochs == 12 and set(cfg.val_evaluator.metric) == {'bbox', 'segm'}
+        two_x = config in (COCO_MASK_2X, COCO_C4_2X)
+        assert cfg.train_cfg.max_epochs == (24 if two_x else 12)
+        assert cfg.param_scheduler[1].milestones == ([16, 22] if two_x else [8, 11])
+        assert cfg.param_scheduler[0].end == (1000 if two_x else 500)
+        assert cfg.optim_wrapper.optimizer.lr == 0.02 and set(cfg.val_evaluator.metric) == {'bbox', 'segm'}
     else:
         optimizer = cfg.optim_wrapper.optimizer
         assert (optimizer.lr, optimizer.weight_decay) == (0.01, 5e-4)
@@ -196,7 +213,7 @@ def test_pretrained_weights_reach_the_model(config, pretrain):
     assert set(loaded) <= set(backbone_state)
     for key, value in loaded.items():
         assert torch.equal(value, backbone_state[key]), key
-    if config == VOC_C4:
+    if config in C4_CONFIGS:
         res5 = model.roi_head.shared_head.state_dict()
         res5_keys = [k for k in res5 if not k.startswith('norm.')]
         assert res5_keys == [k for k in backbone_state if k.startswith('layer4.')]
@@ -271,7 +288,7 @@ def test_train_then_test_end_to_end(config, pretrain, tmp_path, run_tool):
     log = next(work_dir.rglob('*.log')).read_text()
     assert f'Pre-trained weights in model.backbone from {path} (prefix "backbone."): ' in log
     assert re.search(r'model\.backbone .*: (\d+)/\1 keys equal to the checkpoint \(100\.0%\)', log)
-    if config == VOC_C4:
+    if config in C4_CONFIGS:
         assert re.search(r'model\.roi_head\.shared_head .*: 60/60 keys equal .* new layers 5', log)
 
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()

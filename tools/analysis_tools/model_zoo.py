@@ -130,7 +130,7 @@ TABLES = (
     Table('knn_in1k', 'ImageNet-1k kNN (top-1 %)', 'kNN', ('ImageNet-1k', ), _KNN, 'standard'),
     Table('det_voc0712', 'VOC07+12 detection, Faster R-CNN R50-C4 (%)', 'Object Detection', ('VOC07+12', ),
           _columns('det', ['AP50']), 'standard'),
-    Table('det_coco', 'COCO detection and instance segmentation, Mask R-CNN R50-FPN 1x (%)', 'Object Detection',
+    Table('det_coco', 'COCO detection and instance segmentation, Mask R-CNN R50-FPN / R50-C4 (%)', 'Object Detection',
           ('COCO', ), _columns('det', ['bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'segm_mAP', 'segm_mAP_50',
                                        'segm_mAP_75']), 'standard', decimals=1),
     Table('seg_voc12aug', 'VOC12aug segmentation, FCN R50-D8 (mIoU %)', 'Semantic Segmentation', ('VOC12aug', ),

@@ -1,5 +1,8 @@
+# NPID as mmselfsup 1.x configs/selfsup/_base_/models/npid.py: negatives uniform over all bank entries
+# (ensure_neg=False), LinearNeck with PyTorch's default init, bank update (1 - m) * old + m * new with m = 0.5.
 model = dict(
     type='NPID',
+    ensure_neg=False,
     data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
                            std=[58.395, 57.12, 57.375], to_rgb=True),
     backbone=dict(type='ResNet', depth=50, out_indices=[4], norm_cfg=dict(type='SyncBN')),

@@ -8,6 +8,9 @@ _base_ = [
 ]
 
 model = dict(
+    # 256 negatives from a 1,000-entry bank: drawn from all entries (the toolbox default), the own entry would be a
+    # "negative" a quarter of the time, so the demo excludes it as the toolbox's npid-ensure-neg config does.
+    ensure_neg=True,
     backbone=dict(depth=18, norm_cfg=dict(type='BN')),
     neck=dict(in_channels=512),
     # Far fewer negatives than the 1,000 bank entries, so that one draw rarely repeats an instance.
@@ -21,7 +24,7 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(batch_size=64, drop_last=True, dataset=dict(pipeline=train_pipeline))
 val_dataloader = None
 
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.03, momentum=0.9, weight_decay=1e-4))

@@ -1,5 +1,6 @@
 # NPID (Wu et al. 2018), toolbox protocol: 8 GPUs x 32 images, 200 epochs, InfoNCE over 65,536 negatives.
 # The paper's NCE loss: model.head.loss_type='nce', model.head.num_negatives=4096.
+# Negatives are drawn from all bank entries (the toolbox default); npid-ensure-neg_*.py excludes the own entry.
 _base_ = [
     '../../_base_/models/npid.py',
     '../../_base_/default_runtime.py',
@@ -17,6 +18,7 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=32,
     num_workers=8,
+    drop_last=True,  # as mmselfsup 1.x configs/selfsup/_base_/datasets/imagenet_npid.py
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),

@@ -1,4 +1,4 @@
-"""Geometric transforms that mmcv 2.1 does not ship (it has Resize, CenterCrop, RandomFlip, RandomGrayscale)."""
+"""Transforms that mmcv 2.1 does not ship (it has Resize, CenterCrop, RandomFlip, RandomGrayscale)."""
 import math
 from typing import Sequence, Tuple, Union
 
@@ -195,3 +195,76 @@ class ColorJitter(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(brightness={self.brightness}, contrast={self.contrast}, '
                 f'saturation={self.saturation}, hue={self.hue})')
+
+
+# AlexNet's PCA of ImageNet RGB pixel values in [0, 1] (Krizhevsky et al. 2012): eigenvalues and, as columns, the
+# eigenvectors (rows R, G, B). The values of mmselfsup 0.x ``mmselfsup/datasets/pipelines/transforms.py``
+# (``Lighting._IMAGENET_PCA``) and of the FAIR benchmark; mmselfsup 1.x passes the same numbers x255 in BGR order.
+IMAGENET_PCA_EIGVAL = (0.2175, 0.0188, 0.0045)
+IMAGENET_PCA_EIGVEC = ((-0.5675, 0.7192, 0.4009),
+                       (-0.5808, -0.0045, -0.8140),
+                       (-0.5836, -0.6948, 0.4203))
+
+
+@TRANSFORMS.register_module()
+class Lighting(BaseTransform):
+    """AlexNet-style PCA lighting noise: add ``eigvec @ (alpha * eigval)`` to every pixel, alpha ~ N(0, alphastd²).
+
+    Matches mmselfsup 0.x ``Lighting`` (applied to the [0, 1] RGB tensor between ``ToTensor`` and ``Normalize``):
+    here the shift is scaled by ``value_scale`` (255) for 0–255 images and reordered to the image's channel
+    order, so after the data preprocessor's mean/std the network sees the same input. The result is float32 and
+    not clipped (as 0.x; mmselfsup 1.x / mmcls cast it back to the input dtype, which wraps uint8 values).
+
+    Required keys: ``img`` (H, W, 3). Modified keys: ``img`` (float32).
+
+    Args:
+        eigval: PCA eigenvalues, for pixel values in [0, 1], RGB.
+        eigvec: 3×3 matrix with the eigenvectors as columns, rows in R, G, B order.
+        alphastd: std of the per-image random weights alpha (0 disables the transform).
+        value_scale: pixel scale of the images (255 for mmcv-loaded uint8 images).
+        color_format: ``'bgr'`` (mmcv loading) or ``'rgb'``.
+    """
+
+    def __init__(self,
+                 eigval: Sequence[float] = IMAGENET_PCA_EIGVAL,
+                 eigvec: Sequence[Sequence[float]] = IMAGENET_PCA_EIGVEC,
+                 alphastd: float = 0.1,
+                 value_scale: float = 255.,
+                 color_format: str = 'bgr'):
+        self.eigval = np.asarray(eigval, dtype=np.float64)
+        self.eigvec = np.asarray(eigvec, dtype=np.float64)
+        if self.eigval.shape != (3, ) or self.eigvec.shape != (3, 3):
+            raise ValueError(f'Lighting needs 3 eigenvalues and a 3x3 eigenvector matrix, got shapes '
+                             f'{self.eigval.shape} and {self.eigvec.shape}')
+        if color_format not in ('bgr', 'rgb'):
+            raise ValueError(f"Lighting color_format must be 'bgr' or 'rgb', got {color_format!r}")
+        if alphastd < 0:
+            raise ValueError(f'Lighting alphastd must be >= 0, got {alphastd}')
+        self.alphastd = alphastd
+        self.value_scale = value_scale
+        self.color_format = color_format
+
+    @cache_randomness
+    def _alpha(self) -> np.ndarray:
+        return np.random.normal(0, self.alphastd, 3)
+
+    def rgb_shift(self, alpha: np.ndarray) -> np.ndarray:
+        """The (R, G, B) offset, in the image's pixel scale, for weights ``alpha`` (3,)."""
+        return self.eigvec @ (alpha * self.eigval) * self.value_scale
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        if img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f"Lighting expects an (H, W, 3) colour image, got shape {img.shape} for "
+                             f"{results.get('img_path', '<in memory>')}")
+        if self.alphastd == 0:
+            return results
+        shift = self.rgb_shift(self._alpha())
+        if self.color_format == 'bgr':
+            shift = shift[::-1]
+        results['img'] = (img.astype(np.float32) + shift.astype(np.float32)).astype(np.float32)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(eigval={self.eigval.tolist()}, alphastd={self.alphastd}, '
+                f'value_scale={self.value_scale}, color_format={self.color_format!r})')

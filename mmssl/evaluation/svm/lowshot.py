@@ -14,9 +14,11 @@ classes at that ``k`` - one cost per ``k``, like the published protocol, but pic
 data. With one positive no fold can hold a positive on both sides, so ``k = 1`` uses the cost
 selected at the smallest ``k`` that allows CV.
 """
+import glob
 import hashlib
 import json
 import os.path as osp
+import re
 import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
@@ -36,6 +38,10 @@ from .voc07 import check_splits
 DEFAULT_SHOTS = LOWSHOT_SHOTS
 NEGATIVES_PER_POSITIVE = 19
 SAMPLE_FORMAT = 'mmssl.lowshot_samples.v1'
+#: File names of FAIR / mmselfsup sample files: ``<prefix>_sample<s>_k<k>.npy|json``.
+FAIR_SAMPLE_NAME = re.compile(r'^(?P<prefix>.*)_sample(?P<sample>\d+)_k(?P<k>\d+)\.(?P<ext>npy|json)$')
+#: Labels in FAIR / mmselfsup sample files.
+FAIR_DRAWN_POSITIVE, FAIR_DRAWN_NEGATIVE, FAIR_NOT_DRAWN = 1, 0, -1
 RESULT_FILE = 'lowshot_svm.json'
 
 
@@ -76,7 +82,8 @@ def generate_lowshot_samples(labels: np.ndarray,
                              shots: Sequence[int] = DEFAULT_SHOTS,
                              num_samples: int = 5,
                              seed: int = 0,
-                             negatives_per_positive: int = NEGATIVES_PER_POSITIVE) -> LowShotSamples:
+                             negatives_per_positive: int = NEGATIVES_PER_POSITIVE,
+                             allow_small_pools: bool = False) -> LowShotSamples:
     """Draw seeded low-shot training sets.
 
     Each (k, sample, class) has its own generator seeded with ``(seed, k, sample, class)``, so a
@@ -89,10 +96,15 @@ def generate_lowshot_samples(labels: np.ndarray,
         num_samples: independent samples per ``k``.
         seed: base seed.
         negatives_per_positive: negatives drawn per positive (19 in the protocol).
+        allow_small_pools: when a class has fewer than ``k`` positives (or ``19k`` negatives), use all of them
+            (and log a warning) instead of raising. Off by default: such a training set is not a k-shot one, and
+            the FAIR / mmselfsup samplers (``random.sample``) fail there too.
 
     Returns:
-        LowShotSamples: if a class has fewer than ``k`` positives (or ``19k`` negatives) all of them
-        are used and a warning is logged.
+        LowShotSamples
+
+    Raises:
+        ValueError: a pool is too small and ``allow_small_pools`` is off; names the class, ``k`` and the counts.
     """
     logger = MMLogger.get_current_instance()
     rows = {}
@@ -104,8 +116,13 @@ def generate_lowshot_samples(labels: np.ndarray,
             pools = (np.flatnonzero(labels[:, c] == POSITIVE), np.flatnonzero(labels[:, c] == NEGATIVE))
             wanted = (k, negatives_per_positive * k)
             if any(len(pool) < want for pool, want in zip(pools, wanted)):
-                logger.warning(f'class {name!r} has {len(pools[0])} positives and {len(pools[1])} '
-                               f'negatives; k={k} wants {wanted[0]} and {wanted[1]}: using all of them')
+                counts = (f'class {name!r} has {len(pools[0])} positives and {len(pools[1])} negatives '
+                          f'(difficult excluded); k={k} needs {wanted[0]} and {wanted[1]}')
+                if not allow_small_pools:
+                    raise ValueError(f'low-shot pool too small: {counts}. Drop k={k} from the shot counts, or '
+                                     'allow_small_pools=True to train on all of them (then it is not a '
+                                     f'{k}-shot result)')
+                logger.warning(f'{counts}: using all of them (allow_small_pools)')
             for s in range(num_samples):
                 rng = np.random.default_rng([seed, k, s, c])
                 drawn = [rng.choice(pool, min(want, len(pool)), replace=False)
@@ -138,19 +155,30 @@ def save_lowshot_samples(samples: LowShotSamples, path: str, ids: Sequence[str])
 
 
 def load_lowshot_samples(path: str, train: FeatureSplit) -> LowShotSamples:
-    """Read a sample file written by :func:`save_lowshot_samples` (or by hand) and check it.
+    """Read low-shot training sets and check them against the trainval features.
+
+    ``path`` is an mmssl sample file (:func:`save_lowshot_samples`), one FAIR / mmselfsup sample file
+    (``*_sample{s}_k{k}.npy`` or ``.json``), or a folder of FAIR / mmselfsup sample files (every
+    ``*_sample{s}_k{k}`` in it; ``.npy`` is read when both exist).
 
     Raises ``ValueError`` naming the file, shot count, sample and class when an id is unknown or
-    repeated, an image is difficult for that class, a training set lacks a positive or a negative,
-    classes differ from the features, or samples per ``k`` differ in number.
+    repeated, an image is difficult for that class (or drawn as a positive / negative that the features label
+    otherwise), a training set lacks a positive or a negative, classes differ from the features, a label is not
+    in {1, 0, -1}, a FAIR array has the wrong shape, or samples per ``k`` differ in number.
 
     Args:
-        path: the JSON file.
+        path: the file or folder.
         train: the trainval split the ids refer to.
 
     Returns:
         LowShotSamples
     """
+    if osp.isdir(path):
+        return _load_fair_sample_dir(path, train)
+    if FAIR_SAMPLE_NAME.match(osp.basename(path)) and (path.endswith('.npy') or not _is_mmssl_file(path)):
+        match = FAIR_SAMPLE_NAME.match(osp.basename(path))
+        k = int(match['k'])
+        return LowShotSamples(list(train.classes), {k: [_read_fair_sample(path, k, 0, train)]})
     with open(path) as f:
         content = json.load(f)
     if content.get('format') != SAMPLE_FORMAT:
@@ -170,6 +198,88 @@ def load_lowshot_samples(path: str, train: FeatureSplit) -> LowShotSamples:
         raise ValueError(f'{path}: every shot count needs the same, non-zero number of samples; '
                          f'found {sorted(counts)}')
     return LowShotSamples(list(train.classes), rows, content.get('seed'))
+
+
+def _is_mmssl_file(path: str) -> bool:
+    with open(path) as f:
+        content = json.load(f)
+    return isinstance(content, dict) and 'format' in content
+
+
+def _load_fair_sample_dir(folder: str, train: FeatureSplit) -> LowShotSamples:
+    """Every ``<prefix>_sample{s}_k{k}.npy|json`` in ``folder``; samples numbered in file order of ``s``."""
+    found = {}
+    for file in sorted(glob.glob(osp.join(folder, '*'))):
+        match = FAIR_SAMPLE_NAME.match(osp.basename(file))
+        if match:
+            key = (int(match['k']), int(match['sample']))
+            if key not in found or file.endswith('.npy'):  # the .npy twin of a .json holds the same sample
+                found[key] = file
+    if not found:
+        raise ValueError(f'{folder}: no low-shot sample files named <prefix>_sample<s>_k<k>.npy or .json')
+    prefixes = {FAIR_SAMPLE_NAME.match(osp.basename(file))['prefix'] for file in found.values()}
+    if len(prefixes) != 1:
+        raise ValueError(f'{folder}: sample files of several sets {sorted(prefixes)}; keep one set per folder')
+    rows = {}
+    for k in sorted({k for k, _ in found}):
+        samples = sorted(s for kk, s in found if kk == k)
+        rows[k] = [_read_fair_sample(found[(k, s)], k, index, train) for index, s in enumerate(samples)]
+    counts = {len(sample_list) for sample_list in rows.values()}
+    if len(counts) != 1:
+        raise ValueError(f'{folder}: every shot count needs the same number of samples; found '
+                         f'{ {k: len(v) for k, v in rows.items()} }')
+    return LowShotSamples(list(train.classes), rows)
+
+
+def _read_fair_sample(path: str, k: int, s: int, train: FeatureSplit) -> List[np.ndarray]:
+    """Rows of every class's training set in one FAIR / mmselfsup sample file (labels 1 / 0 / -1)."""
+    num_images, num_classes = len(train.ids), len(train.classes)
+    if path.endswith('.npy'):
+        targets = np.load(path, allow_pickle=False)
+        if targets.shape != (num_images, num_classes):
+            raise ValueError(f'{path}: a {targets.shape} array, expected ({num_images}, {num_classes}) for '
+                             f'{num_images} trainval images and {num_classes} classes')
+        # FAIR's create_voc_data_files.py sorts images by id and classes by name.
+        image_order = np.argsort(np.asarray(train.ids), kind='stable')
+        class_order = sorted(range(num_classes), key=lambda c: train.classes[c])
+        table = np.full((num_images, num_classes), FAIR_NOT_DRAWN, dtype=np.int64)
+        table[np.ix_(image_order, class_order)] = targets
+    else:
+        with open(path) as f:
+            content = json.load(f)
+        if not isinstance(content, dict) or not all(isinstance(v, dict) for v in content.values()):
+            raise ValueError(f'{path}: expected {{image id: {{class: label}}}} (FAIR / mmselfsup sample JSON)')
+        row_of = {image_id: i for i, image_id in enumerate(train.ids)}
+        unknown = [image_id for image_id in content if image_id not in row_of]
+        if unknown:
+            raise ValueError(f'{path}: unknown image ids {unknown[:5]}')
+        extra = sorted({name for labels in content.values() for name in labels} - set(train.classes))
+        if extra:
+            raise ValueError(f'{path}: classes {extra} are not among the features\' classes {train.classes}')
+        table = np.full((num_images, num_classes), FAIR_NOT_DRAWN, dtype=np.int64)
+        for image_id, labels in content.items():
+            for c, name in enumerate(train.classes):
+                value = labels.get(name, FAIR_NOT_DRAWN)
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+                    raise ValueError(f'{path}: image {image_id!r}, class {name!r}: label {value!r} is not 1, 0 or -1')
+                table[row_of[image_id], c] = int(value)
+    bad = sorted(set(np.unique(table).tolist()) - {FAIR_DRAWN_POSITIVE, FAIR_DRAWN_NEGATIVE, FAIR_NOT_DRAWN})
+    if bad:
+        raise ValueError(f'{path}: labels {bad[:5]} are not 1 (drawn positive), 0 (drawn negative) or -1 (not drawn)')
+    sample, row_of = [], {image_id: i for i, image_id in enumerate(train.ids)}
+    for c, name in enumerate(train.classes):
+        where = f'{path}: k={k}, sample {s}, class {name!r}'
+        for drawn, expected, word in ((FAIR_DRAWN_POSITIVE, POSITIVE, 'positive'),
+                                      (FAIR_DRAWN_NEGATIVE, NEGATIVE, 'negative')):
+            rows = np.flatnonzero(table[:, c] == drawn)
+            wrong = rows[train.labels[rows, c] != expected]
+            if len(wrong):
+                actual = {POSITIVE: 'positive', NEGATIVE: 'negative'}.get(int(train.labels[wrong[0], c]), 'difficult')
+                raise ValueError(f'{where}: image {train.ids[wrong[0]]!r} is drawn as a {word} but is {actual} in '
+                                 'the features; the sample file belongs to other labels')
+        rows = np.flatnonzero(table[:, c] != FAIR_NOT_DRAWN)
+        sample.append(_rows_of(path, k, s, name, [train.ids[i] for i in rows], row_of, train.labels[:, c]))
+    return sample
 
 
 def _rows_of(path, k, s, name, image_ids, row_of, labels) -> np.ndarray:

@@ -2,6 +2,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from torch import nn
 
@@ -12,26 +13,40 @@ from ..utils.taps import pooled_dim, tap_pooling
 
 
 class LinearProbe(nn.Module):
-    """Pool → flatten → BatchNorm without affine → Linear: one head of the multi-head linear evaluation.
+    """Pool → per-channel norm → flatten → Linear: one head of the multi-head linear evaluation.
 
-    Input (N, C, H, W) from one backbone tap; output logits (N, num_classes).
+    Input (N, C, H, W) from one backbone tap; output logits (N, num_classes). The norm (BatchNorm without affine
+    by default) acts on the pooled 4-D map (N, C, h, w), i.e. one mean/variance per channel over batch and
+    positions, as mmselfsup 0.x/1.x (``mmselfsup/models/heads/multi_cls_head.py``: ``build_norm_layer(norm_cfg,
+    FEAT_CHANNELS[i])`` applied before the ``view``) and the FAIR benchmark (SpatialBN) do; not per flattened
+    feature.
+
+    Args:
+        pool: the tap's pooling module.
+        channels: C, the tap's channel count (64 / 256 / 512 / 1024 / 2048 for ResNet-50).
+        in_features: length after pooling and flattening (C·h·w).
+        num_classes: number of classes.
+        norm_cfg: mmcv norm config built for ``channels`` (``type='BN'`` → BatchNorm2d, ``'SyncBN'``, ``'GN'``),
+            or ``None`` for no norm.
     """
 
-    def __init__(self, pool: nn.Module, in_features: int, num_classes: int, bn_momentum: float = 0.1):
+    def __init__(self, pool: nn.Module, channels: int, in_features: int, num_classes: int,
+                 norm_cfg: Optional[dict] = dict(type='BN', momentum=0.1, affine=False)):
         super().__init__()
         self.pool = pool
-        self.bn = nn.BatchNorm1d(in_features, affine=False, momentum=bn_momentum)
+        self.norm = build_norm_layer(norm_cfg, channels)[1] if norm_cfg is not None else nn.Identity()
         self.fc = nn.Linear(in_features, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hint = 'set in_size to the input resolution or use pool_type="adaptive"'
         try:
-            pooled = torch.flatten(self.pool(x), 1)
+            pooled = self.pool(x)
         except RuntimeError as error:
             raise ValueError(f'a {tuple(x.shape[-2:])} feature map is too small for {self.pool}; {hint}') from error
-        if pooled.shape[1] != self.fc.in_features:
-            raise ValueError(f'{pooled.shape[1]} pooled features but the head expects {self.fc.in_features}; {hint}')
-        return self.fc(self.bn(pooled))
+        if pooled.shape[1:].numel() != self.fc.in_features:
+            raise ValueError(f'{pooled.shape[1:].numel()} pooled features but the head expects '
+                             f'{self.fc.in_features}; {hint}')
+        return self.fc(torch.flatten(self.norm(pooled), 1))
 
 
 @MODELS.register_module()
@@ -39,10 +54,11 @@ class MultiClsHead(BaseModule):
     """Linear heads on several ResNet taps at once, plus an optional global-average-pool head on the last one.
 
     Input: the backbone's taps, in the backbone's ``out_indices`` order, given here as ``in_indices``
-    (0 = feature1 … 4 = feature5). Each tap gets the benchmark pooling, BatchNorm without affine (momentum
-    0.1) and a Linear layer (init normal std 0.01). ``forward`` returns ``{head_name: logits (N, num_classes)}``
-    with head names ``feature1`` … ``feature5`` and ``avgpool``; ``loss`` is the sum of the heads'
-    cross-entropies, one ``loss_<head>`` entry per head.
+    (0 = feature1 … 4 = feature5). Each tap gets the benchmark pooling, a per-channel norm on the pooled map
+    (``norm_cfg``, default BatchNorm2d without affine, momentum 0.1; the multi-GPU configs use SyncBN as the
+    toolbox does) and a Linear layer (init normal std 0.01). ``forward`` returns
+    ``{head_name: logits (N, num_classes)}`` with head names ``feature1`` … ``feature5`` and ``avgpool``;
+    ``loss`` is the sum of the heads' cross-entropies, one ``loss_<head>`` entry per head.
 
     Args:
         in_indices: tap index of each input feature map, e.g. (0, 1, 2, 3, 4).
@@ -51,6 +67,7 @@ class MultiClsHead(BaseModule):
         in_size: input resolution the specified pooling is sized for (224 in every protocol).
         pool_type: ``'specified'`` (exact protocol pooling) or ``'adaptive'`` (same output sizes, any input).
         with_avgpool_head: add an ``avgpool`` head: global average pool of the last map → Linear.
+        norm_cfg: norm of every tap head, built with the tap's channel count; ``None`` for none.
     """
 
     def __init__(self,
@@ -60,6 +77,7 @@ class MultiClsHead(BaseModule):
                  in_size: int = 224,
                  pool_type: str = 'specified',
                  with_avgpool_head: bool = True,
+                 norm_cfg: Optional[dict] = dict(type='BN', momentum=0.1, affine=False),
                  init_cfg: Optional[dict] = dict(type='Normal', std=0.01, layer='Linear')):
         super().__init__(init_cfg=init_cfg)
         if len(in_indices) != len(in_channels):
@@ -68,7 +86,8 @@ class MultiClsHead(BaseModule):
         self.heads = nn.ModuleDict()
         for tap, channels in zip(in_indices, in_channels):
             self.heads[TAP_NAMES[tap]] = LinearProbe(
-                tap_pooling(tap, pool_type), pooled_dim(tap, channels, in_size, pool_type), num_classes)
+                tap_pooling(tap, pool_type), channels, pooled_dim(tap, channels, in_size, pool_type), num_classes,
+                norm_cfg=norm_cfg)
         if with_avgpool_head:
             self.heads['avgpool'] = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1),
                                                   nn.Linear(in_channels[-1], num_classes))

@@ -21,14 +21,16 @@ class SimpleMemory(BaseModule):
     """Memory bank of one L2-normalised embedding per training sample (NPID).
 
     The bank is the buffer ``feature_bank`` of shape (length, feat_dim), so it is saved in and restored from
-    checkpoints with the model. :meth:`update` blends in new embeddings with ``momentum`` and re-normalises;
+    checkpoints with the model. :meth:`update` blends in new (L2-normalised) embeddings with ``momentum`` and
+    re-normalises, as mmselfsup 0.x/1.x ``mmselfsup/models/memories/simple_memory.py``;
     under distributed training the indices and embeddings of all ranks are gathered first, so every rank
     applies the same update and the banks stay identical.
 
     Args:
         length: number of samples (the training set size).
         feat_dim: embedding width.
-        momentum: weight of the old entry, bank ← normalise(m · bank + (1 − m) · new).
+        momentum: weight m of the *new* embedding, bank ← normalise((1 − m) · bank + m · normalise(new)) (the
+            toolbox's meaning; 0.5 in every NPID config).
     """
 
     def __init__(self, length: int, feat_dim: int = 128, momentum: float = 0.5):
@@ -55,7 +57,7 @@ class SimpleMemory(BaseModule):
     def update(self, indices: torch.Tensor, features: torch.Tensor) -> None:
         """Blend ``features`` (N, feat_dim) into the entries ``indices`` (N,), on every rank alike."""
         indices = _all_gather_cat(indices)
-        features = _all_gather_cat(features.detach())
+        features = _all_gather_cat(F.normalize(features.detach(), dim=1))
         self._check_indices(indices)
-        blended = self.momentum * self.feature_bank[indices] + (1 - self.momentum) * features
+        blended = (1 - self.momentum) * self.feature_bank[indices] + self.momentum * features
         self.feature_bank[indices] = F.normalize(blended, dim=1)

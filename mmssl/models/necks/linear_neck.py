@@ -13,10 +13,13 @@ class LinearNeck(BaseModule):
 
     Input: a tuple whose last element is (N, in_channels, h, w) (or (N, in_channels) without pooling).
     Output: a 1-tuple with (N, out_channels).
+
+    ``init_cfg=None`` (default) keeps PyTorch's default Linear initialisation, as mmselfsup 0.x/1.x
+    ``mmselfsup/models/necks/linear_neck.py`` does.
     """
 
     def __init__(self, in_channels: int = 2048, out_channels: int = 128, with_avg_pool: bool = True,
-                 init_cfg: Optional[dict] = dict(type='Normal', std=0.01, layer='Linear')):
+                 init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.avgpool = nn.AdaptiveAvgPool2d(1) if with_avg_pool else nn.Identity()
         self.fc = nn.Linear(in_channels, out_channels)

@@ -97,3 +97,95 @@ def test_lowshot_statistics_cost_selection_and_resume(tmp_path):
     with pytest.raises(ValueError, match='partial results of a different run'):
         run_lowshot_svm(train, test, samples, build_svm_solver('fast', SVMProtocol(costs=(1.0, ))),
                         str(tmp_path / 'cv'))
+
+
+def test_small_pools_are_an_error_unless_allowed():
+    labels = voc_labels(n=60)  # about 15 positives and 40 negatives per class
+    with pytest.raises(ValueError, match=r"low-shot pool too small: class 'a' has \d+ positives and \d+ negatives "
+                       r'\(difficult excluded\); k=4 needs 4 and 76.*allow_small_pools=True'):
+        generate_lowshot_samples(labels, ['a', 'b', 'c'], shots=(1, 4), num_samples=2)
+    samples = generate_lowshot_samples(labels, ['a', 'b', 'c'], shots=(1, 4), num_samples=2, allow_small_pools=True)
+    negatives = np.flatnonzero(labels[:, 0] == -1)
+    assert np.isin(negatives, samples.rows[4][0][0]).all()  # every negative used
+
+
+def fair_split(n=60, seed=1):
+    """Trainval features whose ids are not in sorted order, to check the FAIR row order (sorted ids)."""
+    labels = voc_labels(seed, n=n)
+    ids = [f'{(i * 37) % n:06d}' for i in range(n)]
+    return FeatureSplit(np.zeros((n, 2), np.float32), labels, ids, ['b_cls', 'a_cls', 'c_cls'], 'feature5', 'trainval')
+
+
+def fair_targets(train, k, seed):
+    """A FAIR sample array: rows in sorted-id order, columns in sorted-class order; 1 / 0 / -1."""
+    rng = np.random.default_rng(seed)
+    order = np.argsort(train.ids)
+    class_order = sorted(range(3), key=lambda c: train.classes[c])
+    targets = -np.ones((len(train.ids), 3), np.int32)
+    expected = []
+    for column, c in enumerate(class_order):
+        pos = rng.choice(np.flatnonzero(train.labels[order, c] == 1), k, replace=False)
+        neg = rng.choice(np.flatnonzero(train.labels[order, c] == -1), 2 * k, replace=False)
+        targets[pos, column], targets[neg, column] = 1, 0
+    for c in range(3):
+        column = class_order.index(c)
+        expected.append(np.sort(order[np.flatnonzero(targets[:, column] != -1)]))
+    return targets, expected
+
+
+def test_fair_npy_sample_files_are_read_directly(tmp_path):
+    train = fair_split()
+    expected = {}
+    for k in (1, 2):
+        for s in (1, 2):
+            targets, expected[k, s] = fair_targets(train, k, seed=10 * k + s)
+            np.save(tmp_path / f'train_targets_sample{s}_k{k}.npy', targets)
+    samples = load_lowshot_samples(str(tmp_path), train)
+    assert samples.shots == [1, 2] and samples.num_samples == 2 and samples.seed is None
+    for (k, s), rows in expected.items():
+        for c in range(3):
+            np.testing.assert_array_equal(samples.rows[k][s - 1][c], rows[c])
+            drawn = train.labels[samples.rows[k][s - 1][c], c]
+            assert (drawn == 1).sum() == k and (drawn == -1).sum() == 2 * k
+    one = load_lowshot_samples(str(tmp_path / 'train_targets_sample2_k1.npy'), train)
+    assert one.shots == [1] and one.num_samples == 1
+    np.testing.assert_array_equal(one.rows[1][0][2], expected[1, 2][2])
+
+
+def test_fair_json_sample_file_matches_its_npy_twin(tmp_path):
+    train = fair_split()
+    targets, expected = fair_targets(train, 2, seed=5)
+    sorted_ids = sorted(train.ids)
+    class_names = sorted(train.classes)
+    content = {image_id: {name: int(targets[row, column]) for column, name in enumerate(class_names)}
+               for row, image_id in enumerate(sorted_ids)}
+    path = tmp_path / 'train_targets_sample1_k2.json'
+    path.write_text(json.dumps(content))
+    samples = load_lowshot_samples(str(path), train)
+    for c in range(3):
+        np.testing.assert_array_equal(samples.rows[2][0][c], expected[c])
+    content[sorted_ids[0]]['a_cls'] = 2
+    path.write_text(json.dumps(content))
+    with pytest.raises(ValueError, match=r"train_targets_sample1_k2\.json: labels \[2\] are not 1 \(drawn positive\)"):
+        load_lowshot_samples(str(path), train)
+
+
+def test_bad_fair_sample_files_are_refused_naming_the_file(tmp_path):
+    train = fair_split()
+    targets, _ = fair_targets(train, 1, seed=0)
+    path = tmp_path / 'train_targets_sample1_k1.npy'
+    np.save(path, targets[:-1])
+    with pytest.raises(ValueError, match=r'sample1_k1\.npy: a \(59, 3\) array, expected \(60, 3\)'):
+        load_lowshot_samples(str(path), train)
+    flipped = targets.copy()
+    column = sorted(train.classes).index('a_cls')
+    negative_row = int(np.flatnonzero(flipped[:, column] == 0)[0])
+    flipped[negative_row, column] = 1  # a drawn "positive" that the features label negative
+    np.save(path, flipped)
+    image = sorted(train.ids)[negative_row]
+    with pytest.raises(ValueError, match=rf"class 'a_cls': image '{image}' is drawn as a positive but is negative"):
+        load_lowshot_samples(str(path), train)
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    with pytest.raises(ValueError, match=r'empty: no low-shot sample files named <prefix>_sample<s>_k<k>'):
+        load_lowshot_samples(str(empty), train)

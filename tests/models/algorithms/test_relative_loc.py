@@ -11,10 +11,11 @@ from mmssl.utils import register_all_modules
 register_all_modules()
 
 
-def small_cfg(mode):
+def small_cfg(mode, **kwargs):
     return dict(
         type='RelativeLoc',
         backbone_mode=mode,
+        **kwargs,
         backbone=dict(type='ResNet', depth=18, out_indices=[4]),
         neck=dict(type='RelativeLocNeck', in_channels=512, out_channels=64),
         head=dict(type='ClsHead', in_channels=64, num_classes=8,
@@ -42,16 +43,49 @@ def test_exact_and_dedup_give_identical_pairs_in_eval_mode():
     torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
-def test_pairs_are_centre_then_neighbour_in_label_order():
-    model = MODELS.build(small_cfg('dedup')).eval()
+@pytest.mark.parametrize('mode', ['exact', 'dedup'])
+def test_default_pairs_are_neighbour_then_centre_in_1x_label_order(mode):
+    """mmselfsup 1.x: cat(backbone(neighbours), backbone(centre)); label k = k-th cell of a column-major walk."""
+    model = MODELS.build(small_cfg(mode)).eval()
+    assert (model.pair_order, model.label_layout) == ('neighbour_first', '1.x')
     data = model.data_preprocessor(batch(num=1))
     patches = data['inputs'][0]
     with torch.no_grad():
         pairs = model.pair_features(data['inputs'])
         per_patch = model.backbone(patches)[-1]
+    # row-major grid positions of 1.x labels 0..7: (col 0: rows 0, 1, 2), (col 1: rows 0, 2), (col 2: rows 0, 1, 2)
+    for label, position in enumerate((0, 3, 6, 1, 7, 2, 5, 8)):
+        torch.testing.assert_close(pairs[label, :512], per_patch[position], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(pairs[label, 512:], per_patch[4], atol=1e-5, rtol=1e-5)
+
+
+def test_centre_first_row_major_is_the_paper_and_old_mmssl_layout():
+    model = MODELS.build(small_cfg('dedup', pair_order='centre_first', label_layout='row_major')).eval()
+    data = model.data_preprocessor(batch(num=1))
+    with torch.no_grad():
+        pairs = model.pair_features(data['inputs'])
+        per_patch = model.backbone(data['inputs'][0])[-1]
     for label, position in enumerate((0, 1, 2, 3, 5, 6, 7, 8)):
         torch.testing.assert_close(pairs[label, :512], per_patch[4], atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(pairs[label, 512:], per_patch[position], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="pair_order must be 'neighbour_first' or 'centre_first'"):
+        MODELS.build(small_cfg('dedup', pair_order='centre'))
+    with pytest.raises(ValueError, match='label_layout must be one of'):
+        MODELS.build(small_cfg('dedup', label_layout='0x'))
+
+
+def test_exact_mode_runs_neighbours_then_centres_like_the_toolbox():
+    model = MODELS.build(small_cfg('exact')).eval()
+    data = model.data_preprocessor(batch(num=2))
+    seen = []
+    original = model.backbone.forward
+    model.backbone.forward = lambda x: (seen.append(x.clone()), original(x))[1]
+    with torch.no_grad():
+        model.pair_features(data['inputs'])
+    assert len(seen) == 2 and seen[0].shape[0] == seen[1].shape[0] == 16
+    inputs = data['inputs']
+    torch.testing.assert_close(seen[0], inputs[:, list((0, 3, 6, 1, 7, 2, 5, 8))].flatten(0, 1))
+    torch.testing.assert_close(seen[1], inputs[:, 4:5].expand(-1, 8, -1, -1, -1).flatten(0, 1))
 
 
 @pytest.mark.parametrize('mode', ['exact', 'dedup'])
@@ -83,3 +117,15 @@ def test_tensor_mode_returns_backbone_taps_and_rejects_bad_shapes():
         model.pair_features(torch.randn(2, 3, 32, 32))
     with pytest.raises(ValueError, match='backbone_mode'):
         MODELS.build({**small_cfg('exact'), 'backbone_mode': 'fast'})
+
+
+def test_toolbox_model_config_uses_plain_bn_in_the_backbone():
+    """mmselfsup 0.x and 1.x configs/selfsup/_base_/models/relative-loc.py: norm_cfg=dict(type='BN')."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(Path(__file__).resolve().parents[3] / 'configs/_base_/models/relative-loc.py'))
+    assert cfg.model.backbone.norm_cfg == dict(type='BN')
+    model = MODELS.build(cfg.model)
+    norms = [m for m in model.backbone.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert norms and all(type(m) is torch.nn.BatchNorm2d for m in norms)

@@ -1,7 +1,15 @@
+from pathlib import Path
+
 import pytest
 import torch
+from mmengine.config import Config
 
 from mmssl.models import MultiClsHead, ResNet, pooled_dim
+from mmssl.registry import MODELS
+from mmssl.utils import register_all_modules
+
+REPO = Path(__file__).resolve().parents[3]
+RESNET50_CHANNELS = {'feature1': 64, 'feature2': 256, 'feature3': 512, 'feature4': 1024, 'feature5': 2048}
 
 RESNET50_DIMS = {'feature1': 9216, 'feature2': 9216, 'feature3': 8192, 'feature4': 9216, 'feature5': 8192}
 
@@ -26,9 +34,39 @@ def test_probe_is_bn_without_affine_then_linear_std_001():
     head = MultiClsHead(in_indices=[4], in_channels=[2048], num_classes=1000, with_avgpool_head=False)
     head.init_weights()
     probe = head.heads['feature5']
-    assert not probe.bn.affine and probe.bn.momentum == 0.1
+    assert not probe.norm.affine and probe.norm.momentum == 0.1
     assert probe.fc.weight.std().item() == pytest.approx(0.01, rel=0.05)
     assert torch.count_nonzero(probe.fc.bias) == 0
+
+
+def test_norm_is_per_channel_batchnorm2d_on_the_pooled_map():
+    """mmselfsup 0.x/1.x MultiClsHead: build_norm_layer(norm_cfg, FEAT_CHANNELS[i]) on the pooled 4-D map."""
+    head = MultiClsHead(num_classes=5, with_avgpool_head=False)
+    for name, channels in RESNET50_CHANNELS.items():
+        norm = head.heads[name].norm
+        assert type(norm) is torch.nn.BatchNorm2d and norm.num_features == channels, name
+        assert norm.running_mean.shape == (channels, )
+    # Train mode: every channel of the normalised pooled map has zero mean over batch and positions.
+    probe = MultiClsHead(in_indices=[4], in_channels=[8], num_classes=2, with_avgpool_head=False).heads['feature5']
+    x = torch.randn(4, 8, 7, 7) * torch.arange(1., 9.)[None, :, None, None] + 3
+    pooled = probe.pool(x)
+    normalised = probe.norm(pooled)
+    assert normalised.shape == pooled.shape == (4, 8, 2, 2)
+    torch.testing.assert_close(normalised.mean(dim=(0, 2, 3)), torch.zeros(8), atol=1e-5, rtol=0)
+    assert not torch.allclose(normalised.mean(dim=0).flatten(), torch.zeros(32), atol=1e-3)
+
+
+def test_resnet50_multihead_config_uses_syncbn_per_channel():
+    register_all_modules()
+    cfg = Config.fromfile(str(REPO / 'configs/_base_/models/resnet50_multihead.py'))
+    assert cfg.model.head.norm_cfg == dict(type='SyncBN', momentum=0.1, affine=False)
+    head = MODELS.build(cfg.model.head)
+    for name, channels in RESNET50_CHANNELS.items():
+        norm = head.heads[name].norm
+        assert isinstance(norm, torch.nn.SyncBatchNorm) and norm.num_features == channels
+        assert not norm.affine and norm.momentum == 0.1
+    assert MultiClsHead(in_indices=[4], in_channels=[16], norm_cfg=None).heads['feature5'].norm.__class__ is \
+        torch.nn.Identity
 
 
 def test_adaptive_pooling_reaches_protocol_sizes_at_any_resolution():

@@ -9,6 +9,19 @@ _base_ = [
 # The data set this benchmark evaluates on (model-zoo tables, result records).
 dataset_name = 'ImageNet-1k'
 
+# Training augmentation of mmselfsup 0.x configs/benchmarks/classification/imagenet/
+# resnet50_mhead_linear-8xb32-steplr-90e_in1k.py (1.x and the FAIR benchmark use the same):
+# RandomResizedCrop 224 + flip + ColorJitter(0.4, 0.4, 0.4, hue 0) + AlexNet PCA Lighting (alphastd 0.1).
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=224),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.),
+    dict(type='Lighting', alphastd=0.1),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4, nesterov=True))

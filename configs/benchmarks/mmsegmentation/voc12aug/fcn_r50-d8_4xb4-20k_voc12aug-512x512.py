@@ -5,7 +5,7 @@ _base_ = 'mmseg::fcn/fcn_r50-d8_4xb4-20k_voc12aug-512x512.py'
 
 # The data set this benchmark evaluates on (model-zoo tables, result records).
 dataset_name = 'VOC12aug'
-custom_imports = dict(imports=['mmssl.engine'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmssl.engine', 'mmssl.datasets.voc12aug'], allow_failed_imports=False)
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
@@ -23,14 +23,15 @@ model = dict(
     auxiliary_head=dict(norm_cfg=norm_cfg))
 
 # One list of the 10,582 "trainaug" images (VOC12 train + SBD, minus VOC12 val) with the SegmentationClassAug
-# label maps; mmseg's tools/dataset_converters/voc_aug.py writes the same list as aug.txt.
+# label maps: trainaug.txt as mmseg's tools/dataset_converters/voc_aug.py writes it. (Its aug.txt holds only the
+# 9,118 SBD images outside VOC12 train and val; mmssl.VOC12AugDataset refuses that list.)
 train_dataloader = dict(
     dataset=dict(
         _delete_=True,
-        type='PascalVOCDataset',
+        type='mmssl.VOC12AugDataset',
         data_root='data/VOCdevkit/VOC2012',
         data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
-        ann_file='ImageSets/Segmentation/train_aug.txt',
+        ann_file='ImageSets/Segmentation/trainaug.txt',
         pipeline={{_base_.train_pipeline}}))
 
 max_iters = 20000
