@@ -13,13 +13,12 @@ import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.dist import barrier, get_dist_info, is_main_process
-from mmengine.registry import DATA_SAMPLERS, DATASETS
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader
 
 from mmssl.evaluation.svm.features import create_features, feature_path, l2_normalize, write_labels, write_meta
 from mmssl.models.utils.taps import tap_pooling
-from mmssl.registry import MODELS
+from mmssl.registry import DATA_SAMPLERS, DATASETS, MODELS
 from mmssl.utils import load_backbone
 
 from .protocol import LAYERS

@@ -2,10 +2,9 @@
 import numpy as np
 import torch
 from mmengine.dist import is_main_process
-from mmengine.registry import DATASETS
 
 from mmssl.evaluation import knn_classify
-from mmssl.registry import BENCHMARKS
+from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import init_distributed, load_backbone, teardown_distributed
 
 from .base import Benchmark

@@ -4,12 +4,11 @@ The worked example of docs/en/add_new_benchmark.md. Each class is represented by
 training features; a validation image is assigned to the class whose centroid is most similar (cosine).
 """
 import numpy as np
-from mmengine.registry import DATASETS
 
 from mmssl.benchmarks.base import Benchmark
 from mmssl.benchmarks.feature_extraction import FeatureExtractor, extract_features
 from mmssl.evaluation.svm.features import l2_normalize
-from mmssl.registry import BENCHMARKS
+from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import load_backbone
 
 
