@@ -15,6 +15,7 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 
 from mmssl.registry import BENCHMARKS
+from mmssl.utils.checkpoint import load_backbone, read_backbone
 
 from .protocol import RANDOM_INIT_SEED
 from .records import write_result
@@ -45,6 +46,19 @@ class Benchmark:
     layered: ClassVar[bool] = False
     accepts_random: ClassVar[bool] = True
     work_subdir: ClassVar[Optional[str]] = None
+
+    def __init__(self, checkpoint_options: Optional[dict] = None):
+        #: how the checkpoint is read: ``checkpoint_format``, ``prefix``, ``key_path`` (None: detected)
+        self.checkpoint_options = dict(checkpoint_options or {})
+
+    def checkpoint_format(self, checkpoint: str) -> str:
+        """The layout ``checkpoint`` is read as (detected, or the one the options name)."""
+        return read_backbone(checkpoint, **self.checkpoint_options)[1]
+
+    def load_backbone(self, module, checkpoint: Optional[str]):
+        """Load ``checkpoint`` into a backbone with the benchmark's checkpoint options (checked), or draw the
+        seeded random backbone (``None``); returns the load report."""
+        return load_backbone(module, checkpoint, **self.checkpoint_options)
 
     @classmethod
     def record_file(cls) -> str:
@@ -82,16 +96,19 @@ class Benchmark:
     def write_record(self, work_dir: str, metrics: Dict[str, float], cfg: Config, checkpoint: Optional[str], *,
                      pretrain_config: Optional[str] = None, seeds: Optional[dict] = None,
                      extra: Optional[dict] = None, record_file: Optional[str] = None,
-                     benchmark_config: Optional[str] = None) -> Optional[dict]:
+                     benchmark_config: Optional[str] = None, checkpoint_format: Optional[str] = None) -> Optional[dict]:
         """Write the result record (main process only) and print the metrics; the one writer of every benchmark.
 
-        A random backbone's seed is recorded in ``seeds['random_init']``.
+        A random backbone's seed is recorded in ``seeds['random_init']``; a checkpoint's layout in
+        ``extra['checkpoint_format']`` (``checkpoint_format``, else as the benchmark reads it).
         """
         if not is_main_process():
             return None
         seeds = dict(seeds or {})
         if checkpoint is None:
             seeds['random_init'] = RANDOM_INIT_SEED
+        else:
+            extra = dict(extra or {}, checkpoint_format=checkpoint_format or self.checkpoint_format(checkpoint))
         record = write_result(
             osp.join(work_dir, record_file or self.record_file()), self.record_name, metrics,
             checkpoint=checkpoint, pretrain_config=pretrain_config,
@@ -108,7 +125,7 @@ def _registered() -> Dict[str, type]:
     return {cls.name: cls for cls in BENCHMARKS.module_dict.values()}
 
 
-def get_benchmark(name: str, config: Optional[str] = None) -> Benchmark:
+def get_benchmark(name: str, config: Optional[str] = None, checkpoint_options: Optional[dict] = None) -> Benchmark:
     """An instance of the benchmark whose ``name`` is ``name``; a clear error listing the known ones.
 
     A benchmark of a plugin registers when its config is read (``custom_imports``), so ``config`` is read first
@@ -120,7 +137,7 @@ def get_benchmark(name: str, config: Optional[str] = None) -> Benchmark:
         cls = _registered().get(name)
     if cls is None:
         raise KeyError(f'unknown benchmark {name!r}, expected one of {benchmark_names()}')
-    return cls()
+    return cls(checkpoint_options)
 
 
 def benchmark_names() -> list:

@@ -17,7 +17,8 @@ from typing import Dict, Optional, Sequence, Union
 
 from mmengine.config import Config, DictAction
 
-from mmssl.utils import parse_checkpoint_arg, register_all_modules
+from mmssl.utils import parse_checkpoint_arg, read_backbone, register_all_modules
+from mmssl.utils.checkpoint_formats import format_names
 
 from .base import Benchmark, default_work_dir, get_benchmark
 from .protocol import RANDOM_INIT
@@ -38,12 +39,31 @@ def build_parser(*benchmarks: Benchmark, prog: Optional[str] = None) -> argparse
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher (torchrun: pytorch)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_checkpoint_arguments(parser)
     for benchmark in benchmarks:
         benchmark.add_arguments(parser)
     return parser
 
 
-SHARED = ('config', 'checkpoint', 'work_dir', 'cfg_options', 'local_rank')
+SHARED = ('config', 'checkpoint', 'work_dir', 'cfg_options', 'local_rank', 'checkpoint_format', 'checkpoint_prefix',
+          'checkpoint_key')
+
+
+def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """How to read the checkpoint when its layout is not detected (docs/en/checkpoints.md)."""
+    parser.add_argument('--checkpoint-format', choices=format_names(),
+                        help='layout of CHECKPOINT (default: detected)')
+    parser.add_argument('--checkpoint-prefix', help='use only keys starting with this (stripped), before any other '
+                        'handling, e.g. module.encoder_q.')
+    parser.add_argument('--checkpoint-key', help='dotted path of nested dicts to the weights, e.g. '
+                        'classy_state_dict.base_model.model.trunk')
+    return parser
+
+
+def checkpoint_options(args: argparse.Namespace) -> dict:
+    """The options of :func:`add_checkpoint_arguments` as :func:`mmssl.utils.load_backbone` takes them."""
+    return dict(checkpoint_format=args.checkpoint_format, prefix=args.checkpoint_prefix,
+                key_path=args.checkpoint_key)
 
 
 def _own_options(benchmark: Benchmark, args: argparse.Namespace) -> dict:
@@ -58,6 +78,9 @@ def load_benchmark_config(path: str, cfg_options: Optional[dict] = None) -> Conf
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if cfg.get('default_scope', 'mmssl') == 'mmssl':
+        # Data pipelines build their transforms in the default scope; mmdet / mmseg configs name their own.
+        register_all_modules(init_default_scope=True)
     return cfg
 
 
@@ -70,6 +93,11 @@ def main(names: Union[str, Sequence[str]], argv: Optional[Sequence[str]] = None,
     args = build_parser(*benchmarks, prog=prog).parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     checkpoint = parse_checkpoint_arg(args.checkpoint)
+    options = checkpoint_options(args)
+    if checkpoint is not None:
+        read_backbone(checkpoint, **options)  # an unknown layout fails here, before any work
+    for benchmark in benchmarks:
+        benchmark.checkpoint_options = options
     refused = [b.name for b in benchmarks if checkpoint is None and not b.accepts_random]
     if refused:
         raise SystemExit(f'the {", ".join(refused)} benchmark needs a pre-trained checkpoint, not "{RANDOM_INIT}"')

@@ -21,7 +21,8 @@ from mmengine.runner import Runner
 from mmssl.apis.train import TIMING_KEYS, add_train_options, apply_train_options, train
 from mmssl.engine.hooks import PretrainedWeightsCheckHook
 from mmssl.registry import BENCHMARKS, suggest_close_names
-from mmssl.utils import prepare_cpu_launch, register_all_modules, require_prefixed_checkpoint, teardown_distributed
+from mmssl.utils import (import_checkpoint, prepare_cpu_launch, read_checkpoint, register_all_modules,
+                         require_prefixed_checkpoint, teardown_distributed)
 
 from .base import Benchmark
 
@@ -126,11 +127,24 @@ class DenseBenchmark(Benchmark):
 
     def configure(self, cfg: Config, checkpoint: str, work_dir: Optional[str] = None, launcher: str = 'none',
                   resume=None, amp=False, auto_scale_lr=False, no_validate=False) -> Config:
-        """Check the config's toolbox, apply the train options and point the listed modules at ``checkpoint``."""
+        """Check the config's toolbox, apply the train options and point the listed modules at ``checkpoint``.
+
+        mmdet / mmseg load ``backbone.*`` keys; a checkpoint of another layout is imported first, as
+        ``WORK_DIR/pretrained/<name>-<sha256 prefix>.pth`` (:func:`mmssl.utils.import_checkpoint`).
+        """
         config = cfg.filename or 'config'
         self.check_toolbox(cfg, config)
         apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher)
-        return set_dense_pretrained(cfg, checkpoint, config)
+        return set_dense_pretrained(cfg, self.mmssl_checkpoint(checkpoint, cfg.work_dir), config)
+
+    def mmssl_checkpoint(self, checkpoint: str, work_dir: str) -> str:
+        """``checkpoint`` itself when it is an mmssl checkpoint read as such, else its backbone imported into
+        ``work_dir``."""
+        if self.checkpoint_format(checkpoint) == 'mmssl' and not any(self.checkpoint_options.values()):
+            return checkpoint
+        file = read_checkpoint(checkpoint)
+        name = f'{osp.splitext(osp.basename(checkpoint))[0]}-{file.sha256[:8]}.pth'
+        return import_checkpoint(checkpoint, osp.join(work_dir, 'pretrained', name), **self.checkpoint_options)
 
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, **train_options):
         """Train; the final validation metrics go into ``WORK_DIR/result_<record name>.json``."""

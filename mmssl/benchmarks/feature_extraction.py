@@ -121,7 +121,7 @@ def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str,
 
 def extract_svm_features(cfg, checkpoint: Optional[str], out_dir: str, layers: Optional[Sequence[str]] = None,
                          splits: Sequence[str] = ('trainval', 'test'), device: str = 'cpu',
-                         pretrain_config: Optional[str] = None) -> None:
+                         pretrain_config: Optional[str] = None, checkpoint_options: Optional[dict] = None) -> None:
     """Extract the SVM feature folder of an SVM benchmark config (``cfg.layers``, ``{split}_dataloader``).
 
     Args:
@@ -132,11 +132,12 @@ def extract_svm_features(cfg, checkpoint: Optional[str], out_dir: str, layers: O
         splits: splits to extract.
         device: where the backbone runs (the rank's device under DDP).
         pretrain_config: recorded in ``meta.json`` (written last, with the config) as the features' source.
+        checkpoint_options: how to read ``checkpoint`` (:func:`mmssl.utils.load_backbone`).
     """
     extractor = FeatureExtractor(cfg.model.backbone, layers or cfg.layers, cfg.model.get('data_preprocessor'))
-    load_backbone(extractor.backbone, checkpoint)
+    report = load_backbone(extractor.backbone, checkpoint, **(checkpoint_options or {}))
     classes = [extract_split(extractor, cfg[f'{split}_dataloader'], split, out_dir, device) for split in splits]
     if is_main_process():  # written last: its presence marks a complete folder
         write_meta(out_dir, classes[0], extractor.layers,
                    dict(config=cfg.filename, checkpoint=checkpoint, pretrain_config=pretrain_config,
-                        dataset=cfg.get('dataset_name')))
+                        dataset=cfg.get('dataset_name'), checkpoint_format=report and report.format))

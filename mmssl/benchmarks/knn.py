@@ -5,7 +5,7 @@ from mmengine.dist import is_main_process
 
 from mmssl.evaluation import knn_classify
 from mmssl.registry import BENCHMARKS, DATASETS
-from mmssl.utils import init_distributed, load_backbone, teardown_distributed
+from mmssl.utils import init_distributed, teardown_distributed
 
 from .base import Benchmark
 from .feature_extraction import FeatureExtractor, extract_features
@@ -55,12 +55,11 @@ class KNN(Benchmark):
                                      temperature=knn_cfg.get('temperature', KNN_TEMPERATURE)))
         return metrics
 
-    @staticmethod
-    def evaluate(cfg, checkpoint, work_dir: str, device: str = 'cpu') -> dict:
+    def evaluate(self, cfg, checkpoint, work_dir: str, device: str = 'cpu') -> dict:
         """Extract both splits and classify; the metrics on the main process, an empty dict elsewhere."""
         extractor = FeatureExtractor(cfg.model.backbone, ['feature5'], cfg.model.get('data_preprocessor'),
                                      pooling='global')
-        load_backbone(extractor.backbone, checkpoint)
+        self.load_backbone(extractor.backbone, checkpoint)
         paths = {split: extract_features(extractor, cfg[f'{split}_dataloader'], work_dir, split, device)['feature5']
                  for split in ('train', 'val')}
         if not is_main_process():

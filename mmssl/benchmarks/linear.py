@@ -11,7 +11,6 @@ from mmengine.config import Config
 
 from mmssl.apis.train import add_train_options, apply_train_options, split_timing, train
 from mmssl.registry import BENCHMARKS
-from mmssl.utils import infer_backbone_prefix, read_checkpoint
 
 from .base import Benchmark
 from .protocol import LAYERS, RANDOM_INIT_SEED
@@ -19,19 +18,22 @@ from .protocol import LAYERS, RANDOM_INIT_SEED
 _HEAD_TOP1 = re.compile(r'accuracy/(?:(?P<head>feature[1-5]|avgpool)/)?top1')
 
 
-def set_backbone_checkpoint(cfg: Config, checkpoint: Optional[str], min_match_ratio: float = 0.9) -> Config:
-    """Point ``cfg.model.backbone`` at a pre-trained checkpoint (full or backbone-only), or at the seeded random
+def set_backbone_checkpoint(cfg: Config, checkpoint: Optional[str], checkpoint_format: Optional[str] = None,
+                            prefix: Optional[str] = None, key_path: Optional[str] = None) -> Config:
+    """Point ``cfg.model.backbone`` at a pre-trained checkpoint of any supported layout, or at the seeded random
     backbone of the baseline row (``None``).
 
-    The load is the checked one (``Pretrained`` in the mmssl scope); the random backbone is ``SeededRandom``, the
-    same network that the feature-extraction benchmarks evaluate.
+    The load is the checked one (``Pretrained`` in the mmssl scope, :func:`mmssl.utils.load_backbone`); the random
+    backbone is ``SeededRandom``, the same network that the feature-extraction benchmarks evaluate. A ``prefix`` /
+    ``key_path`` that the config's own ``init_cfg`` sets is kept unless one is given here.
     """
     backbone = cfg.model.backbone
     if checkpoint is None:
         backbone.init_cfg = dict(type='SeededRandom', seed=RANDOM_INIT_SEED)
         return cfg
-    prefix = infer_backbone_prefix(read_checkpoint(checkpoint).state_dict)
-    backbone.init_cfg = dict(type='Pretrained', checkpoint=checkpoint, prefix=prefix, min_match_ratio=min_match_ratio)
+    own = backbone.get('init_cfg') or {}
+    backbone.init_cfg = dict(type='Pretrained', checkpoint=checkpoint, checkpoint_format=checkpoint_format,
+                             prefix=prefix or own.get('prefix'), key_path=key_path or own.get('key_path'))
     return cfg
 
 
@@ -63,7 +65,7 @@ class LinearEval(Benchmark):
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', resume=None, amp=False,
             auto_scale_lr=False, no_validate=False):
         apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher)
-        metrics, timing = split_timing(train(set_backbone_checkpoint(cfg, checkpoint)))
+        metrics, timing = split_timing(train(set_backbone_checkpoint(cfg, checkpoint, **self.checkpoint_options)))
         self.write_record(cfg.work_dir, metrics, cfg, checkpoint, pretrain_config=pretrain_config,
                           seeds=dict(cfg.get('randomness', {})), extra=dict(timing=timing))
         return metrics

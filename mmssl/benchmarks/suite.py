@@ -77,8 +77,10 @@ def _check_args(name: str, entry: SuiteEntry, where: str) -> None:
 
 
 def benchmark_command(name: str, entry: SuiteEntry, checkpoint: Optional[str], work_dir: str,
-                      pretrain_config: Optional[str], gpus: int = 1, python: str = sys.executable) -> List[str]:
-    """The command line that runs benchmark ``name`` on ``checkpoint`` (``None``: the seeded random backbone)."""
+                      pretrain_config: Optional[str], gpus: int = 1, python: str = sys.executable,
+                      checkpoint_options: Optional[dict] = None) -> List[str]:
+    """The command line that runs benchmark ``name`` on ``checkpoint`` (``None``: the seeded random backbone),
+    read with ``checkpoint_options`` (``checkpoint_format`` / ``prefix`` / ``key_path``)."""
     launch = [python, '-m']
     distributed = []
     if gpus > 1:
@@ -89,6 +91,10 @@ def benchmark_command(name: str, entry: SuiteEntry, checkpoint: Optional[str], w
                         *entry.args]
     if pretrain_config:
         command += ['--pretrain-config', pretrain_config]
+    for option, flag in (('checkpoint_format', '--checkpoint-format'), ('prefix', '--checkpoint-prefix'),
+                         ('key_path', '--checkpoint-key')):
+        if checkpoint is not None and (checkpoint_options or {}).get(option):
+            command += [flag, checkpoint_options[option]]
     if entry.cfg_options:
         command += ['--cfg-options', *(f'{k}={v}' for k, v in entry.cfg_options.items())]
     return command + distributed
@@ -100,7 +106,8 @@ def run_suite(checkpoint: Optional[str],
               work_dir: str,
               pretrain_config: Optional[str] = None,
               gpus: int = 1,
-              python: str = sys.executable) -> Dict[str, List[dict]]:
+              python: str = sys.executable,
+              checkpoint_options: Optional[dict] = None) -> Dict[str, List[dict]]:
     """Run ``benchmarks`` on ``checkpoint`` (``None``: random backbone) and return their records (name -> records).
 
     Raises before running anything when a benchmark is not in the suite or cannot take a random backbone.
@@ -120,7 +127,8 @@ def run_suite(checkpoint: Optional[str],
     records = {}
     for name, benchmark in declared.items():
         bench_dir = osp.join(osp.abspath(work_dir), benchmark.work_subdir or name)
-        command = benchmark_command(name, suite[name], checkpoint, bench_dir, pretrain_config, gpus, python)
+        command = benchmark_command(name, suite[name], checkpoint, bench_dir, pretrain_config, gpus, python,
+                                    checkpoint_options)
         logger.info(f'benchmark {name}: {" ".join(command)}')
         result = subprocess.run(command)
         if result.returncode != 0:

@@ -64,11 +64,13 @@ def features_source(feature_dir: str) -> dict:
     """The checkpoint, configs and data set of a feature folder, as extraction recorded them in ``meta.json``."""
     source = read_meta(feature_dir).get('source') or {}
     return dict(checkpoint=source.get('checkpoint'), pretrain_config=source.get('pretrain_config'),
-                benchmark_config=source.get('config'), dataset=source.get('dataset'))
+                benchmark_config=source.get('config'), dataset=source.get('dataset'),
+                checkpoint_format=source.get('checkpoint_format'))
 
 
 def ensure_features(cfg: Config, checkpoint: Optional[str], work_dir: str, layers: Optional[Sequence[str]],
-                    pretrain_config: Optional[str], launcher: str = 'none') -> str:
+                    pretrain_config: Optional[str], launcher: str = 'none',
+                    checkpoint_options: Optional[dict] = None) -> str:
     """``WORK_DIR/features``, extracted unless complete (``meta.json`` is written last); distributed under
     torchrun (``launcher='pytorch'``)."""
     feature_dir = osp.join(work_dir, FEATURES_DIR)
@@ -76,7 +78,7 @@ def ensure_features(cfg: Config, checkpoint: Optional[str], work_dir: str, layer
         device = init_distributed(cfg, launcher)
         try:
             extract_svm_features(cfg, checkpoint, feature_dir, layers, device=device,
-                                 pretrain_config=pretrain_config)
+                                 pretrain_config=pretrain_config, checkpoint_options=checkpoint_options)
         finally:
             teardown_distributed()
     return feature_dir
@@ -124,7 +126,8 @@ class VOC07SVM(Benchmark):
         return osp.join(work_dir, cls.results_subdir, cls.record_file())
 
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', layers=None, **solver):
-        feature_dir = ensure_features(cfg, checkpoint, work_dir, layers, pretrain_config, launcher)
+        feature_dir = ensure_features(cfg, checkpoint, work_dir, layers, pretrain_config, launcher,
+                                      self.checkpoint_options)
         if not is_main_process():
             return {}
         results = self.run_on_features(feature_dir, osp.join(work_dir, self.results_subdir), layers, **solver)

@@ -14,21 +14,28 @@ checkpoint of another stem. Every path in mmssl goes through this module:
   initialiser (:mod:`mmssl.models.utils.checked_init`) draws the same one inside the Runner.
 """
 import hashlib
+import importlib
 import io
+import logging
 import os
 import os.path as osp
+import pickle
+import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import MMLogger, print_log
 
 from mmssl.benchmarks.protocol import RANDOM_INIT, RANDOM_INIT_SEED
 
+from .checkpoint_formats import backbone_state_dict
+
 __all__ = ['CheckpointMismatchError', 'CheckpointFile', 'LoadReport', 'read_checkpoint', 'checkpoint_record',
            'load_checkpoint_state_dict',
            'select_prefix', 'infer_backbone_prefix', 'load_state_dict_checked', 'load_checkpoint_checked',
-           'load_backbone', 'init_random_backbone', 'parse_checkpoint_arg', 'require_prefixed_checkpoint',
+           'load_backbone', 'read_backbone', 'import_checkpoint', 'init_random_backbone', 'parse_checkpoint_arg',
+           'require_prefixed_checkpoint',
            'compare_module_weights', 'verify_loaded_weights', 'use_for_mmengine']
 
 BACKBONE_PREFIX = 'backbone.'
@@ -76,6 +83,46 @@ def _read_bytes(path: str) -> bytes:
         return f.read()
 
 
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """Unpickles plain containers, numbers, strings and numpy arrays, and refuses every other global, so that
+    a ``.pkl`` (detectron2's format) can never run code: ``__reduce__`` payloads name a global to call."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in _ALLOWED_PICKLE_GLOBALS:
+            return getattr(importlib.import_module(module), name)
+        raise pickle.UnpicklingError(f'global {module}.{name} is not allowed (a detectron2 .pkl holds only numpy '
+                                     'arrays and plain containers)')
+
+
+# numpy 1 pickles name numpy.core.*, numpy 2 numpy._core.*; both import under numpy 2.
+_ALLOWED_PICKLE_GLOBALS = {(module, name) for module in ('numpy.core.multiarray', 'numpy._core.multiarray')
+                           for name in ('_reconstruct', 'scalar')} | {('numpy', 'ndarray'), ('numpy', 'dtype'),
+                                                                      ('collections', 'OrderedDict')}
+
+
+def _unpickle(data: bytes, path: str) -> Any:
+    """A torch checkpoint (zip or legacy, weights-only) or else a plain pickle of arrays (restricted)."""
+    try:
+        with warnings.catch_warnings():
+            # torch warns about the pickle protocol of a plain (detectron2) pickle before refusing it
+            warnings.filterwarnings('ignore', message='Detected pickle protocol')
+            return torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
+    except Exception as torch_error:  # torch raises UnpicklingError, RuntimeError, EOFError ... for a bad file
+        if data[:2] == b'PK':  # a (damaged) torch zip archive, not a plain pickle
+            reason = torch_error
+        else:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter('ignore', DeprecationWarning)  # numpy.core under numpy 2
+                    return _ArraysOnlyUnpickler(io.BytesIO(data)).load()
+            except Exception as pickle_error:  # UnpicklingError, EOFError, ValueError ... for a bad file
+                reason = pickle_error
+    detail = str(reason).splitlines()[0] if str(reason) else 'no detail'
+    raise CheckpointMismatchError(
+        f'{path}: cannot be read as a weights-only torch checkpoint or a pickle of numpy arrays '
+        f'({type(reason).__name__}: {detail}); expected a .pth / .pth.tar / .torch file or a detectron2 .pkl')
+
+
 def read_checkpoint(path: str) -> CheckpointFile:
     """Read ``path`` (weights-only) and hash it; a second call for the unchanged file returns the same read.
 
@@ -95,12 +142,7 @@ def read_checkpoint(path: str) -> CheckpointFile:
     if key in _last_read:
         return _last_read[key]
     data = _read_bytes(path)
-    try:
-        content = torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
-    except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError ... for a bad file
-        raise CheckpointMismatchError(
-            f'{path}: cannot be read as a weights-only torch checkpoint ({type(error).__name__}: '
-            f'{str(error).splitlines()[0] if str(error) else "no detail"})') from None
+    content = _unpickle(data, path)
     _last_read.clear()
     _last_read[key] = CheckpointFile(path, hashlib.sha256(data).hexdigest(), content)
     return _last_read[key]
@@ -168,6 +210,7 @@ class LoadReport:
     """
     source: str = 'state dict'
     prefix: Optional[str] = None
+    format: Optional[str] = None
     mode: str = 'load'
     matched: List[str] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)
@@ -219,6 +262,8 @@ def _sort_keys(module: torch.nn.Module, state_dict: Dict[str, torch.Tensor], rep
             report.new.append(key)
             continue
         report.first_key = report.first_key or key
+        if key.endswith('num_batches_tracked') and key not in state_dict:
+            continue  # BN counters are optional: torchvision's and VISSL's older files have none
         if key not in state_dict:
             report.missing.append(key)
         elif tuple(state_dict[key].shape) != tuple(target.shape):
@@ -232,39 +277,71 @@ def _sort_keys(module: torch.nn.Module, state_dict: Dict[str, torch.Tensor], rep
     return report
 
 
+def _check_policy(report: LoadReport, module: torch.nn.Module, state_dict: Dict[str, torch.Tensor], where: str,
+                  min_match_ratio: float) -> None:
+    """The one policy: at least ``min_match_ratio`` of the module's parameters and running statistics load, no
+    shape differs, and the input layer (the first tensor, ``conv1.weight``) loads."""
+    problems = []
+    if report.match_ratio < min_match_ratio:
+        problems.append(f'fewer than {100 * min_match_ratio:.0f}% of its keys match')
+    if report.shape_mismatched:
+        own = module.state_dict()
+        shapes = ', '.join(f'{key} {tuple(state_dict[key].shape)} vs {tuple(own[key].shape)}'
+                           for key in report.shape_mismatched[:3])
+        problems.append(f'shapes differ (checkpoint vs model: {shapes})')
+    if report.first_key and not report.input_layer_loaded:
+        problems.append(f'its input layer {report.first_key!r} does not load')
+    if not problems:
+        return
+    sample_missing = ', '.join((report.missing + report.shape_mismatched)[:8]) or 'none'
+    sample_present = ', '.join(list(state_dict)[:5]) or 'none'
+    raise CheckpointMismatchError(
+        f'{where} does not fit {type(module).__name__}: {" and ".join(problems)}; {report.summary()}. Missing e.g.: '
+        f'{sample_missing}. Checkpoint keys e.g.: {sample_present}. A full pre-training checkpoint needs '
+        'prefix="backbone."; a backbone-only file needs no prefix; docs/en/checkpoints.md lists the layouts mmssl '
+        'reads (--checkpoint-format / --checkpoint-prefix / --checkpoint-key).')
+
+
 def load_state_dict_checked(module: torch.nn.Module,
                             state_dict: Dict[str, torch.Tensor],
                             prefix: Optional[str] = None,
                             min_match_ratio: float = 0.9,
                             source: str = 'state dict',
-                            logger: Optional[MMLogger] = None) -> LoadReport:
-    """Copy matching entries of ``state_dict`` into ``module`` and report what matched.
+                            logger: Optional[MMLogger] = None,
+                            checkpoint_format: Optional[str] = None) -> LoadReport:
+    """Copy matching entries of ``state_dict`` into ``module`` under the one policy, and report what matched.
+
+    Policy: at least ``min_match_ratio`` of the module's parameters and running statistics must be found with
+    the same name and shape (``num_batches_tracked`` is optional), no shape may differ, and the input layer must
+    load; otherwise :class:`CheckpointMismatchError` names the checkpoint, its layout and what did not match, and
+    nothing is loaded.
 
     Args:
         module: the module to load into.
         state_dict: flat tensor dict, e.g. :attr:`CheckpointFile.state_dict`.
         prefix: when given, only keys starting with it are used, with the prefix removed
             (``'backbone.'`` takes the backbone out of a full algorithm checkpoint).
-        min_match_ratio: share of the module's keys that must be matched (same name and shape);
-            below it :class:`CheckpointMismatchError` is raised and nothing is loaded.
+        min_match_ratio: share of the module's keys that must be matched.
         source: name of the checkpoint, used in messages.
         logger: where to print the report (defaults to the current mmengine logger).
+        checkpoint_format: the layout the entries came from (:mod:`mmssl.utils.checkpoint_formats`), reported.
     """
     state_dict = _strip_ddp_prefix(dict(state_dict))
     if prefix:
         state_dict = select_prefix(state_dict, prefix)
-    report = _sort_keys(module, state_dict, LoadReport(source=source, prefix=prefix))
-    where = f"{source} (prefix '{prefix}')" if prefix else source
-    if report.match_ratio < min_match_ratio:
-        sample_missing = ', '.join((report.missing + report.shape_mismatched)[:8])
-        sample_present = ', '.join(list(state_dict)[:5]) or 'none'
-        raise CheckpointMismatchError(
-            f'{where} does not fit {type(module).__name__}: {report.summary()}; at least '
-            f'{100 * min_match_ratio:.0f}% must match. Missing e.g.: {sample_missing}. Checkpoint keys e.g.: '
-            f'{sample_present}. A full pre-training checkpoint needs prefix="backbone."; a backbone-only file '
-            f'needs no prefix.')
+    report = _sort_keys(module, state_dict, LoadReport(source=source, prefix=prefix, format=checkpoint_format))
+    details = ([f'format {checkpoint_format}'] if checkpoint_format else []) + \
+        ([f"prefix '{prefix}'"] if prefix else [])
+    where = f'{source} ({", ".join(details)})' if details else source
+    _check_policy(report, module, state_dict, where, min_match_ratio)
     module.load_state_dict({key: state_dict[key] for key in report.matched}, strict=False)
-    print_log(f'Loaded {where} into {type(module).__name__}: {report.summary()}', logger=logger or 'current')
+    logger = logger or MMLogger.get_current_instance()
+    print_log(f'Loaded {where} into {type(module).__name__}: {report.summary()}', logger=logger)
+    not_loaded = report.missing + report.shape_mismatched
+    if not_loaded:
+        modules = sorted({key.rsplit('.', 1)[0] for key in not_loaded})
+        print_log(f'{where}: not in the checkpoint, left at their initialisation: {", ".join(modules[:10])}'
+                  f'{" ..." if len(modules) > 10 else ""}', logger=logger, level=logging.WARNING)
     return report
 
 
@@ -279,6 +356,33 @@ def load_checkpoint_checked(module: torch.nn.Module,
                                    source=filename, logger=logger)
 
 
+def read_backbone(checkpoint: str, checkpoint_format: Optional[str] = None, prefix: Optional[str] = None,
+                  key_path: Optional[str] = None) -> Tuple[Dict[str, torch.Tensor], str]:
+    """The ResNet backbone of a checkpoint file of any supported layout, with torchvision names, and the layout's
+    name (detected, or ``checkpoint_format``); see :mod:`mmssl.utils.checkpoint_formats`."""
+    file = read_checkpoint(checkpoint)
+    try:
+        return backbone_state_dict(file.content, file.path, checkpoint_format, prefix, key_path)
+    except (KeyError, ValueError) as error:
+        raise CheckpointMismatchError(error.args[0]) from None
+
+
+def import_checkpoint(source: str, destination: str, checkpoint_format: Optional[str] = None,
+                      prefix: Optional[str] = None, key_path: Optional[str] = None) -> str:
+    """Write the ResNet backbone of ``source`` (any supported layout) as an mmssl checkpoint: ``state_dict`` with
+    ``backbone.*`` keys and a ``meta`` naming the source file, its layout and its sha256. Written atomically;
+    returns ``destination``."""
+    state_dict, layout = read_backbone(source, checkpoint_format, prefix, key_path)
+    file = read_checkpoint(source)
+    meta = dict(source_file=file.path, source_sha256=file.sha256, source_format=layout)
+    os.makedirs(osp.dirname(osp.abspath(destination)), exist_ok=True)
+    tmp = f'{destination}.tmp{os.getpid()}'
+    torch.save({'state_dict': {f'{BACKBONE_PREFIX}{key}': value for key, value in state_dict.items()},
+                'meta': meta}, tmp)
+    os.replace(tmp, destination)
+    return destination
+
+
 def init_random_backbone(module: torch.nn.Module, seed: int = RANDOM_INIT_SEED) -> None:
     """Initialise ``module`` with its own default initialisation, drawn from ``seed``.
 
@@ -289,15 +393,21 @@ def init_random_backbone(module: torch.nn.Module, seed: int = RANDOM_INIT_SEED) 
         module.init_weights()
 
 
-def load_backbone(module: torch.nn.Module, checkpoint: Optional[str],
-                  seed: int = RANDOM_INIT_SEED) -> Optional[LoadReport]:
-    """Load a full pre-training checkpoint or a backbone-only file into a backbone (checked), or draw the seeded
-    random network when ``checkpoint`` is ``None``."""
+def load_backbone(module: torch.nn.Module, checkpoint: Optional[str], seed: int = RANDOM_INIT_SEED,
+                  checkpoint_format: Optional[str] = None, prefix: Optional[str] = None,
+                  key_path: Optional[str] = None, min_match_ratio: float = 0.9) -> Optional[LoadReport]:
+    """Load the backbone of a checkpoint of any supported layout into a ResNet (checked), or draw the seeded random
+    network when ``checkpoint`` is ``None``.
+
+    Args:
+        checkpoint_format, prefix, key_path: overrides of the layout detection (:func:`read_backbone`).
+    """
     if checkpoint is None:
         init_random_backbone(module, seed)
         return None
-    state_dict = read_checkpoint(checkpoint).state_dict
-    return load_state_dict_checked(module, state_dict, prefix=infer_backbone_prefix(state_dict), source=checkpoint)
+    state_dict, layout = read_backbone(checkpoint, checkpoint_format, prefix, key_path)
+    return load_state_dict_checked(module, state_dict, min_match_ratio=min_match_ratio,
+                                   source=read_checkpoint(checkpoint).path, checkpoint_format=layout)
 
 
 def parse_checkpoint_arg(value: Optional[str]) -> Optional[str]:

@@ -128,7 +128,7 @@ def test_config_builds_and_trains_one_step(config, tiny_data, tmp_path):
         check_svm_feature_extraction(cfg, tiny_data, str(tmp_path))
         return
     if 'knn' in cfg:
-        metrics = KNN.evaluate(shrink_loaders(cfg, tiny_data), None, str(tmp_path))
+        metrics = KNN().evaluate(shrink_loaders(cfg, tiny_data), None, str(tmp_path))
         assert all(0 <= value <= 100 for value in metrics.values()) and 'k10/top1' in metrics
         return
     cfg = shrink_for_one_step(cfg, tiny_data, str(tmp_path))

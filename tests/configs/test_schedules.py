@@ -56,7 +56,7 @@ def test_relative_loc_70e_schedule():
     assert cfg.auto_scale_lr.base_batch_size == 512
     assert model.backbone.depth == 50 and model.backbone_mode == 'exact'
     assert model.neck.bn.momentum == 0.003 and model.neck.drop.p == 0.5
-    assert model.head.fc.out_features == 8
+    assert model.head.fc_cls.out_features == 8  # mmselfsup's key name, head.fc_cls.*
 
 
 MHEAD = dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4, batch_size=32)

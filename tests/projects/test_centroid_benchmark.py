@@ -9,9 +9,19 @@ import yaml
 
 from mmssl.benchmarks import suite as benchmark_suite
 from mmssl.benchmarks.records import read_result
+from mmssl.registry import BENCHMARKS
 
 PROJECT = 'projects/centroid_benchmark'
 CONFIG = f'{PROJECT}/configs/resnet18_centroid_fmnist-demo.py'
+
+
+@pytest.fixture(autouse=True)
+def unregister_plugin():
+    """The plugin registers itself in this process when its config is read; other tests must not see it."""
+    yield
+    BENCHMARKS.module_dict.pop('NearestCentroid', None)
+    sys.modules.pop('centroid_benchmark', None)
+    sys.modules.pop('centroid_benchmark.centroid', None)
 
 
 def loader_options(data):

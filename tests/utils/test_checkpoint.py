@@ -44,17 +44,21 @@ def test_backbone_only_file_given_with_prefix_is_refused():
         load_state_dict_checked(ResNet(depth=18), state, prefix='backbone.')
 
 
-def test_threshold_is_configurable_and_shape_mismatch_counted():
+def test_threshold_is_configurable_and_shapes_and_the_input_layer_must_fit():
+    # One policy (issue 13): a shape mismatch or an input layer that does not load fails at any threshold.
     source = ResNet(depth=18).state_dict()
     source['conv1.weight'] = torch.zeros(64, 1, 7, 7)
-    target = ResNet(depth=18)
-    report = load_state_dict_checked(target, source, min_match_ratio=0.5)
-    assert report.shape_mismatched == ['conv1.weight']
-    assert 0.95 < report.match_ratio < 1.0
-    kept = {k: v for i, (k, v) in enumerate(ResNet(depth=18).state_dict().items()) if i % 2}
-    with pytest.raises(CheckpointMismatchError):
+    with pytest.raises(CheckpointMismatchError, match=r"shapes differ .*conv1.weight \(64, 1, 7, 7\) vs \(64, 3, 7, "
+                       r"7\)\) and its input layer 'conv1.weight' does not load; matched 119/120"):
+        load_state_dict_checked(ResNet(depth=18), source, min_match_ratio=0.5)
+    state = ResNet(depth=18).state_dict()
+    kept = {k: v for i, (k, v) in enumerate(state.items()) if i % 2 or k == 'conv1.weight'}
+    with pytest.raises(CheckpointMismatchError, match='fewer than 90% of its keys match'):
         load_state_dict_checked(ResNet(depth=18), kept, min_match_ratio=0.9)
     assert load_state_dict_checked(ResNet(depth=18), kept, min_match_ratio=0.3).match_ratio < 0.9
+    # BatchNorm counters are optional: a file without them (torchvision's classic ones) loads completely.
+    counters = {k: v for k, v in state.items() if not k.endswith('num_batches_tracked')}
+    assert load_state_dict_checked(ResNet(depth=18), counters).match_ratio == 1.0
 
 
 def test_select_prefix_and_ddp_prefix():

@@ -19,7 +19,8 @@ from mmengine.utils import mkdir_or_exist
 
 from mmssl.benchmarks import suite as benchmark_suite
 from mmssl.benchmarks.base import benchmark_names, get_benchmark
-from mmssl.utils import parse_checkpoint_arg, read_checkpoint
+from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
+from mmssl.utils import parse_checkpoint_arg, read_backbone, read_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))  # the model-zoo tables are a tool, not the package
@@ -48,12 +49,15 @@ def main(argv=None):
     parser.add_argument('--baseline', action='store_true', help='also evaluate the seeded random backbone')
     parser.add_argument('--model', help='model name in the metafiles to merge the results into')
     parser.add_argument('--baseline-model', help='model name in the metafiles for the baseline results')
+    add_checkpoint_arguments(parser)
     args = parser.parse_args(argv)
 
     suite = benchmark_suite.load_suite(args.suite, dict(args.config))
     checkpoint = parse_checkpoint_arg(args.checkpoint)
     if checkpoint is None:
         parser.error('CHECKPOINT must be a pre-trained checkpoint; --baseline adds the random backbone')
+    options = checkpoint_options(args)
+    read_backbone(checkpoint, **options)  # an unknown layout fails here, before any benchmark runs
     pretrain_config = osp.abspath(args.pretrain_config)
     tag = f'{osp.splitext(osp.basename(checkpoint))[0]}-{read_checkpoint(checkpoint).sha256[:8]}'
     work_dir = osp.abspath(args.work_dir or osp.join('work_dirs', 'benchmarks', 'suite', tag))
@@ -64,7 +68,7 @@ def main(argv=None):
     records = {}
     for name, (run_checkpoint, run_dir, _) in runs.items():
         records[name] = benchmark_suite.run_suite(run_checkpoint, args.benchmarks, suite, run_dir, pretrain_config,
-                                                  args.gpus)
+                                                  args.gpus, checkpoint_options=options)
     for name, (_, run_dir, model) in runs.items():
         if model:
             for benchmark in args.benchmarks:

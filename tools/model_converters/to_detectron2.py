@@ -9,16 +9,19 @@ import argparse
 import pickle
 
 from mmssl.models.utils.resnet_converters import resnet_to_detectron2
-from mmssl.utils import load_checkpoint_state_dict, select_prefix
+from mmssl.utils import read_backbone
+from mmssl.utils.checkpoint_formats import format_names
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('checkpoint', help='full pre-training checkpoint or backbone-only file')
+    parser.add_argument('checkpoint', help='checkpoint of any supported layout (docs/en/checkpoints.md)')
     parser.add_argument('output', help='detectron2 pickle (.pkl)')
+    parser.add_argument('--format', choices=format_names(), help='layout of CHECKPOINT (default: detected)')
+    parser.add_argument('--prefix', help='use only keys starting with this (stripped)')
+    parser.add_argument('--key', help='dotted path of nested dicts to the weights')
     args = parser.parse_args(argv)
-    state_dict = load_checkpoint_state_dict(args.checkpoint)
-    backbone = select_prefix(state_dict, 'backbone.') or state_dict
+    backbone, _ = read_backbone(args.checkpoint, args.format, args.prefix, args.key)
     try:
         model = resnet_to_detectron2(backbone)
     except KeyError as error:

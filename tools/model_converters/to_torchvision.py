@@ -1,26 +1,29 @@
-"""Export an mmssl ResNet backbone as a torchvision ``resnetXX()`` state dict (no ``fc``; load with strict=False).
+"""Export the ResNet backbone of a checkpoint as a torchvision ``resnetXX()`` state dict (no ``fc``; load with
+strict=False).
 
-    python tools/model_converters/to_torchvision.py CHECKPOINT OUT.pth
+    python tools/model_converters/to_torchvision.py CHECKPOINT OUT.pth [--format NAME] [--prefix STR] [--key PATH]
+
+CHECKPOINT may be any layout of docs/en/checkpoints.md (detected unless ``--format`` names it).
 """
 import argparse
 
 import torch
 
-from mmssl.utils import load_checkpoint_state_dict, select_prefix
+from mmssl.utils import read_backbone
+from mmssl.utils.checkpoint_formats import format_names
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('checkpoint', help='full pre-training checkpoint or backbone-only file')
+    parser.add_argument('checkpoint', help='checkpoint of any supported layout')
     parser.add_argument('output', help='torchvision state dict (.pth)')
+    parser.add_argument('--format', choices=format_names(), help='layout of CHECKPOINT (default: detected)')
+    parser.add_argument('--prefix', help='use only keys starting with this (stripped)')
+    parser.add_argument('--key', help='dotted path of nested dicts to the weights')
     args = parser.parse_args(argv)
-    state_dict = load_checkpoint_state_dict(args.checkpoint)
-    backbone = select_prefix(state_dict, 'backbone.') or state_dict
-    if 'conv1.weight' not in backbone or 'layer1.0.conv1.weight' not in backbone:
-        raise SystemExit(f'{args.checkpoint}: not a ResNet checkpoint (expected conv1.weight and layer1.*, '
-                         f'found e.g. {list(backbone)[:5]})')
+    backbone, layout = read_backbone(args.checkpoint, args.format, args.prefix, args.key)
     torch.save(backbone, args.output)
-    print(f'wrote {len(backbone)} tensors with torchvision names to {args.output}')
+    print(f'wrote {len(backbone)} tensors ({layout} checkpoint) with torchvision names to {args.output}')
 
 
 if __name__ == '__main__':

@@ -10,6 +10,7 @@ model = dict(
     backbone=dict(type='ResNet', depth=50, out_indices=[4], norm_cfg=dict(type='BN')),
     neck=dict(type='RelativeLocNeck', in_channels=2048, out_channels=4096, with_avg_pool=True,
               norm_cfg=dict(type='BN1d', momentum=0.003), dropout=0.5),
-    head=dict(type='ClsHead', in_channels=4096, num_classes=8, with_avg_pool=False,
+    # mmselfsup's ClsHead names its layer fc_cls: checkpoints carry head.fc_cls.* as the toolbox's do.
+    head=dict(type='ClsHead', in_channels=4096, num_classes=8, with_avg_pool=False, fc_name='fc_cls',
               init_cfg=dict(type='Normal', std=0.005, layer='Linear')),
 )

@@ -28,7 +28,9 @@ class NPIDHead(BaseModule):
         self.loss_type = loss_type
         self.temperature = temperature
         self.num_negatives = num_negatives
-        self.register_buffer('nce_normalizer', torch.tensor(0.0))
+        # The paper's NCE keeps its normaliser Z in the checkpoint; the toolbox's InfoNCE has none, so a toolbox
+        # checkpoint (backbone, neck, memory_bank.feature_bank) matches an InfoNCE model key for key.
+        self.register_buffer('nce_normalizer', torch.tensor(0.0), persistent=loss_type == 'nce')
 
     def _logits(self, embeddings, positives, negatives):
         pos = (embeddings * positives).sum(dim=1, keepdim=True)

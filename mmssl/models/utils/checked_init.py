@@ -10,26 +10,29 @@ import torch
 
 from mmssl.benchmarks.protocol import RANDOM_INIT_SEED
 from mmssl.registry import WEIGHT_INITIALIZERS
-from mmssl.utils.checkpoint import load_checkpoint_checked
+from mmssl.utils.checkpoint import load_backbone
 
 
 @WEIGHT_INITIALIZERS.register_module(name='Pretrained')
 class CheckedPretrainedInit:
-    """``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` that refuses a checkpoint that does not fit.
+    """``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` on a ResNet backbone: loads a checkpoint of
+    any supported layout and refuses one that does not fit (:func:`mmssl.utils.load_backbone`).
 
-    Same config keys as mmengine's ``PretrainedInit``, plus ``min_match_ratio``: mmengine loads with
-    ``strict=False`` and only warns, so a full algorithm checkpoint given without ``prefix='backbone.'`` silently
-    leaves the network random. Here it raises instead.
+    Same config keys as mmengine's ``PretrainedInit``, plus ``checkpoint_format`` / ``key_path`` (layout overrides)
+    and ``min_match_ratio``: mmengine loads with ``strict=False`` and only warns, so a full algorithm checkpoint
+    given without ``prefix='backbone.'`` silently leaves the network random. Here the layout is detected, and a
+    checkpoint that does not fit raises instead.
     """
 
     def __init__(self, checkpoint: str, prefix: Optional[str] = None, map_location: str = 'cpu',
-                 min_match_ratio: float = 0.9):
+                 min_match_ratio: float = 0.9, checkpoint_format: Optional[str] = None,
+                 key_path: Optional[str] = None):
         self.checkpoint = checkpoint
-        self.prefix = prefix
-        self.min_match_ratio = min_match_ratio
+        self.options = dict(prefix=prefix, checkpoint_format=checkpoint_format, key_path=key_path,
+                            min_match_ratio=min_match_ratio)
 
     def __call__(self, module):
-        load_checkpoint_checked(module, self.checkpoint, prefix=self.prefix, min_match_ratio=self.min_match_ratio)
+        load_backbone(module, self.checkpoint, **self.options)
 
     def _get_init_info(self):
         return f'{self.__class__.__name__}: load from {self.checkpoint}'

@@ -9,7 +9,6 @@ from mmssl.benchmarks.base import Benchmark
 from mmssl.benchmarks.feature_extraction import FeatureExtractor, extract_features
 from mmssl.evaluation.svm.features import l2_normalize
 from mmssl.registry import BENCHMARKS, DATASETS
-from mmssl.utils import load_backbone
 
 
 def class_labels(dataloader_cfg: dict) -> np.ndarray:
@@ -31,7 +30,7 @@ class NearestCentroid(Benchmark):
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none'):
         extractor = FeatureExtractor(cfg.model.backbone, ['feature5'], cfg.model.get('data_preprocessor'),
                                      pooling='global')
-        load_backbone(extractor.backbone, checkpoint)
+        self.load_backbone(extractor.backbone, checkpoint)
         features = {split: np.load(extract_features(extractor, cfg[f'{split}_dataloader'], work_dir,
                                                     split)['feature5'])
                     for split in ('train', 'val')}

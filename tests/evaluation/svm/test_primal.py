@@ -3,7 +3,6 @@ import logging
 import numpy as np
 import pytest
 from mmengine.logging import MMLogger
-
 from sklearn.svm import LinearSVC
 
 from mmssl.evaluation.svm import (SVMProblems, SVMProtocol, build_svm_solver, l2_normalize, make_voc_like_features,
