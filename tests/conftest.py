@@ -4,6 +4,7 @@ Data-set writers live in ``data_utils.py`` (importable because ``pythonpath = te
 shared ones into fixtures, so that one tiny copy serves every test of a session.
 """
 import runpy
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,16 @@ def repo_root() -> Path:
 def run_tool():
     """The one way tests run a tool: ``run_tool('benchmarks/classification/knn.py', CONFIG, CKPT, ...)``."""
     return _run_tool
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A copy of the repository's model-zoo sources (configs, model index, generated doc) to edit and regenerate."""
+    shutil.copytree(REPO / 'configs', tmp_path / 'configs', ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copy(REPO / 'model-index.yml', tmp_path / 'model-index.yml')
+    (tmp_path / 'docs' / 'en').mkdir(parents=True)
+    shutil.copy(REPO / 'docs/en/model_zoo.md', tmp_path / 'docs/en/model_zoo.md')
+    return tmp_path
 
 
 @pytest.fixture(scope='session')

@@ -9,6 +9,7 @@ from mmengine.runner import Runner
 
 from mmssl.registry import suggest_close_names
 from mmssl.utils import prepare_cpu_launch, register_all_modules, teardown_distributed
+from mmssl.utils.config import merge_cfg_options
 
 # Scalars the validation loop logs beside the metrics: how long it took, not how good the model is.
 TIMING_KEYS = ('data_time', 'time')
@@ -70,9 +71,7 @@ def load_train_config(config: str, args: argparse.Namespace) -> Config:
     """Read ``config`` and apply the options of :func:`add_train_arguments`."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = merge_cfg_options(Config.fromfile(config), args.cfg_options)
     return apply_train_options(cfg, args.work_dir, args.resume, args.amp, args.auto_scale_lr, args.no_validate,
                                args.launcher)
 

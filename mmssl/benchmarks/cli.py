@@ -19,6 +19,7 @@ from mmengine.config import Config, DictAction
 
 from mmssl.utils import parse_checkpoint_arg, read_backbone, register_all_modules
 from mmssl.utils.checkpoint_formats import format_names
+from mmssl.utils.config import merge_cfg_options
 
 from .base import Benchmark, default_work_dir, get_benchmark
 from .protocol import RANDOM_INIT
@@ -75,9 +76,7 @@ def _own_options(benchmark: Benchmark, args: argparse.Namespace) -> dict:
 def load_benchmark_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Read a benchmark config (every mmssl module registered) and apply ``--cfg-options``."""
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = merge_cfg_options(Config.fromfile(path), cfg_options)
     if cfg.get('default_scope', 'mmssl') == 'mmssl':
         # Data pipelines build their transforms in the default scope; mmdet / mmseg configs name their own.
         register_all_modules(init_default_scope=True)

@@ -23,6 +23,7 @@ from mmssl.engine.hooks import PretrainedWeightsCheckHook
 from mmssl.registry import BENCHMARKS, suggest_close_names
 from mmssl.utils import (import_checkpoint, prepare_cpu_launch, read_checkpoint, register_all_modules,
                          require_prefixed_checkpoint, teardown_distributed)
+from mmssl.utils.config import merge_cfg_options
 
 from .base import Benchmark
 
@@ -195,8 +196,7 @@ def load_dense_test_config(config: str, checkpoint: str, args: argparse.Namespac
     cfg = Config.fromfile(config)
     DENSE_BY_TOOLBOX[toolbox].check_toolbox(cfg, config)
     cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(config))[0])
     cfg.load_from = checkpoint

@@ -6,6 +6,7 @@ folder (:mod:`mmssl.evaluation.svm.features`) at the sample's dataset index. Eac
 the same memory-mapped files, so distributed extraction lands in dataset order without gathering gigabytes of
 features in memory (the output folder must be shared by all processes, as work dirs are).
 """
+import os
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
@@ -16,7 +17,8 @@ from mmengine.dist import barrier, get_dist_info, is_main_process
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader
 
-from mmssl.evaluation.svm.features import create_features, feature_path, l2_normalize, write_labels, write_meta
+from mmssl.evaluation.svm.features import (META_FILE, create_features, feature_path, l2_normalize, write_labels,
+                                           write_meta)
 from mmssl.models.utils.taps import tap_pooling
 from mmssl.registry import DATA_SAMPLERS, DATASETS, MODELS
 from mmssl.utils import load_backbone
@@ -135,6 +137,9 @@ def extract_svm_features(cfg, checkpoint: Optional[str], out_dir: str, layers: O
         checkpoint_options: how to read ``checkpoint`` (:func:`mmssl.utils.load_backbone`).
     """
     extractor = FeatureExtractor(cfg.model.backbone, layers or cfg.layers, cfg.model.get('data_preprocessor'))
+    if is_main_process() and osp.exists(osp.join(out_dir, META_FILE)):
+        # meta.json marks a complete folder: it must not stand beside half-rewritten features.
+        os.remove(osp.join(out_dir, META_FILE))
     report = load_backbone(extractor.backbone, checkpoint, **(checkpoint_options or {}))
     classes = [extract_split(extractor, cfg[f'{split}_dataloader'], split, out_dir, device) for split in splits]
     if is_main_process():  # written last: its presence marks a complete folder

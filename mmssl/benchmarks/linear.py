@@ -1,8 +1,10 @@
 """Linear evaluation / fine-tuning benchmark (``linear``): train a head (or the whole network) with the Runner.
 
-The multi-head configs (``MultiClsHead``) report top-1 / top-5 per head (``accuracy/feature1/top1`` …
-``accuracy/avgpool/top1``); single-head configs report ``accuracy/top1``, which the tables show in the AvgPool
-column (a single-head linear benchmark classifies the global-average-pooled feature5).
+The multi-head configs (``MultiClsHead``) report top-1 / top-5 per head (``accuracy/feature1/top1`` …); the
+single-head avgpool config (the toolbox's separate AvgPool protocol: global-average-pooled feature5, lr 30, wd 0,
+100 epochs) reports ``accuracy/top1``, which fills the tables' AvgPool column (suite entry ``linear_avgpool``). A
+multi-head config that also trains an avgpool head jointly (the CPU demo's) reports it as
+``accuracy/avgpool/top1``; that number is not the toolbox's AvgPool protocol and has its own column.
 """
 import re
 from typing import Optional
@@ -47,7 +49,8 @@ class LinearEval(Benchmark):
     record_name = 'linear_eval'
     title = 'Linear evaluation / fine-tuning'
     task = 'Linear Evaluation'
-    columns = tuple((layer.capitalize(), layer) for layer in LAYERS) + (('AvgPool', 'avgpool'), )
+    columns = tuple((layer.capitalize(), layer) for layer in LAYERS) + (('AvgPool', 'avgpool'),
+                                                                        ('AvgPool (joint head)', 'avgpool_joint'))
 
     @classmethod
     def add_arguments(cls, parser):
@@ -59,7 +62,8 @@ class LinearEval(Benchmark):
         for name, value in metrics.items():
             match = _HEAD_TOP1.fullmatch(name)
             if match:
-                mapped[match['head'] or 'avgpool'] = value
+                # A single head is the separate AvgPool protocol; an avgpool head beside feature1-5 trained jointly.
+                mapped[{None: 'avgpool', 'avgpool': 'avgpool_joint'}.get(match['head'], match['head'])] = value
         return mapped
 
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', resume=None, amp=False,
@@ -69,3 +73,10 @@ class LinearEval(Benchmark):
         self.write_record(cfg.work_dir, metrics, cfg, checkpoint, pretrain_config=pretrain_config,
                           seeds=dict(cfg.get('randomness', {})), extra=dict(timing=timing))
         return metrics
+
+
+@BENCHMARKS.register_module()
+class LinearAvgPool(LinearEval):
+    """The toolbox's separate AvgPool linear protocol (its own suite entry, so that a suite runs it beside the
+    multi-head evaluation): a single linear head on the global-average-pooled feature5. Metrics as ``linear``."""
+    name = 'linear_avgpool'

@@ -83,3 +83,23 @@ def test_suite_with_baseline_prints_both_rows(tmp_path, capsys, run_tool):
     assert (tmp_path / 'work' / 'linear_per_layer.png').is_file()
     assert (tmp_path / 'work' / 'svm_voc07' / 'lowshot' / 'lowshot.png').is_file()
     assert (tmp_path / 'work' / 'random_init' / 'svm_voc07' / 'svm' / 'result_svm_voc07.json').is_file()
+
+
+def test_the_avgpool_column_comes_from_the_separate_protocol():
+    """mmselfsup 0.x: the multi-head evaluation has five heads (MultiClsHead with_last_layer_unpool=False) and the
+    AvgPool number is its own run (resnet50_linear-8xb32-steplr-100e_in1k.py: lr 30, wd 0, steps 60/80)."""
+    import model_zoo  # tools/analysis_tools (on sys.path through conftest.py)
+    from mmengine.config import Config
+
+    suite = benchmark_suite.load_suite(str(REPO / 'configs' / 'benchmarks' / 'suites' / 'resnet50_in1k.yml'))
+    multi_head = Config.fromfile(suite['linear'].config)
+    assert multi_head.model.head.with_avgpool_head is False
+    avgpool = Config.fromfile(suite['linear_avgpool'].config)
+    optimizer = avgpool.optim_wrapper.optimizer
+    assert (optimizer.lr, optimizer.weight_decay, avgpool.train_cfg.max_epochs) == (30, 0, 100)
+    assert avgpool.param_scheduler[0].milestones == [60, 80]
+    record = dict(format='mmssl.result.v1', benchmark='linear_eval', benchmark_config=suite['linear_avgpool'].config,
+                  metrics={'accuracy/top1': 40.0}, checkpoint=None, date='x', versions={})
+    assert model_zoo.record_to_result(record, str(REPO))['Metrics'] == {'avgpool': 40.0}
+    joint = dict(record, benchmark_config=suite['linear'].config, metrics={'accuracy/avgpool/top1': 45.0})
+    assert model_zoo.record_to_result(joint, str(REPO))['Metrics'] == {'avgpool_joint': 45.0}

@@ -141,3 +141,17 @@ def test_random_backbone_is_the_same_network_every_time():
     for a, b in zip(extractors[0].backbone.state_dict().values(), extractors[1].backbone.state_dict().values()):
         assert torch.equal(a, b)
     assert torch.equal(state, torch.random.get_rng_state())  # the caller's random stream is left alone
+
+
+def test_a_failed_re_extraction_leaves_no_complete_looking_folder(tmp_path, repo_root):
+    from mmengine.config import Config
+
+    from mmssl.benchmarks.feature_extraction import extract_svm_features
+    from mmssl.utils import CheckpointMismatchError
+    features = write_feature_dir(tmp_path / 'features')
+    backbone = ResNet(depth=50)
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in backbone.state_dict().items()}}, tmp_path / 'r50.pth')
+    cfg = Config.fromfile(str(repo_root / FMNIST_SVM))  # a ResNet-18 config: the R50 checkpoint does not fit
+    with pytest.raises(CheckpointMismatchError, match='shapes differ'):
+        extract_svm_features(cfg, str(tmp_path / 'r50.pth'), str(features))
+    assert not (features / 'meta.json').exists()  # the old meta.json no longer vouches for these files

@@ -1,26 +1,25 @@
 """Import a checkpoint of another toolbox as an mmssl checkpoint (``state_dict`` with ``backbone.*`` keys).
 
-    python tools/model_converters/import_checkpoint.py SRC DST [--format NAME] [--prefix STR] [--key PATH]
+    python tools/model_converters/import_checkpoint.py SRC DST [--checkpoint-format NAME] [--checkpoint-prefix STR]
+        [--checkpoint-key PATH]
 
 SRC may be any layout of docs/en/checkpoints.md (mmselfsup, torchvision / timm, MoCo v1/v2/v3, VISSL, detectron2
-.pkl, DDP-wrapped, backbone-only); the layout is detected unless ``--format`` names it. DST's ``meta`` records the
-source file, its layout and its sha256. ``to_torchvision.py`` and ``to_detectron2.py`` convert back.
+.pkl, DDP-wrapped, backbone-only); the layout is detected unless ``--checkpoint-format`` names it. DST's ``meta``
+records the source file, its layout and its sha256. ``to_torchvision.py`` and ``to_detectron2.py`` convert back.
 """
 import argparse
 
+from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
 from mmssl.utils import import_checkpoint, read_checkpoint
-from mmssl.utils.checkpoint_formats import format_names
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('source', help='checkpoint of any supported layout')
     parser.add_argument('destination', help='mmssl checkpoint to write (.pth)')
-    parser.add_argument('--format', choices=format_names(), help='layout of SOURCE (default: detected)')
-    parser.add_argument('--prefix', help='use only keys starting with this (stripped), e.g. module.encoder_q.')
-    parser.add_argument('--key', help='dotted path of nested dicts to the weights')
+    add_checkpoint_arguments(parser)
     args = parser.parse_args(argv)
-    path = import_checkpoint(args.source, args.destination, args.format, args.prefix, args.key)
+    path = import_checkpoint(args.source, args.destination, **checkpoint_options(args))
     meta = read_checkpoint(path).content['meta']
     print(f'wrote {path}: backbone of {meta["source_file"]} ({meta["source_format"]}, sha256 '
           f'{meta["source_sha256"][:12]}...)')

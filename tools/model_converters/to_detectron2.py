@@ -8,20 +8,18 @@ Use it with ``MODEL.WEIGHTS OUT.pkl`` and the usual self-supervised detectron2 s
 import argparse
 import pickle
 
+from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
 from mmssl.models.utils.resnet_converters import resnet_to_detectron2
 from mmssl.utils import read_backbone
-from mmssl.utils.checkpoint_formats import format_names
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('checkpoint', help='checkpoint of any supported layout (docs/en/checkpoints.md)')
     parser.add_argument('output', help='detectron2 pickle (.pkl)')
-    parser.add_argument('--format', choices=format_names(), help='layout of CHECKPOINT (default: detected)')
-    parser.add_argument('--prefix', help='use only keys starting with this (stripped)')
-    parser.add_argument('--key', help='dotted path of nested dicts to the weights')
+    add_checkpoint_arguments(parser)
     args = parser.parse_args(argv)
-    backbone, _ = read_backbone(args.checkpoint, args.format, args.prefix, args.key)
+    backbone, _ = read_backbone(args.checkpoint, **checkpoint_options(args))
     try:
         model = resnet_to_detectron2(backbone)
     except KeyError as error:

@@ -1,10 +1,11 @@
 # Multi-head linear evaluation: frozen ResNet-50, linear heads on feature1-5 (benchmark pooling, then SyncBN without
 # affine per channel of the pooled map, as mmselfsup 0.x/1.x configs/benchmarks/classification/_base_/models/
-# resnet50_multihead.py; plain BN on CPU-only machines) and on the global average pool of feature5.
+# resnet50_multihead.py; plain BN on CPU-only machines). No extra avgpool head: as in the toolbox (0.x MultiClsHead,
+# with_last_layer_unpool=False), the AvgPool number is its own protocol, resnet50_linear-8xb32-steplr-100e_in1k.py.
 model = dict(
     type='ImageClassifier',
     frozen_backbone=True,
     backbone=dict(type='ResNet', depth=50, out_indices=[0, 1, 2, 3, 4], norm_cfg=dict(type='BN')),
     head=dict(type='MultiClsHead', in_indices=[0, 1, 2, 3, 4], in_channels=[64, 256, 512, 1024, 2048],
-              num_classes=1000, in_size=224, pool_type='specified', with_avgpool_head=True,
+              num_classes=1000, in_size=224, pool_type='specified', with_avgpool_head=False,
               norm_cfg=dict(type='SyncBN', momentum=0.1, affine=False)))

@@ -154,6 +154,12 @@ def _load_labels(feature_dir: str, split: str, num_classes: int) -> np.ndarray:
         raise ValueError(f'{path}: label values must be 1 (positive), -1 (negative) or 0 '
                          f'(difficult); found {sorted(set(labels[bad].tolist()))[:5]}, first at '
                          f'row {row}, class {col}')
+    # Labels in {0, 1} (a common encoding) would read 0 as "difficult": no negatives, and every AP would be 100.
+    without_negatives = np.flatnonzero(~(labels == -1).any(axis=0))
+    if len(without_negatives):
+        raise ValueError(f'{path}: class index {without_negatives[0]} has no negative (-1) label in the {split} '
+                         f'split ({len(without_negatives)} classes have none); labels must be 1 (positive), -1 '
+                         '(negative) or 0 (difficult, ignored at test), not 1 / 0')
     return labels.astype(np.int8)
 
 
@@ -185,6 +191,10 @@ def _load_features(path: str, num_rows: int, labels_file: str) -> np.ndarray:
             raise ValueError(f'{path}: NaN or inf in the features, first at row {start + row}, '
                              f'column {col}')
         norms = np.linalg.norm(chunk, axis=1)
+        if (norms == 0).any():
+            row = start + int(np.flatnonzero(norms == 0)[0])
+            raise ValueError(f'{path}: row {row} is all zeros, as rows never written are (an interrupted '
+                             'extraction?); extract the features again')
         norms = norms[norms > 0]
         if len(norms):
             max_norm_error = max(max_norm_error, float(np.abs(norms - 1).max()))

@@ -38,3 +38,21 @@ def test_nan_and_unknown_layer_are_refused(tmp_path):
         load_split(str(tmp_path), 'trainval', 'feature9')
     with pytest.raises(FileNotFoundError, match='test_labels.npy not found'):
         load_split(str(tmp_path), 'test', 'feature5')
+
+
+def test_labels_without_negatives_are_refused_naming_the_encoding(tmp_path):
+    feature_dir(tmp_path)
+    labels = np.load(tmp_path / 'trainval_labels.npy')
+    np.save(tmp_path / 'trainval_labels.npy', (labels == 1).astype(np.int8))  # a user's {0, 1} labels
+    with pytest.raises(ValueError, match=r'trainval_labels.npy: class index 0 has no negative \(-1\) label in the '
+                       r'trainval split .*not 1 / 0'):
+        load_split(str(tmp_path), 'trainval', 'feature1')
+
+
+def test_all_zero_rows_of_an_interrupted_extraction_are_refused(tmp_path):
+    feature_dir(tmp_path)
+    features = np.load(tmp_path / 'trainval_feature5.npy')
+    features[4:] = 0  # rows a killed extraction never wrote
+    np.save(tmp_path / 'trainval_feature5.npy', features)
+    with pytest.raises(ValueError, match=r'trainval_feature5.npy: row 4 is all zeros, .*extract the features again'):
+        load_split(str(tmp_path), 'trainval', 'feature5')

@@ -10,9 +10,9 @@ import os
 
 from mmengine.config import DictAction
 
-from mmssl.benchmarks.cli import load_benchmark_config
+from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options, load_benchmark_config
 from mmssl.benchmarks.feature_extraction import extract_svm_features
-from mmssl.utils import init_distributed, parse_checkpoint_arg, teardown_distributed
+from mmssl.utils import init_distributed, parse_checkpoint_arg, read_backbone, teardown_distributed
 
 SPLITS = ('trainval', 'test')
 
@@ -28,13 +28,18 @@ def main(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_checkpoint_arguments(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     checkpoint = parse_checkpoint_arg(args.checkpoint)
+    options = checkpoint_options(args)
+    if checkpoint is not None:
+        read_backbone(checkpoint, **options)  # an unknown layout fails here, before any work
     cfg = load_benchmark_config(args.config, args.cfg_options)
     device = init_distributed(cfg, args.launcher)
     try:
-        extract_svm_features(cfg, checkpoint, args.out, args.layers, args.splits, device, args.pretrain_config)
+        extract_svm_features(cfg, checkpoint, args.out, args.layers, args.splits, device, args.pretrain_config,
+                             options)
     finally:
         teardown_distributed()
     print(f'features written to {args.out}')

@@ -18,9 +18,9 @@ Further comparisons, each printed side by side (ratios in the same run, never mi
 
 Examples::
 
-    python benchmarks/svm_speed.py                                   # full size, ~15-30 min
-    python benchmarks/svm_speed.py --num-train 1000 --num-test 1000 --dim 2048   # quick
-    python benchmarks/svm_speed.py --skip-reference --primal-vs-dual \
+    python speed_benchmarks/svm_speed.py                                   # full size, ~15-30 min
+    python speed_benchmarks/svm_speed.py --num-train 1000 --num-test 1000 --dim 2048   # quick
+    python speed_benchmarks/svm_speed.py --skip-reference --primal-vs-dual \
         --coco-ann data/coco/annotations/instances_train2014.json
 """
 import argparse

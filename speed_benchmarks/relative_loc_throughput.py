@@ -1,6 +1,6 @@
 """Training throughput of relative location: ``exact`` (toolbox) vs ``dedup`` backbone pass, side by side.
 
-    python benchmarks/relative_loc_throughput.py [--depth 50] [--batch-size 8] [--rounds 5] [--device cpu]
+    python speed_benchmarks/relative_loc_throughput.py [--depth 50] [--batch-size 8] [--rounds 5] [--device cpu]
 
 Both models have the same weights and see the same batch; their steps alternate round by round so that load
 from other processes on a shared machine hits both alike. Prints images/s of each (median over rounds) and
