@@ -80,6 +80,7 @@ def test_suite_with_baseline_prints_both_rows(tmp_path, capsys, run_tool):
         rows = [line for line in section.split('\n\n')[1].splitlines() if line.startswith('| ')][1:]
         assert any('relative-loc_resnet18' in row for row in rows), title
         assert any('random init (no pre-training)' in row for row in rows), title
+    assert 'No results yet' not in tables  # a run shows the tables it filled, no empty ones
     assert (tmp_path / 'work' / 'linear_per_layer.png').is_file()
     assert (tmp_path / 'work' / 'svm_voc07' / 'lowshot' / 'lowshot.png').is_file()
     assert (tmp_path / 'work' / 'random_init' / 'svm_voc07' / 'svm' / 'result_svm_voc07.json').is_file()

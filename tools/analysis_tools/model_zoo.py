@@ -585,7 +585,7 @@ def _markdown_table(table: Table, rows: List[List[str]], published: bool) -> Lis
 
 
 def render_tables(metafiles: List[Metafile], base_dir: str, root: str, heading: str = '###',
-                  published: bool = False) -> List[str]:
+                  published: bool = False, list_empty: bool = True) -> List[str]:
     """Markdown lines of every table for the models of ``metafiles`` (ours, or the published numbers).
 
     Paths in links are relative to ``base_dir`` (both relative to ``root``). Tables with no rows are listed by
@@ -619,7 +619,7 @@ def render_tables(metafiles: List[Metafile], base_dir: str, root: str, heading: 
         for table, rows in shown:
             lines += [f'{heading}# {table.title}', '']
             lines += _markdown_table(table, rows, published) + ['']
-        if empty:
+        if empty and list_empty:
             lines += [('Not published: ' if published else 'No results yet: ') + '; '.join(empty) + '.', '']
     return lines
 
@@ -777,7 +777,8 @@ def compare_published(root: str, metafiles: Optional[List[Metafile]] = None) -> 
 def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Optional[str], root: str) -> str:
     """Model-zoo tables (markdown) of the records of one or more suite runs: row name -> benchmark -> records.
 
-    A run whose records evaluate no checkpoint is shown as a randomly initialised backbone.
+    A run whose records evaluate no checkpoint is shown as a randomly initialised backbone; tables the run has no
+    results for are left out.
     """
     models = []
     for name, records in rows.items():
@@ -787,4 +788,4 @@ def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Optional
         config = None if random_init or pretrain_config is None else _repo_relative(pretrain_config, root)
         models.append({'Name': name, 'In Collection': 'run', 'Config': config, 'Metadata': {}, 'Results': results})
     metafile = Metafile('run', [{'Name': 'run', 'Metadata': {}, 'README': 'README.md'}], models)
-    return '\n'.join(render_tables([metafile], '.', root)).strip() + '\n'
+    return '\n'.join(render_tables([metafile], '.', root, list_empty=False)).strip() + '\n'
