@@ -178,8 +178,8 @@ class COCO2014Classification(BaseImageDataset):
         svm_labels/{split}_labels.npy                    int8 (N, 80): 1 positive, -1 negative
         svm_labels/{split}_ids.txt                       file names without extension, sorted
 
-    ``svm_labels`` is written by :func:`convert_coco_svm_labels`
-    (``tools/dataset_converters/coco2014_svm_labels.py``). Each data info holds ``img_path``, ``img_id``,
+    ``svm_labels`` is written by :func:`convert_coco_svm_labels` (the repository's ``coco2014_svm_labels.py``
+    converter calls it). Each data info holds ``img_path``, ``img_id``,
     ``gt_label`` (int8 vector) and ``positive_labels``, like :class:`VOC07Classification`.
 
     Args:
@@ -215,7 +215,8 @@ class COCO2014Classification(BaseImageDataset):
         owner = type(self).__name__
         require_dir(self.data_root, 'data root', owner)
         classes_path = osp.join(self.label_dir, CLASSES_FILE)
-        require_file(classes_path, 'classes file (run tools/dataset_converters/coco2014_svm_labels.py)', owner)
+        require_file(classes_path, 'classes file (write it with mmssl.datasets.coco.convert_coco_svm_labels or the '
+                     'coco2014_svm_labels.py converter)', owner)
         classes = tuple(read_classes(classes_path))
         given = self._given_classes()
         if given is not None and tuple(given) != classes:
