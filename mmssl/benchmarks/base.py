@@ -9,6 +9,7 @@ and writes the record through :meth:`Benchmark.write_record`.
 import argparse
 import os.path as osp
 import re
+from abc import ABC, abstractmethod
 from typing import ClassVar, Dict, Optional, Tuple
 
 from mmengine.config import Config
@@ -23,7 +24,7 @@ from .records import write_result
 __all__ = ['Benchmark', 'get_benchmark', 'benchmark_names', 'default_work_dir', 'dataset_of']
 
 
-class Benchmark:
+class Benchmark(ABC):
     """Base class of a benchmark protocol run on a pre-trained (or randomly initialised) backbone.
 
     Class attributes (the declaration):
@@ -85,22 +86,24 @@ class Benchmark:
         allowed = {metric for _, metric in cls.columns}
         return {name: value for name, value in metrics.items() if name in allowed}
 
+    @abstractmethod
     def run(self, cfg: Config, checkpoint: Optional[str], work_dir: str, **options) -> Dict[str, float]:
         """Evaluate ``checkpoint`` (``None``: the seeded random backbone) with benchmark config ``cfg``.
 
         Writes the result record into ``work_dir`` and returns the metrics (on the main process; other
         processes of a distributed run may return an empty dict).
         """
-        raise NotImplementedError
 
-    def write_record(self, work_dir: str, metrics: Dict[str, float], cfg: Config, checkpoint: Optional[str], *,
-                     pretrain_config: Optional[str] = None, seeds: Optional[dict] = None,
+    def write_record(self, work_dir: str, metrics: Dict[str, float], cfg: Optional[Config], checkpoint: Optional[str],
+                     *, pretrain_config: Optional[str] = None, seeds: Optional[dict] = None,
                      extra: Optional[dict] = None, record_file: Optional[str] = None,
-                     benchmark_config: Optional[str] = None, checkpoint_format: Optional[str] = None) -> Optional[dict]:
+                     benchmark_config: Optional[str] = None, dataset: Optional[str] = None,
+                     checkpoint_format: Optional[str] = None) -> Optional[dict]:
         """Write the result record (main process only) and print the metrics; the one writer of every benchmark.
 
-        A random backbone's seed is recorded in ``seeds['random_init']``; a checkpoint's layout in
-        ``extra['checkpoint_format']`` (``checkpoint_format``, else as the benchmark reads it).
+        The benchmark config and data set are ``cfg``'s unless given (a run on a feature folder has no config, only
+        the folder's record of it). A random backbone's seed is recorded in ``seeds['random_init']``; a checkpoint's
+        layout in ``extra['checkpoint_format']`` (``checkpoint_format``, else as the benchmark reads it).
         """
         if not is_main_process():
             return None
@@ -112,7 +115,8 @@ class Benchmark:
         record = write_result(
             osp.join(work_dir, record_file or self.record_file()), self.record_name, metrics,
             checkpoint=checkpoint, pretrain_config=pretrain_config,
-            benchmark_config=benchmark_config or cfg.filename, seeds=seeds, dataset=dataset_of(cfg),
+            benchmark_config=benchmark_config or (cfg and cfg.filename), seeds=seeds,
+            dataset=dataset or (cfg and dataset_of(cfg)),
             extra=dict(work_dir=work_dir, **(extra or {})))
         for name, value in sorted(metrics.items()):
             print(f'{name}: {value:.4f}')

@@ -121,7 +121,7 @@ class DenseBenchmark(Benchmark):
         """Refuse a config of another toolbox, naming the benchmark that runs it."""
         scope = cfg.get('default_scope')
         if scope != cls.toolbox:
-            other = next((b for b in DenseBenchmark.__subclasses__() if b.toolbox == scope), None)
+            other = DENSE_BY_TOOLBOX.get(scope)
             hint = f'; use the {other.name} benchmark ({other.toolbox_name})' if other else ''
             raise ValueError(f"{config}: the {cls.name} benchmark ({cls.toolbox_name}) runs {cls.toolbox} configs "
                              f"(default_scope='{cls.toolbox}'), this one has default_scope={scope!r}{hint}")

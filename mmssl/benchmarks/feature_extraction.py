@@ -61,9 +61,10 @@ class FeatureExtractor(torch.nn.Module):
                 for layer, pool, tap in zip(self.layers, self.pools, self.backbone(inputs))}
 
 
-def _build_loader(dataloader_cfg: dict) -> DataLoader:
+def _build_loader(dataloader_cfg: dict, dataset=None) -> DataLoader:
     cfg = dict(dataloader_cfg)
-    dataset = DATASETS.build(cfg.pop('dataset'))
+    dataset_cfg = cfg.pop('dataset')
+    dataset = DATASETS.build(dataset_cfg) if dataset is None else dataset
     sampler = DATA_SAMPLERS.build(dict(type='DefaultSampler', shuffle=False), default_args=dict(dataset=dataset))
     return DataLoader(dataset, batch_size=cfg.get('batch_size', 32), sampler=sampler,
                       num_workers=cfg.get('num_workers', 0), collate_fn=pseudo_collate)
@@ -77,13 +78,13 @@ def _labels_and_ids(dataset) -> tuple:
 
 
 def extract_features(extractor: FeatureExtractor, dataloader_cfg: dict, out_dir: str, split: str,
-                     device: str = 'cpu') -> Dict[str, str]:
+                     device: str = 'cpu', dataset=None) -> Dict[str, str]:
     """Run ``extractor`` over a data set; row i of ``out_dir/{split}_{layer}.npy`` is sample i. Returns the paths.
 
     All processes write their rows into the same memory-mapped files (created by rank 0), so distributed
     extraction needs no gathering and the rows end up in dataset order.
     """
-    loader = _build_loader(dataloader_cfg)
+    loader = _build_loader(dataloader_cfg, dataset)  # ``dataset``: the loader's data set, when already built
     dataset = loader.dataset
     extractor = extractor.to(device).eval()
     probe = extractor(pseudo_collate([dataset[0]]))
@@ -117,7 +118,7 @@ def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str,
     dataset = DATASETS.build(dataloader_cfg['dataset'])
     if is_main_process():
         write_labels(out_dir, split, *_labels_and_ids(dataset))
-    extract_features(extractor, dataloader_cfg, out_dir, split, device)
+    extract_features(extractor, dataloader_cfg, out_dir, split, device, dataset)
     return dataset.metainfo['classes']
 
 

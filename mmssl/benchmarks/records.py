@@ -28,11 +28,16 @@ from mmssl.utils.checkpoint import checkpoint_record
 RESULT_FORMAT = 'mmssl.result.v1'
 
 
-def record_names() -> Dict[str, str]:
-    """Record name -> title of every registered benchmark."""
+def benchmarks_by_record() -> Dict[str, type]:
+    """Record name -> the registered benchmark class that writes it."""
     from mmssl.registry import BENCHMARKS
     BENCHMARKS.import_from_location()
-    return {cls.record_name: cls.title for cls in BENCHMARKS.module_dict.values()}
+    return {cls.record_name: cls for cls in BENCHMARKS.module_dict.values()}
+
+
+def record_names() -> Dict[str, str]:
+    """Record name -> title of every registered benchmark."""
+    return {name: cls.title for name, cls in benchmarks_by_record().items()}
 
 
 def environment_versions() -> Dict[str, str]:

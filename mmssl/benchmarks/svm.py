@@ -163,8 +163,7 @@ class VOC07SVM(Benchmark):
                              extra=None) -> None:
         """The record of a run on a feature folder: its source (checkpoint, configs, data set) is the folder's."""
         source = features_source(feature_dir)
-        cfg = Config(dict(dataset_name=source.pop('dataset')))
-        self.write_record(work_dir, metrics, cfg, source.pop('checkpoint'), seeds=seeds, extra=extra, **source)
+        self.write_record(work_dir, metrics, None, source.pop('checkpoint'), seeds=seeds, extra=extra, **source)
 
 
 @BENCHMARKS.register_module()

@@ -29,11 +29,11 @@ from mmengine.logging import MMLogger, print_log
 
 from mmssl.benchmarks.protocol import RANDOM_INIT, RANDOM_INIT_SEED
 
-from .checkpoint_formats import backbone_state_dict
+from .checkpoint_formats import backbone_state_dict, flat_state_dict
 
 __all__ = ['CheckpointMismatchError', 'CheckpointFile', 'LoadReport', 'read_checkpoint', 'checkpoint_record',
            'load_checkpoint_state_dict',
-           'select_prefix', 'infer_backbone_prefix', 'load_state_dict_checked', 'load_checkpoint_checked',
+           'select_prefix', 'load_state_dict_checked', 'load_checkpoint_checked',
            'load_backbone', 'read_backbone', 'import_checkpoint', 'init_random_backbone', 'parse_checkpoint_arg',
            'require_prefixed_checkpoint',
            'compare_module_weights', 'verify_loaded_weights', 'use_for_mmengine']
@@ -65,10 +65,7 @@ class CheckpointFile:
         if not isinstance(self.content, dict):
             raise CheckpointMismatchError(
                 f'{self.path}: expected a dict checkpoint, got {type(self.content).__name__}')
-        for key in ('state_dict', 'model'):
-            if isinstance(self.content.get(key), dict):
-                return self.content[key]
-        return self.content
+        return flat_state_dict(self.content)
 
     def record(self) -> dict:
         """How a result record names this checkpoint."""
@@ -76,6 +73,7 @@ class CheckpointFile:
 
 
 _last_read: Dict[tuple, CheckpointFile] = {}
+_last_backbone: Dict[tuple, Tuple[Dict[str, torch.Tensor], str]] = {}
 
 
 def _read_bytes(path: str) -> bytes:
@@ -192,12 +190,6 @@ def _strip_ddp_prefix(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Te
     return state_dict
 
 
-def infer_backbone_prefix(state_dict: Dict[str, torch.Tensor]) -> Optional[str]:
-    """``'backbone.'`` for a full pre-training state dict, ``None`` for a backbone-only one."""
-    return BACKBONE_PREFIX if any(key.startswith(BACKBONE_PREFIX) for key in _strip_ddp_prefix(state_dict)) \
-        else None
-
-
 @dataclass
 class LoadReport:
     """How a module's keys relate to the checkpoint entries meant for it.
@@ -229,10 +221,6 @@ class LoadReport:
     @property
     def match_ratio(self) -> float:
         return len(self.matched) / max(self.num_module_keys, 1)
-
-    @property
-    def equal(self) -> List[str]:
-        return self.matched
 
     @property
     def input_layer_loaded(self) -> bool:
@@ -359,12 +347,21 @@ def load_checkpoint_checked(module: torch.nn.Module,
 def read_backbone(checkpoint: str, checkpoint_format: Optional[str] = None, prefix: Optional[str] = None,
                   key_path: Optional[str] = None) -> Tuple[Dict[str, torch.Tensor], str]:
     """The ResNet backbone of a checkpoint file of any supported layout, with torchvision names, and the layout's
-    name (detected, or ``checkpoint_format``); see :mod:`mmssl.utils.checkpoint_formats`."""
+    name (detected, or ``checkpoint_format``); see :mod:`mmssl.utils.checkpoint_formats`.
+
+    A tool run asks several times (to check the layout before work, to load, to record it); the conversion of the
+    latest file is kept with its read. The returned dict is shared: callers copy before changing it.
+    """
     file = read_checkpoint(checkpoint)
-    try:
-        return backbone_state_dict(file.content, file.path, checkpoint_format, prefix, key_path)
-    except (KeyError, ValueError) as error:
-        raise CheckpointMismatchError(error.args[0]) from None
+    key = (file.path, file.sha256, checkpoint_format, prefix, key_path)
+    if key not in _last_backbone:
+        try:
+            converted = backbone_state_dict(file.content, file.path, checkpoint_format, prefix, key_path)
+        except (KeyError, ValueError) as error:
+            raise CheckpointMismatchError(error.args[0]) from None
+        _last_backbone.clear()
+        _last_backbone[key] = converted
+    return _last_backbone[key]
 
 
 def import_checkpoint(source: str, destination: str, checkpoint_format: Optional[str] = None,

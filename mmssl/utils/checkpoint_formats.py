@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 import torch
 
-__all__ = ['CheckpointFormat', 'FORMATS', 'backbone_state_dict', 'format_names', 'select_key_path']
+__all__ = ['CheckpointFormat', 'FORMATS', 'backbone_state_dict', 'flat_state_dict', 'format_names', 'select_key_path']
 
 StateDict = Dict[str, Any]
 
@@ -33,7 +33,7 @@ def _strip(state_dict: StateDict, prefix: str) -> StateDict:
     return {key[len(prefix):]: value for key, value in state_dict.items() if key.startswith(prefix)}
 
 
-def _flat_state_dict(content: Any) -> StateDict:
+def flat_state_dict(content: Any) -> StateDict:
     """``content['state_dict']``, ``content['model']`` or ``content`` itself (the dicts checkpoints hold)."""
     if not isinstance(content, dict):
         return {}
@@ -79,10 +79,10 @@ def _drop_fc(state_dict: StateDict) -> StateDict:
 
 def _prefixed(prefix: str) -> Tuple[Callable[[Any], bool], Callable[[Any], StateDict]]:
     def detect(content):
-        return _is_torchvision_resnet(_strip(_flat_state_dict(content), prefix))
+        return _is_torchvision_resnet(_strip(flat_state_dict(content), prefix))
 
     def convert(content):
-        return _drop_fc(_strip(_flat_state_dict(content), prefix))
+        return _drop_fc(_strip(flat_state_dict(content), prefix))
     return detect, convert
 
 
@@ -113,12 +113,12 @@ FORMATS = (
     CheckpointFormat('ddp', 'DistributedDataParallel-wrapped ResNet (module.conv1, module.layer1 ...)',
                      *_prefixed('module.')),
     CheckpointFormat('torchvision', 'torchvision / timm ResNet (conv1, bn1, layerN, fc; fc dropped)',
-                     lambda content: _is_torchvision_resnet(_flat_state_dict(content))
-                     and 'fc.weight' in _flat_state_dict(content),
-                     lambda content: _drop_fc(_flat_state_dict(content))),
+                     lambda content: _is_torchvision_resnet(flat_state_dict(content))
+                     and 'fc.weight' in flat_state_dict(content),
+                     lambda content: _drop_fc(flat_state_dict(content))),
     CheckpointFormat('backbone', 'bare ResNet backbone (conv1, bn1, layerN; no fc)',
-                     lambda content: _is_torchvision_resnet(_flat_state_dict(content)),
-                     lambda content: _drop_fc(_flat_state_dict(content))),
+                     lambda content: _is_torchvision_resnet(flat_state_dict(content)),
+                     lambda content: _drop_fc(flat_state_dict(content))),
 )
 _BY_NAME = {fmt.name: fmt for fmt in FORMATS}
 
@@ -171,9 +171,9 @@ def backbone_state_dict(content: Any, source: str, checkpoint_format: Optional[s
     if key_path:
         content = select_key_path(content, key_path, source)
     if prefix:
-        stripped = _strip(_flat_state_dict(content), prefix)
+        stripped = _strip(flat_state_dict(content), prefix)
         if not stripped:
-            keys = ', '.join(list(_flat_state_dict(content))[:5]) or 'none'
+            keys = ', '.join(list(flat_state_dict(content))[:5]) or 'none'
             raise ValueError(f'{source}: --checkpoint-prefix {prefix!r} matches no key (keys e.g.: {keys})')
         content = stripped
     if checkpoint_format is not None:
@@ -184,7 +184,7 @@ def backbone_state_dict(content: Any, source: str, checkpoint_format: Optional[s
             raise ValueError(f'{source}: does not look like a {chosen.name} checkpoint ({chosen.description})')
     else:
         chosen = next((fmt for fmt in FORMATS if fmt.detect(content)), None)
-    flat = _flat_state_dict(content)
+    flat = flat_state_dict(content)
     if chosen is None and flat and all(key.startswith('module.') for key in flat):
         # Saved from a DistributedDataParallel wrapper: the same layouts one level down.
         state_dict, name = backbone_state_dict(_strip(flat, 'module.'), source)

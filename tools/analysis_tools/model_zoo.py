@@ -37,8 +37,7 @@ from mmengine.config import Config
 
 from mmssl.benchmarks.base import get_benchmark
 from mmssl.benchmarks.protocol import LAYERS
-from mmssl.benchmarks.records import read_result
-from mmssl.registry import BENCHMARKS
+from mmssl.benchmarks.records import benchmarks_by_record, read_result
 
 MODEL_INDEX = 'model-index.yml'
 MODEL_ZOO_DOC = 'docs/en/model_zoo.md'
@@ -147,13 +146,8 @@ TABLES = (
 )
 
 
-def _benchmarks_by_record() -> Dict[str, type]:
-    BENCHMARKS.import_from_location()
-    return {cls.record_name: cls for cls in BENCHMARKS.module_dict.values()}
-
-
 #: Record name of every registered benchmark -> the benchmark (its Task, columns and metric mapping).
-BENCHMARK_OF_RECORD = _benchmarks_by_record()
+BENCHMARK_OF_RECORD = benchmarks_by_record()
 _MODEL_KEYS = ('Name', 'In Collection', 'Config', 'Weights', 'Metadata', 'Results')
 _RESULT_KEYS = ('Task', 'Dataset', 'Metrics', 'Config')
 _COLLECTION_KEYS = ('Name', 'Metadata', 'Paper', 'README')
