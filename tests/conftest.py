@@ -55,11 +55,14 @@ def run_tool():
 
 @pytest.fixture
 def repo(tmp_path) -> Path:
-    """A copy of the repository's model-zoo sources (configs, model index, generated doc) to edit and regenerate."""
+    """A copy of the repository's model-zoo sources (configs, model index, generated docs, demo results) to edit and
+    regenerate."""
     shutil.copytree(REPO / 'configs', tmp_path / 'configs', ignore=shutil.ignore_patterns('__pycache__'))
     shutil.copy(REPO / 'model-index.yml', tmp_path / 'model-index.yml')
     (tmp_path / 'docs' / 'en').mkdir(parents=True)
-    shutil.copy(REPO / 'docs/en/model_zoo.md', tmp_path / 'docs/en/model_zoo.md')
+    for doc in ('model_zoo.md', 'get_started.md', 'demo_results.json'):
+        if (REPO / 'docs/en' / doc).exists():
+            shutil.copy(REPO / 'docs/en' / doc, tmp_path / 'docs/en' / doc)
     return tmp_path
 
 

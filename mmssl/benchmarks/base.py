@@ -48,9 +48,11 @@ class Benchmark(ABC):
     accepts_random: ClassVar[bool] = True
     work_subdir: ClassVar[Optional[str]] = None
 
-    def __init__(self, checkpoint_options: Optional[dict] = None):
+    def __init__(self, checkpoint_options: Optional[dict] = None, random_init_seed: int = RANDOM_INIT_SEED):
         #: how the checkpoint is read: ``checkpoint_format``, ``prefix``, ``key_path`` (None: detected)
         self.checkpoint_options = dict(checkpoint_options or {})
+        #: the seed a random backbone (checkpoint ``None``) is drawn from
+        self.random_init_seed = random_init_seed
 
     def checkpoint_format(self, checkpoint: str) -> str:
         """The layout ``checkpoint`` is read as (detected, or the one the options name)."""
@@ -59,7 +61,7 @@ class Benchmark(ABC):
     def load_backbone(self, module, checkpoint: Optional[str]):
         """Load ``checkpoint`` into a backbone with the benchmark's checkpoint options (checked), or draw the
         seeded random backbone (``None``); returns the load report."""
-        return load_backbone(module, checkpoint, **self.checkpoint_options)
+        return load_backbone(module, checkpoint, self.random_init_seed, **self.checkpoint_options)
 
     @classmethod
     def record_file(cls) -> str:
@@ -109,7 +111,7 @@ class Benchmark(ABC):
             return None
         seeds = dict(seeds or {})
         if checkpoint is None:
-            seeds['random_init'] = RANDOM_INIT_SEED
+            seeds.setdefault('random_init', self.random_init_seed)
         else:
             extra = dict(extra or {}, checkpoint_format=checkpoint_format or self.checkpoint_format(checkpoint))
         record = write_result(
@@ -129,7 +131,8 @@ def _registered() -> Dict[str, type]:
     return {cls.name: cls for cls in BENCHMARKS.module_dict.values()}
 
 
-def get_benchmark(name: str, config: Optional[str] = None, checkpoint_options: Optional[dict] = None) -> Benchmark:
+def get_benchmark(name: str, config: Optional[str] = None, checkpoint_options: Optional[dict] = None,
+                  random_init_seed: int = RANDOM_INIT_SEED) -> Benchmark:
     """An instance of the benchmark whose ``name`` is ``name``; a clear error listing the known ones.
 
     A benchmark of a plugin registers when its config is read (``custom_imports``), so ``config`` is read first
@@ -141,7 +144,7 @@ def get_benchmark(name: str, config: Optional[str] = None, checkpoint_options: O
         cls = _registered().get(name)
     if cls is None:
         raise KeyError(f'unknown benchmark {name!r}, expected one of {benchmark_names()}')
-    return cls(checkpoint_options)
+    return cls(checkpoint_options, random_init_seed)
 
 
 def benchmark_names() -> list:
@@ -153,7 +156,8 @@ def dataset_of(cfg: Config) -> Optional[str]:
     return cfg.get('dataset_name')
 
 
-def default_work_dir(name: str, config: str, checkpoint: Optional[str], sha256: Optional[str] = None) -> str:
+def default_work_dir(name: str, config: str, checkpoint: Optional[str], sha256: Optional[str] = None,
+                     random_init_seed: int = RANDOM_INIT_SEED) -> str:
     """``work_dirs/benchmarks/<benchmark>/<config name>/<checkpoint name>-<first 8 hex of its sha256>``.
 
     The content hash keeps two different files of the same name (every run has an ``iter_300.pth``) apart;
@@ -161,7 +165,7 @@ def default_work_dir(name: str, config: str, checkpoint: Optional[str], sha256: 
     """
     config_name = osp.splitext(osp.basename(config.rstrip('/')))[0]
     if checkpoint is None:
-        tag = f'random-init-seed{RANDOM_INIT_SEED}'
+        tag = f'random-init-seed{random_init_seed}'
     else:
         if sha256 is None:
             from mmssl.utils.checkpoint import read_checkpoint

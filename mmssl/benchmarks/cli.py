@@ -22,7 +22,7 @@ from mmssl.utils.checkpoint_formats import format_names
 from mmssl.utils.config import merge_cfg_options
 
 from .base import Benchmark, default_work_dir, get_benchmark
-from .protocol import RANDOM_INIT
+from .protocol import RANDOM_INIT, RANDOM_INIT_SEED
 
 
 def build_parser(*benchmarks: Benchmark, prog: Optional[str] = None) -> argparse.ArgumentParser:
@@ -35,6 +35,8 @@ def build_parser(*benchmarks: Benchmark, prog: Optional[str] = None) -> argparse
                         'backbone')
     parser.add_argument('--work-dir', help='outputs and result record (default: work_dirs/benchmarks/<benchmark>/'
                         '<config name>/<checkpoint name>-<sha256 prefix>)')
+    parser.add_argument('--random-init-seed', type=int, default=RANDOM_INIT_SEED,
+                        help=f'seed of the random backbone when CHECKPOINT is "{RANDOM_INIT}" (default %(default)s)')
     parser.add_argument('--pretrain-config', help='the config that produced CHECKPOINT (recorded in the result)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
@@ -47,7 +49,7 @@ def build_parser(*benchmarks: Benchmark, prog: Optional[str] = None) -> argparse
 
 
 SHARED = ('config', 'checkpoint', 'work_dir', 'cfg_options', 'local_rank', 'checkpoint_format', 'checkpoint_prefix',
-          'checkpoint_key')
+          'checkpoint_key', 'random_init_seed')
 
 
 def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -96,14 +98,15 @@ def main(names: Union[str, Sequence[str]], argv: Optional[Sequence[str]] = None,
     if checkpoint is not None:
         read_backbone(checkpoint, **options)  # an unknown layout fails here, before any work
     for benchmark in benchmarks:
-        benchmark.checkpoint_options = options
+        benchmark.checkpoint_options, benchmark.random_init_seed = options, args.random_init_seed
     refused = [b.name for b in benchmarks if checkpoint is None and not b.accepts_random]
     if refused:
         raise SystemExit(f'the {", ".join(refused)} benchmark needs a pre-trained checkpoint, not "{RANDOM_INIT}"')
     results = {}
     for benchmark in benchmarks:
         cfg = benchmark.load_config(args.config, args.cfg_options)
-        work_dir = args.work_dir or default_work_dir(benchmark.work_subdir or benchmark.name, args.config, checkpoint)
+        work_dir = args.work_dir or default_work_dir(benchmark.work_subdir or benchmark.name, args.config, checkpoint,
+                                                     random_init_seed=args.random_init_seed)
         results[benchmark.name] = benchmark.run(cfg, checkpoint, osp.abspath(work_dir),
                                                 **_own_options(benchmark, args))
     return results[benchmarks[0].name] if isinstance(names, str) else results

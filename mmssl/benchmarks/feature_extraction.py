@@ -23,7 +23,7 @@ from mmssl.models.utils.taps import tap_pooling
 from mmssl.registry import DATA_SAMPLERS, DATASETS, MODELS
 from mmssl.utils import load_backbone
 
-from .protocol import LAYERS
+from .protocol import LAYERS, RANDOM_INIT_SEED
 
 __all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features']
 
@@ -124,7 +124,8 @@ def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str,
 
 def extract_svm_features(cfg, checkpoint: Optional[str], out_dir: str, layers: Optional[Sequence[str]] = None,
                          splits: Sequence[str] = ('trainval', 'test'), device: str = 'cpu',
-                         pretrain_config: Optional[str] = None, checkpoint_options: Optional[dict] = None) -> None:
+                         pretrain_config: Optional[str] = None, checkpoint_options: Optional[dict] = None,
+                         random_init_seed: int = RANDOM_INIT_SEED) -> None:
     """Extract the SVM feature folder of an SVM benchmark config (``cfg.layers``, ``{split}_dataloader``).
 
     Args:
@@ -136,14 +137,16 @@ def extract_svm_features(cfg, checkpoint: Optional[str], out_dir: str, layers: O
         device: where the backbone runs (the rank's device under DDP).
         pretrain_config: recorded in ``meta.json`` (written last, with the config) as the features' source.
         checkpoint_options: how to read ``checkpoint`` (:func:`mmssl.utils.load_backbone`).
+        random_init_seed: the seed of the random backbone (``checkpoint=None``), recorded in ``meta.json``.
     """
     extractor = FeatureExtractor(cfg.model.backbone, layers or cfg.layers, cfg.model.get('data_preprocessor'))
     if is_main_process() and osp.exists(osp.join(out_dir, META_FILE)):
         # meta.json marks a complete folder: it must not stand beside half-rewritten features.
         os.remove(osp.join(out_dir, META_FILE))
-    report = load_backbone(extractor.backbone, checkpoint, **(checkpoint_options or {}))
+    report = load_backbone(extractor.backbone, checkpoint, random_init_seed, **(checkpoint_options or {}))
     classes = [extract_split(extractor, cfg[f'{split}_dataloader'], split, out_dir, device) for split in splits]
     if is_main_process():  # written last: its presence marks a complete folder
         write_meta(out_dir, classes[0], extractor.layers,
                    dict(config=cfg.filename, checkpoint=checkpoint, pretrain_config=pretrain_config,
-                        dataset=cfg.get('dataset_name'), checkpoint_format=report and report.format))
+                        dataset=cfg.get('dataset_name'), checkpoint_format=report and report.format,
+                        random_init_seed=None if checkpoint is not None else random_init_seed))

@@ -21,9 +21,10 @@ _HEAD_TOP1 = re.compile(r'accuracy/(?:(?P<head>feature[1-5]|avgpool)/)?top1')
 
 
 def set_backbone_checkpoint(cfg: Config, checkpoint: Optional[str], checkpoint_format: Optional[str] = None,
-                            prefix: Optional[str] = None, key_path: Optional[str] = None) -> Config:
-    """Point ``cfg.model.backbone`` at a pre-trained checkpoint of any supported layout, or at the seeded random
-    backbone of the baseline row (``None``).
+                            prefix: Optional[str] = None, key_path: Optional[str] = None,
+                            random_init_seed: int = RANDOM_INIT_SEED) -> Config:
+    """Point ``cfg.model.backbone`` at a pre-trained checkpoint of any supported layout, or at the random backbone
+    of the baseline row drawn from ``random_init_seed`` (``None``).
 
     The load is the checked one (``Pretrained`` in the mmssl scope, :func:`mmssl.utils.load_backbone`); the random
     backbone is ``SeededRandom``, the same network that the feature-extraction benchmarks evaluate. A ``prefix`` /
@@ -31,7 +32,7 @@ def set_backbone_checkpoint(cfg: Config, checkpoint: Optional[str], checkpoint_f
     """
     backbone = cfg.model.backbone
     if checkpoint is None:
-        backbone.init_cfg = dict(type='SeededRandom', seed=RANDOM_INIT_SEED)
+        backbone.init_cfg = dict(type='SeededRandom', seed=random_init_seed)
         return cfg
     own = backbone.get('init_cfg') or {}
     backbone.init_cfg = dict(type='Pretrained', checkpoint=checkpoint, checkpoint_format=checkpoint_format,
@@ -69,7 +70,9 @@ class LinearEval(Benchmark):
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', resume=None, amp=False,
             auto_scale_lr=False, no_validate=False):
         apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher)
-        metrics, timing = split_timing(train(set_backbone_checkpoint(cfg, checkpoint, **self.checkpoint_options)))
+        cfg = set_backbone_checkpoint(cfg, checkpoint, random_init_seed=self.random_init_seed,
+                                      **self.checkpoint_options)
+        metrics, timing = split_timing(train(cfg))
         self.write_record(cfg.work_dir, metrics, cfg, checkpoint, pretrain_config=pretrain_config,
                           seeds=dict(cfg.get('randomness', {})), extra=dict(timing=timing))
         return metrics

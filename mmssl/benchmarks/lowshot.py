@@ -101,7 +101,7 @@ class VOC07LowShotSVM(VOC07SVM):
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', layers=None, shots=None,
             plot=None, **options):
         feature_dir = ensure_features(cfg, checkpoint, work_dir, layers, pretrain_config, launcher,
-                                      self.checkpoint_options)
+                                      self.checkpoint_options, self.random_init_seed)
         if not is_main_process():
             return {}
         results_dir = osp.join(work_dir, self.results_subdir)

@@ -70,8 +70,8 @@ class SemiSupervised(Benchmark):
             point_dir = osp.join(work_dir, osp.splitext(osp.basename(point['config']))[0])
             record_file = osp.join(point_dir, LinearEval.record_file())
             if not osp.exists(record_file):
-                LinearEval(self.checkpoint_options).run(point['cfg'], checkpoint, point_dir,
-                                                        pretrain_config=pretrain_config, launcher=launcher)
+                linear = LinearEval(self.checkpoint_options, self.random_init_seed)
+                linear.run(point['cfg'], checkpoint, point_dir, pretrain_config=pretrain_config, launcher=launcher)
             record = read_result(record_file)
             metrics = record['metrics']
             rows.append(dict(config=point['config'], lr=point['lr'], head_lr_mult=point['head_lr_mult'],

@@ -21,7 +21,7 @@ from mmengine.logging import MMLogger
 
 from .base import benchmark_names, get_benchmark
 from .cli import build_parser
-from .protocol import LAYERS, RANDOM_INIT
+from .protocol import LAYERS, RANDOM_INIT, RANDOM_INIT_SEED
 from .records import read_result
 
 
@@ -78,9 +78,10 @@ def _check_args(name: str, entry: SuiteEntry, where: str) -> None:
 
 def benchmark_command(name: str, entry: SuiteEntry, checkpoint: Optional[str], work_dir: str,
                       pretrain_config: Optional[str], gpus: int = 1, python: str = sys.executable,
-                      checkpoint_options: Optional[dict] = None) -> List[str]:
-    """The command line that runs benchmark ``name`` on ``checkpoint`` (``None``: the seeded random backbone),
-    read with ``checkpoint_options`` (``checkpoint_format`` / ``prefix`` / ``key_path``)."""
+                      checkpoint_options: Optional[dict] = None,
+                      random_init_seed: int = RANDOM_INIT_SEED) -> List[str]:
+    """The command line that runs benchmark ``name`` on ``checkpoint`` (``None``: the random backbone drawn from
+    ``random_init_seed``), read with ``checkpoint_options`` (``checkpoint_format`` / ``prefix`` / ``key_path``)."""
     launch = [python, '-m']
     distributed = []
     if gpus > 1:
@@ -91,6 +92,8 @@ def benchmark_command(name: str, entry: SuiteEntry, checkpoint: Optional[str], w
                         *entry.args]
     if pretrain_config:
         command += ['--pretrain-config', pretrain_config]
+    if checkpoint is None and random_init_seed != RANDOM_INIT_SEED:
+        command += ['--random-init-seed', str(random_init_seed)]
     for option, flag in (('checkpoint_format', '--checkpoint-format'), ('prefix', '--checkpoint-prefix'),
                          ('key_path', '--checkpoint-key')):
         if checkpoint is not None and (checkpoint_options or {}).get(option):
@@ -107,8 +110,10 @@ def run_suite(checkpoint: Optional[str],
               pretrain_config: Optional[str] = None,
               gpus: int = 1,
               python: str = sys.executable,
-              checkpoint_options: Optional[dict] = None) -> Dict[str, List[dict]]:
-    """Run ``benchmarks`` on ``checkpoint`` (``None``: random backbone) and return their records (name -> records).
+              checkpoint_options: Optional[dict] = None,
+              random_init_seed: int = RANDOM_INIT_SEED) -> Dict[str, List[dict]]:
+    """Run ``benchmarks`` on ``checkpoint`` (``None``: the random backbone drawn from ``random_init_seed``) and
+    return their records (name -> records).
 
     Raises before running anything when a benchmark is not in the suite or cannot take a random backbone.
     A failing benchmark raises ``RuntimeError`` with its command; finished benchmarks keep their records.
@@ -128,7 +133,7 @@ def run_suite(checkpoint: Optional[str],
     for name, benchmark in declared.items():
         bench_dir = osp.join(osp.abspath(work_dir), benchmark.work_subdir or name)
         command = benchmark_command(name, suite[name], checkpoint, bench_dir, pretrain_config, gpus, python,
-                                    checkpoint_options)
+                                    checkpoint_options, random_init_seed)
         logger.info(f'benchmark {name}: {" ".join(command)}')
         result = subprocess.run(command)
         if result.returncode != 0:

@@ -23,7 +23,7 @@ from mmssl.utils import init_distributed, teardown_distributed
 
 from .base import Benchmark
 from .feature_extraction import extract_svm_features
-from .protocol import LAYERS
+from .protocol import LAYERS, RANDOM_INIT_SEED
 
 FEATURES_DIR = 'features'
 
@@ -65,20 +65,21 @@ def features_source(feature_dir: str) -> dict:
     source = read_meta(feature_dir).get('source') or {}
     return dict(checkpoint=source.get('checkpoint'), pretrain_config=source.get('pretrain_config'),
                 benchmark_config=source.get('config'), dataset=source.get('dataset'),
-                checkpoint_format=source.get('checkpoint_format'))
+                checkpoint_format=source.get('checkpoint_format'), random_init_seed=source.get('random_init_seed'))
 
 
 def ensure_features(cfg: Config, checkpoint: Optional[str], work_dir: str, layers: Optional[Sequence[str]],
                     pretrain_config: Optional[str], launcher: str = 'none',
-                    checkpoint_options: Optional[dict] = None) -> str:
+                    checkpoint_options: Optional[dict] = None, random_init_seed: int = RANDOM_INIT_SEED) -> str:
     """``WORK_DIR/features``, extracted unless complete (``meta.json`` is written last); distributed under
-    torchrun (``launcher='pytorch'``)."""
+    torchrun (``launcher='pytorch'``); a random backbone (``checkpoint=None``) is drawn from ``random_init_seed``."""
     feature_dir = osp.join(work_dir, FEATURES_DIR)
     if not osp.isfile(osp.join(feature_dir, META_FILE)):
         device = init_distributed(cfg, launcher)
         try:
             extract_svm_features(cfg, checkpoint, feature_dir, layers, device=device,
-                                 pretrain_config=pretrain_config, checkpoint_options=checkpoint_options)
+                                 pretrain_config=pretrain_config, checkpoint_options=checkpoint_options,
+                                 random_init_seed=random_init_seed)
         finally:
             teardown_distributed()
     return feature_dir
@@ -127,7 +128,7 @@ class VOC07SVM(Benchmark):
 
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', layers=None, **solver):
         feature_dir = ensure_features(cfg, checkpoint, work_dir, layers, pretrain_config, launcher,
-                                      self.checkpoint_options)
+                                      self.checkpoint_options, self.random_init_seed)
         if not is_main_process():
             return {}
         results = self.run_on_features(feature_dir, osp.join(work_dir, self.results_subdir), layers, **solver)
@@ -163,6 +164,10 @@ class VOC07SVM(Benchmark):
                              extra=None) -> None:
         """The record of a run on a feature folder: its source (checkpoint, configs, data set) is the folder's."""
         source = features_source(feature_dir)
+        seeds = dict(seeds or {})
+        if source['random_init_seed'] is not None:  # a random backbone's folder: the seed it was drawn from
+            seeds['random_init'] = source['random_init_seed']
+        del source['random_init_seed']
         self.write_record(work_dir, metrics, None, source.pop('checkpoint'), seeds=seeds, extra=extra, **source)
 
 

@@ -2,6 +2,7 @@
 import torch
 from mmengine.config import Config
 
+from mmssl.benchmarks.base import get_benchmark
 from mmssl.benchmarks.feature_extraction import FeatureExtractor
 from mmssl.benchmarks.linear import set_backbone_checkpoint
 from mmssl.registry import MODELS
@@ -49,3 +50,19 @@ def test_semi_supervised_and_svm_rows_evaluate_the_same_resnet50(repo_root):
     grid_point = runner_backbone(str(
         repo_root / CONFIGS / 'imagenet/imagenet_1percent/resnet50_8xb32-steplr-20e_in1k-1pct_lr-1e-2_head10.py'))
     assert_same_network(svm, grid_point)
+
+
+def test_the_random_init_seed_draws_another_network_everywhere(repo_root):
+    register_all_modules()
+    svm_config = str(repo_root / CONFIGS / 'fashion_mnist/resnet18_svm_voc07_fmnist-demo.py')
+    linear_config = str(repo_root / CONFIGS / 'fashion_mnist/resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py')
+    cfg = Config.fromfile(svm_config)
+    seeded = FeatureExtractor(cfg.model.backbone, ['feature5'])
+    get_benchmark('svm', random_init_seed=3).load_backbone(seeded.backbone, None)
+    linear_cfg = set_backbone_checkpoint(Config.fromfile(linear_config), None, random_init_seed=3)
+    assert linear_cfg.model.backbone.init_cfg == dict(type='SeededRandom', seed=3)
+    model = MODELS.build(convert_sync_bn_cfg(linear_cfg.model))
+    model.init_weights()
+    assert_same_network(seeded.backbone.state_dict(), model.backbone.state_dict())
+    default = extraction_backbone(svm_config)
+    assert not torch.equal(default['conv1.weight'], seeded.backbone.state_dict()['conv1.weight'])

@@ -1,4 +1,5 @@
 """tools/benchmarks/run_suite.py: a suite of benchmarks on one checkpoint, with the random-init row, into tables."""
+import json
 import os.path as osp
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import yaml
 from data_utils import FASHION_MNIST_DIR, make_fashion_mnist
 
 from mmssl.benchmarks import suite as benchmark_suite
+from mmssl.benchmarks.base import default_work_dir
 from mmssl.models import ResNet
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,12 +49,21 @@ def test_distributed_commands_use_torchrun_and_the_pytorch_launcher():
     assert command[5:9] == ['-m', 'mmssl.benchmarks', 'linear', 'c.py'] and not any('tools/' in c for c in command)
     single = benchmark_suite.benchmark_command('svm', entry, None, 'w', None, python='py')
     assert single[:6] == ['py', '-m', 'mmssl.benchmarks', 'svm', 'c.py', 'none']
-    assert '--launcher' not in single
+    assert '--launcher' not in single and '--random-init-seed' not in single
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not osp.isdir(FASHION_MNIST_DIR), reason='Debian package dataset-fashion-mnist is not installed')
-def test_suite_with_baseline_prints_both_rows(tmp_path, capsys, run_tool):
+def test_a_random_backbone_of_another_seed_is_passed_on_and_has_its_own_work_dir():
+    entry = benchmark_suite.SuiteEntry('c.py')
+    command = benchmark_suite.benchmark_command('svm', entry, None, 'w', None, python='py', random_init_seed=2)
+    assert command[command.index('--random-init-seed') + 1] == '2'
+    # The seed is a random backbone's only: a checkpoint's command does not carry it.
+    assert '--random-init-seed' not in benchmark_suite.benchmark_command('svm', entry, 'c.pth', 'w', None,
+                                                                         random_init_seed=2)
+    assert default_work_dir('svm', 'c/svm.py', None, random_init_seed=2).endswith('random-init-seed2')
+
+
+def write_demo_suite(tmp_path) -> Path:
+    """The demo suite on tiny Fashion-MNIST data (11 costs, k = 1 and 2, one epoch), as a suite file."""
     data = make_fashion_mnist(str(tmp_path / 'data'), per_class=16, idx_dir=FASHION_MNIST_DIR)
     voc, root = data['voc07']['data_root'], data['data_root']
     suite = {name: entry for name, entry in yaml.safe_load(DEMO_SUITE.read_text()).items()}
@@ -66,9 +77,22 @@ def test_suite_with_baseline_prints_both_rows(tmp_path, capsys, run_tool):
         'train_cfg.max_epochs': 1, **{f'{split}_dataloader.{k}': v for split in ('train', 'val')
                                       for k, v in loaders.items()}})
     (tmp_path / 'suite.yml').write_text(yaml.safe_dump({k: suite[k] for k in ('svm', 'lowshot', 'linear')}))
+    return tmp_path / 'suite.yml'
+
+
+def save_random_resnet18(path, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
     backbone = ResNet(depth=18)
     backbone.init_weights()
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in backbone.state_dict().items()}}, tmp_path / 'p.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in backbone.state_dict().items()}}, path)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not osp.isdir(FASHION_MNIST_DIR), reason='Debian package dataset-fashion-mnist is not installed')
+def test_suite_with_baseline_prints_both_rows(tmp_path, capsys, run_tool):
+    write_demo_suite(tmp_path)
+    save_random_resnet18(tmp_path / 'p.pth')
 
     run_tool('benchmarks/run_suite.py', RELLOC_DEMO, tmp_path / 'p.pth', '--benchmarks', 'svm', 'lowshot', 'linear',
              '--baseline', '--suite', tmp_path / 'suite.yml', '--work-dir', tmp_path / 'work')
@@ -104,3 +128,25 @@ def test_the_avgpool_column_comes_from_the_separate_protocol():
     assert model_zoo.record_to_result(record, str(REPO))['Metrics'] == {'avgpool': 40.0}
     joint = dict(record, benchmark_config=suite['linear'].config, metrics={'accuracy/avgpool/top1': 45.0})
     assert model_zoo.record_to_result(joint, str(REPO))['Metrics'] == {'avgpool_joint': 45.0}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not osp.isdir(FASHION_MNIST_DIR), reason='Debian package dataset-fashion-mnist is not installed')
+def test_runs_of_several_seeds_give_mean_and_std_rows(tmp_path, capsys, run_tool):
+    suite = write_demo_suite(tmp_path)
+    checkpoints = [save_random_resnet18(tmp_path / f'seed{seed}.pth', seed) for seed in (1, 2)]
+    run_tool('benchmarks/run_suite.py', RELLOC_DEMO, *checkpoints, '--benchmarks', 'svm', '--baseline',
+             '--baseline-seeds', '0', '3', '--suite', suite, '--work-dir', tmp_path / 'work')
+    rows = json.loads((tmp_path / 'work' / 'records.json').read_text())['rows']
+    pretrained = rows['relative-loc_resnet18_1xb32-300it_fmnist-demo (2 runs)']['svm']
+    baseline = rows['random init, seeds 0, 3']['svm']
+    assert [r['checkpoint']['path'] for r in pretrained] == [str(c) for c in checkpoints]
+    assert [r['seeds']['random_init'] for r in baseline] == [0, 3]
+    # Two seeds are two networks: their numbers differ, and the cell is their mean ± sample std.
+    first, second = (r['metrics']['feature5'] for r in baseline)
+    assert first != second
+    cell = f'{(first + second) / 2:.2f} ± {abs(first - second) / 2 ** 0.5:.2f}'
+    tables = (tmp_path / 'work' / 'model_zoo.md').read_text()
+    row = next(line for line in tables.splitlines() if line.startswith('| random init, seeds 0, 3 (no pre-training)'))
+    assert row.split(' | ')[-2] == cell
+    assert tables in capsys.readouterr().out

@@ -1,5 +1,6 @@
 """tools/analysis_tools/gen_model_zoo.py: committed docs current, stable output, --check, --add-result, errors."""
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -189,3 +190,46 @@ def test_compare_published_prints_both_columns(repo, capsys):
     assert 'npid_resnet50_8xb32-steplr-200e_in1k (published:' in out
     line = next(line for line in out.splitlines() if line.strip().startswith('mIoU'))
     assert line.split()[1:] == ['–', '63.49']
+
+
+def test_demo_tables_come_from_the_records_of_a_run(repo, tmp_path, capsys):
+    svm_demo = 'configs/benchmarks/classification/fashion_mnist/resnet18_svm_voc07_fmnist-demo.py'
+
+    def svm_record(value, run_dir, seed):
+        checkpoint = None
+        if run_dir:
+            checkpoint = tmp_path / run_dir / 'iter_300.pth'
+            checkpoint.parent.mkdir()
+            checkpoint.write_bytes(run_dir.encode())
+        path = tmp_path / f'r{value}.json'
+        write_result(str(path), 'svm_voc07', {f'feature{i}': value + i for i in range(1, 6)},
+                     checkpoint=checkpoint, benchmark_config=str(repo / svm_demo), seeds={'random_init': seed},
+                     dataset='Fashion-MNIST')
+        return json.loads(path.read_text())
+
+    pretrained = [svm_record(60.0, 'relative_loc_seed0', None), svm_record(62.0, 'relative_loc_seed1', None)]
+    rows = {f'{DEMO_MODEL} (2 runs)': {'svm': pretrained},
+            'random init, seeds 0, 1': {'svm': [svm_record(50.0, None, 0), svm_record(51.0, None, 1)]}}
+    run = tmp_path / 'records.json'
+    results = repo / 'docs/en/demo_results.json'
+    before = results.read_bytes() if results.exists() else None
+    unknown = dict(rows['random init, seeds 0, 1']['svm'][0], dataset='Fashion-MNIST-ish')
+    run.write_text(json.dumps(dict(pretrain_config=str(repo / DEMO_CONFIG), rows={'x': {'svm': [unknown]}})))
+    assert gen(repo, '--demo-run', run) == 2  # refused before anything is written
+    assert "unknown Task / Dataset 'SVM' / 'Fashion-MNIST-ish'" in capsys.readouterr().err
+    assert (results.read_bytes() if results.exists() else None) == before
+    run.write_text(json.dumps(dict(pretrain_config=str(repo / DEMO_CONFIG), rows=rows)))
+    assert gen(repo, '--demo-run', run) == 0
+    stored = json.loads((repo / 'docs/en/demo_results.json').read_text())
+    # No machine paths are stored: configs relative to the repository, a checkpoint by its run folder and name.
+    checkpoints = [r['checkpoint']['path'] for r in stored['rows'][f'{DEMO_MODEL} (2 runs)']['svm']]
+    assert checkpoints == ['relative_loc_seed0/iter_300.pth', 'relative_loc_seed1/iter_300.pth']
+    assert stored['rows']['random init, seeds 0, 1']['svm'][0]['benchmark_config'] == svm_demo
+    page = (repo / 'docs/en/get_started.md').read_text()
+    block = page[page.index('<!-- demo-tables:begin'):page.index('<!-- demo-tables:end -->')]
+    assert '| 62.00 ± 1.41 | 63.00 ± 1.41 |' in block and '| 51.50 ± 0.71 |' in block
+    assert f'(../../{DEMO_CONFIG})' in block  # links work from docs/en
+    assert gen(repo, '--check') == 0
+    (repo / 'docs/en/get_started.md').write_text(page.replace('62.00 ± 1.41', '63.00 ± 1.41'))
+    assert gen(repo, '--check') == 1
+    assert 'stale: docs/en/get_started.md' in capsys.readouterr().out

@@ -202,3 +202,16 @@ def test_compare_published_puts_ours_beside_theirs(repo):
         'resnet50_svm_voc07.py')]))
     line = next(line for line in mz.compare_published(str(repo)).splitlines() if line.strip().startswith('feature4 '))
     assert line.split()[1:] == ['64.00', '65.52']
+
+
+def test_a_row_of_several_runs_shows_mean_and_sample_std():
+    runs = [record('linear_eval', {'accuracy/feature1/top1': value, 'accuracy/feature2/top1': 50.0})
+            for value in (70.0, 72.0, 77.0)]
+    tables = mz.run_tables({'demo (3 runs)': {'linear': runs}, 'single': {'linear': runs[:1]}}, None, str(REPO))
+    row = next(line for line in tables.splitlines() if line.startswith('| demo (3 runs)'))
+    # mean 73.00, sample std sqrt(((-3)² + (-1)² + 4²) / 2) = 3.61; identical runs: std 0.
+    assert '| 73.00 ± 3.61 | 50.00 ± 0.00 |' in row
+    assert '| 70.00 | 50.00 |' in next(line for line in tables.splitlines() if line.startswith('| single'))
+    runs[1]['metrics'].pop('accuracy/feature2/top1')
+    with pytest.raises(mz.ModelZooError, match='demo .3 runs.: the runs of .*resnet18_mhead.* report different'):
+        mz.run_tables({'demo (3 runs)': {'linear': runs}}, None, str(REPO))

@@ -4,20 +4,36 @@
     python tools/analysis_tools/gen_model_zoo.py --check                  # exit 1 if a generated file is stale
     python tools/analysis_tools/gen_model_zoo.py --add-result WORK_DIR/result_linear_eval.json --model NAME
     python tools/analysis_tools/gen_model_zoo.py --compare-published      # ours beside the published numbers
+    python tools/analysis_tools/gen_model_zoo.py --demo-run work_dirs/demo/benchmarks/records.json
 
 Sources: ``model-index.yml`` -> ``configs/selfsup/<method>/metafile.yml`` (numbers measured by mmssl only) and
 ``published.yml`` beside each (numbers published elsewhere). Outputs: the marked block of every method README and
-``docs/en/model_zoo.md``. ``--add-result`` merges a result record (written by the benchmark tools) into model
-NAME's Results, rewrites that metafile in canonical order, then regenerates the docs. The logic lives in
+``docs/en/model_zoo.md``, and the demo tables of ``docs/en/get_started.md`` from ``docs/en/demo_results.json``
+(``--demo-run`` stores the records of a demo run there first, with the date and the machine). ``--add-result``
+merges a result record (written by the benchmark tools) into model NAME's Results, rewrites that metafile in
+canonical order, then regenerates the docs. The logic lives in
 ``model_zoo.py`` beside this tool (the mmssl package never reads or writes the repository's docs).
 """
 import argparse
+import datetime
+import os
 import os.path as osp
+import platform
 import sys
 
-from model_zoo import ModelZooError, add_result, compare_published, stale_files, write_generated
+from model_zoo import ModelZooError, add_result, compare_published, stale_files, write_demo_results, write_generated
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def machine() -> str:
+    """This machine in words: CPU model (Linux) and core count."""
+    model = platform.processor() or platform.machine()
+    if osp.isfile('/proc/cpuinfo'):
+        with open('/proc/cpuinfo') as f:
+            names = [line.split(':', 1)[1].strip() for line in f if line.startswith('model name')]
+        model = names[0] if names else model
+    return f'{model}, {os.cpu_count()} cores'
 
 
 def main(argv=None) -> int:
@@ -27,13 +43,15 @@ def main(argv=None) -> int:
     parser.add_argument('--add-result', metavar='RECORD', help='result record (.json) to merge into --model')
     parser.add_argument('--model', help='model name (metafile Models: Name) the record belongs to')
     parser.add_argument('--dataset', help='Dataset of the record, when its benchmark config name does not say')
+    parser.add_argument('--demo-run', metavar='RECORDS',
+                        help='records.json of a demo suite run (tools/demo.sh): store them as the demo results')
     parser.add_argument('--compare-published', action='store_true',
                         help='print our numbers beside the published ones (writes nothing)')
     args = parser.parse_args(argv)
     if bool(args.add_result) != bool(args.model):
         parser.error('--add-result and --model go together')
-    if args.check and args.add_result:
-        parser.error('--check writes nothing; it cannot be combined with --add-result')
+    if args.check and (args.add_result or args.demo_run):
+        parser.error('--check writes nothing; it cannot be combined with --add-result or --demo-run')
     try:
         if args.compare_published:
             print(compare_published(args.root), end='')
@@ -50,6 +68,9 @@ def main(argv=None) -> int:
         if args.add_result:
             metafile = add_result(args.root, args.add_result, args.model, args.dataset)
             print(f'merged {args.add_result} into {args.model} ({metafile})')
+        if args.demo_run:
+            about = dict(date=datetime.date.today().isoformat(), machine=machine())
+            print(f'stored {args.demo_run} as {write_demo_results(args.root, args.demo_run, about)}')
         for path in write_generated(args.root):
             print(f'wrote {path}')
     except ModelZooError as error:

@@ -1,17 +1,23 @@
 """Run a benchmark suite on a pre-trained checkpoint and print the model-zoo tables.
 
-    python tools/benchmarks/run_suite.py PRETRAIN_CONFIG CHECKPOINT --benchmarks svm lowshot linear knn det seg
+    python tools/benchmarks/run_suite.py PRETRAIN_CONFIG CHECKPOINT [CHECKPOINT ...] \\
+        --benchmarks svm lowshot linear knn det seg
 
 Each benchmark's config comes from the suite file (``--suite``, default
 ``configs/benchmarks/suites/resnet50_in1k.yml``; override one with ``--config NAME=PATH``). Every benchmark runs in
 its own process (``python -m mmssl.benchmarks NAME``; ``--gpus N``: under torchrun with N processes) into
 ``WORK_DIR/<benchmark>`` and writes a result record; ``--baseline`` runs the same benchmarks on the seeded random
-backbone into ``WORK_DIR/random_init`` for the row beside it. The tables are printed and written to
-``WORK_DIR/model_zoo.md``, with plots of the low-shot curve and of linear accuracy per layer. ``--model NAME``
-merges the records into that model of the metafiles and regenerates the model-zoo pages (``--baseline-model NAME``
-the same for the baseline row). Interrupted runs resume: start the same command again.
+backbone into ``WORK_DIR/random_init`` for the row beside it. Several checkpoints are runs of one pre-training
+with different seeds: each is evaluated into ``WORK_DIR/run<i>-<name>-<sha256 prefix>`` and the row shows mean ± sample
+std of every metric; ``--baseline-seeds S ...`` draws that many random backbones (``WORK_DIR/random_init_seed<S>``).
+The tables are printed and written to ``WORK_DIR/model_zoo.md``, the records of every row to
+``WORK_DIR/records.json`` (``gen_model_zoo.py --demo-run`` puts a demo run's tables into the docs), with plots of the
+low-shot curve and of linear accuracy per layer. ``--model NAME`` merges the records (several runs: their mean)
+into that model of the metafiles and regenerates the model-zoo pages (``--baseline-model NAME`` the same for the
+baseline row). Interrupted runs resume: start the same command again.
 """
 import argparse
+import json
 import os.path as osp
 import sys
 
@@ -20,6 +26,8 @@ from mmengine.utils import mkdir_or_exist
 from mmssl.benchmarks import suite as benchmark_suite
 from mmssl.benchmarks.base import benchmark_names, get_benchmark
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
+from mmssl.benchmarks.protocol import RANDOM_INIT_SEED
+from mmssl.benchmarks.records import write_result
 from mmssl.utils import parse_checkpoint_arg, read_backbone, read_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -36,10 +44,49 @@ def parse_config_override(text: str):
     return name, path
 
 
+def _tag(checkpoint: str) -> str:
+    return f'{osp.splitext(osp.basename(checkpoint))[0]}-{read_checkpoint(checkpoint).sha256[:8]}'
+
+
+def plan_runs(args, work_dir: str) -> dict:
+    """Row name -> [(checkpoint or None, work dir, random-init seed)], one entry per run of the row; and row name ->
+    its --model name."""
+    row = osp.splitext(osp.basename(args.pretrain_config))[0]
+    if len(args.checkpoint) == 1:
+        runs = {row: [(args.checkpoint[0], work_dir, RANDOM_INIT_SEED)]}
+    else:
+        runs = {f'{row} ({len(args.checkpoint)} runs)': [
+            (checkpoint, osp.join(work_dir, f'run{i}-{_tag(checkpoint)}'), RANDOM_INIT_SEED)
+            for i, checkpoint in enumerate(args.checkpoint)]}
+    models = {next(iter(runs)): args.model}
+    if args.baseline:
+        seeds = args.baseline_seeds
+        if seeds == [RANDOM_INIT_SEED]:
+            name, dirs = 'random init', [osp.join(work_dir, 'random_init')]
+        else:
+            name = f'random init, seeds {", ".join(map(str, seeds))}'
+            dirs = [osp.join(work_dir, f'random_init_seed{seed}') for seed in seeds]
+        runs[name] = [(None, run_dir, seed) for run_dir, seed in zip(dirs, seeds)]
+        models[name] = args.baseline_model
+    return runs, models
+
+
+def mean_record(records: list, path: str) -> str:
+    """Write a record whose metrics are the mean over ``records`` (runs of one row); returns ``path``."""
+    first = records[0]
+    metrics = {name: sum(r['metrics'][name] for r in records) / len(records) for name in first['metrics']}
+    runs = [dict(checkpoint=r['checkpoint'], seeds=r.get('seeds')) for r in records]
+    write_result(path, first['benchmark'], metrics, checkpoint=first['checkpoint'] and first['checkpoint']['path'],
+                 pretrain_config=first.get('pretrain_config'), benchmark_config=first['benchmark_config'],
+                 seeds={}, dataset=first.get('dataset'), extra=dict(mean_of=runs))
+    return path
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('pretrain_config', help='the config that produced CHECKPOINT')
-    parser.add_argument('checkpoint', help='pre-training checkpoint (full, as tools/train.py writes it)')
+    parser.add_argument('checkpoint', nargs='+', help='pre-training checkpoint (full, as tools/train.py writes it); '
+                        'several: runs of the same pre-training with different seeds (mean ± std)')
     parser.add_argument('--benchmarks', nargs='+', required=True, choices=benchmark_names())
     parser.add_argument('--suite', default=DEFAULT_SUITE, help='suite file (default %(default)s)')
     parser.add_argument('--config', action='append', type=parse_config_override, default=[],
@@ -47,45 +94,60 @@ def main(argv=None):
     parser.add_argument('--work-dir', help='default: work_dirs/benchmarks/suite/<checkpoint name>-<sha256 prefix>')
     parser.add_argument('--gpus', type=int, default=1, help='processes per benchmark (distributed when > 1)')
     parser.add_argument('--baseline', action='store_true', help='also evaluate the seeded random backbone')
+    parser.add_argument('--baseline-seeds', nargs='+', type=int, default=[RANDOM_INIT_SEED], metavar='SEED',
+                        help='seeds of the random backbones of --baseline (several: mean ± std; default %(default)s)')
     parser.add_argument('--model', help='model name in the metafiles to merge the results into')
     parser.add_argument('--baseline-model', help='model name in the metafiles for the baseline results')
     add_checkpoint_arguments(parser)
     args = parser.parse_args(argv)
 
     suite = benchmark_suite.load_suite(args.suite, dict(args.config))
-    checkpoint = parse_checkpoint_arg(args.checkpoint)
-    if checkpoint is None:
+    args.checkpoint = [parse_checkpoint_arg(checkpoint) for checkpoint in args.checkpoint]
+    if None in args.checkpoint:
         parser.error('CHECKPOINT must be a pre-trained checkpoint; --baseline adds the random backbone')
+    if len(set(args.baseline_seeds)) != len(args.baseline_seeds):
+        parser.error(f'--baseline-seeds {args.baseline_seeds} repeats a seed')
     options = checkpoint_options(args)
-    read_backbone(checkpoint, **options)  # an unknown layout fails here, before any benchmark runs
+    for checkpoint in args.checkpoint:
+        read_backbone(checkpoint, **options)  # an unknown layout fails here, before any benchmark runs
     pretrain_config = osp.abspath(args.pretrain_config)
-    tag = f'{osp.splitext(osp.basename(checkpoint))[0]}-{read_checkpoint(checkpoint).sha256[:8]}'
-    work_dir = osp.abspath(args.work_dir or osp.join('work_dirs', 'benchmarks', 'suite', tag))
+    work_dir = osp.abspath(args.work_dir or osp.join('work_dirs', 'benchmarks', 'suite', _tag(args.checkpoint[0])))
     mkdir_or_exist(work_dir)
-    runs = {osp.splitext(osp.basename(args.pretrain_config))[0]: (checkpoint, work_dir, args.model)}
-    if args.baseline:
-        runs['random init'] = (None, osp.join(work_dir, 'random_init'), args.baseline_model)
+    runs, models = plan_runs(args, work_dir)
     records = {}
-    for name, (run_checkpoint, run_dir, _) in runs.items():
-        records[name] = benchmark_suite.run_suite(run_checkpoint, args.benchmarks, suite, run_dir, pretrain_config,
-                                                  args.gpus, checkpoint_options=options)
-    for name, (_, run_dir, model) in runs.items():
-        if model:
-            for benchmark in args.benchmarks:
-                declared = get_benchmark(benchmark)
-                record = declared.record_path(osp.join(run_dir, declared.work_subdir or benchmark))
-                model_zoo.add_result(REPO, record, model)
-            for path in model_zoo.write_generated(REPO):
-                print(f'updated {path}')
+    for name, row_runs in runs.items():
+        records[name] = {}
+        for checkpoint, run_dir, seed in row_runs:
+            done = benchmark_suite.run_suite(checkpoint, args.benchmarks, suite, run_dir, pretrain_config, args.gpus,
+                                             checkpoint_options=options, random_init_seed=seed)
+            for benchmark, found in done.items():
+                records[name].setdefault(benchmark, []).extend(found)
+    for name, model in models.items():
+        if not model:
+            continue
+        for benchmark, group in records[name].items():
+            declared = get_benchmark(benchmark)
+            if len(group) == 1:
+                record = declared.record_path(osp.join(runs[name][0][1], declared.work_subdir or benchmark))
+            else:
+                record = mean_record(group, osp.join(work_dir, 'mean', model, declared.record_file()))
+            model_zoo.add_result(REPO, record, model)
+        for path in model_zoo.write_generated(REPO):
+            print(f'updated {path}')
+    with open(osp.join(work_dir, 'records.json'), 'w') as f:
+        json.dump(dict(pretrain_config=pretrain_config, rows=records), f, indent=1)
     tables = model_zoo.run_tables(records, args.pretrain_config, REPO)
     with open(osp.join(work_dir, 'model_zoo.md'), 'w') as f:
         f.write(tables)
-    linear = {name: runs_records['linear'] for name, runs_records in records.items() if 'linear' in runs_records}
+    linear = {name: row['linear'] for name, row in records.items() if 'linear' in row}
     plot = benchmark_suite.plot_linear(linear, osp.join(work_dir, 'linear_per_layer.png')) if linear else None
     print(tables)
-    print(f'tables: {osp.join(work_dir, "model_zoo.md")}' + (f'; linear accuracy per layer: {plot}' if plot else ''))
+    print(f'tables: {osp.join(work_dir, "model_zoo.md")}; records: {osp.join(work_dir, "records.json")}'
+          + (f'; linear accuracy per layer: {plot}' if plot else ''))
     if 'lowshot' in args.benchmarks:
-        print(f'low-shot curve: {osp.join(work_dir, "svm_voc07", "lowshot", "lowshot.png")}')
+        curves = [osp.join(run_dir, 'svm_voc07', 'lowshot', 'lowshot.png') for row_runs in runs.values()
+                  for _, run_dir, _ in row_runs]
+        print(f'low-shot curves: {", ".join(curves)}')
 
 
 if __name__ == '__main__':
