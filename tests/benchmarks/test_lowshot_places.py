@@ -148,3 +148,15 @@ def test_a_memory_budget_too_small_fails_before_any_svm(places, tmp_path):
                                          r'the primal SVM solver: 6 rows x 2304 dims'):
         cli.main('lowshot_places205', benchmark_args(places, tmp_path / 'work', '--max-memory', '100K'))
     assert not (tmp_path / 'work' / 'lowshot').exists()
+
+
+def test_a_val_list_without_a_class_fails_before_extraction(places, tmp_path):
+    with open(f"{places['data_root']}/{places['val']['ann_file']}") as f:
+        lines = [line for line in f if line.strip() and not line.startswith('b/bakery/shop/')]
+    val_list = tmp_path / 'val_without_bakery.csv'
+    val_list.write_text(''.join(lines))
+    args = benchmark_args(places, tmp_path / 'work') + [f'test_dataloader.dataset.ann_file={val_list}']
+    with pytest.raises(ValueError, match=r"val_without_bakery.csv and .*train_places205.csv name different classes "
+                                         r'\(2 vs 3\)'):
+        cli.main('lowshot_places205', args)
+    assert not (tmp_path / 'work' / 'features').exists()
