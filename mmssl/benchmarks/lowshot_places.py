@@ -80,12 +80,21 @@ def list_id(path: str, prefix: str) -> str:
 def read_places_list(dataset_cfg: dict) -> PlacesList:
     """Build a split's data set from its config and read the class and id of every line (no image is read)."""
     dataset = DATASETS.build(dataset_cfg)
-    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     where = getattr(dataset, 'ann_file', '') or str(dataset_cfg.get('type'))
-    if any('gt_label' not in info for info in infos):
-        raise ValueError(f'{where}: the Places205 low-shot benchmark needs a labelled list')
-    labels = np.array([int(info['gt_label']) for info in infos], dtype=np.int64)
-    ids = [list_id(info['img_path'], dataset.img_prefix) for info in infos]
+    # One pass without keeping the infos: the train list has 2.4M lines.
+    labels, ids = np.empty(len(dataset), dtype=np.int64), []
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        if 'gt_label' not in info:
+            raise ValueError(f'{where}: line of {info["img_path"]!r} has no label; the Places205 low-shot benchmark '
+                             'needs a labelled list')
+        labels[i] = int(info['gt_label'])
+        ids.append(list_id(info['img_path'], dataset.img_prefix))
+    seen = set()
+    for image in ids:  # ids name feature rows and match FAIR's files: a repeated one would be ambiguous
+        if image in seen:
+            raise ValueError(f'{where}: image {image!r} is listed twice; every image must be listed once')
+        seen.add(image)
     return PlacesList(dataset, labels, ids, list(dataset.metainfo['classes']), where)
 
 

@@ -160,3 +160,14 @@ def test_a_val_list_without_a_class_fails_before_extraction(places, tmp_path):
                                          r'\(2 vs 3\)'):
         cli.main('lowshot_places205', args)
     assert not (tmp_path / 'work' / 'features').exists()
+
+
+def test_a_train_list_with_an_image_twice_fails_before_extraction(places, tmp_path):
+    with open(f"{places['data_root']}/{places['train']['ann_file']}") as f:
+        lines = [line for line in f if line.strip()]
+    train_list = tmp_path / 'train_twice.csv'
+    train_list.write_text(''.join(lines + lines[:1]))
+    args = benchmark_args(places, tmp_path / 'work') + [f'trainval_dataloader.dataset.ann_file={train_list}']
+    with pytest.raises(ValueError, match=r"train_twice.csv: image 'a/abbey/00000000.jpg' is listed twice"):
+        cli.main('lowshot_places205', args)
+    assert not (tmp_path / 'work' / 'features').exists()
