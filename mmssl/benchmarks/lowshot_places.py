@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from mmengine.dataset import pseudo_collate
 from mmengine.dist import is_main_process
 from mmengine.logging import MMLogger
 
@@ -18,12 +19,12 @@ from mmssl.evaluation.svm import (PLACES_LOWSHOT_COSTS, FeatureSplit, PlacesLowS
                                   check_places_lowshot, generate_places_lowshot_samples, read_fair_places_samples,
                                   read_meta, run_places_lowshot_svm)
 from mmssl.evaluation.svm.features import META_FILE, ids_path, labels_path
-from mmssl.evaluation.svm.lowshot_places import class_indices
+from mmssl.evaluation.svm.lowshot_places import check_sample_memory, class_indices
 from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
 from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import init_distributed, teardown_distributed
 
-from .feature_extraction import extract_svm_features
+from .feature_extraction import FeatureExtractor, extract_svm_features
 from .lowshot import lowshot_table, plot_lowshot
 from .protocol import LAYERS, LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS
 from .svm import FEATURES_DIR, VOC07SVM, add_solver_arguments, load_layers, solver_of
@@ -96,6 +97,13 @@ def read_places_list(dataset_cfg: dict) -> PlacesList:
             raise ValueError(f'{where}: image {image!r} is listed twice; every image must be listed once')
         seen.add(image)
     return PlacesList(dataset, labels, ids, list(dataset.metainfo['classes']), where)
+
+
+def layer_dims(cfg, layers: Sequence[str], dataset, index: int) -> Dict[str, int]:
+    """Feature dimension of every layer: image ``index`` of ``dataset`` through the config's pipeline, backbone
+    (untrained: only shapes matter) and pooling."""
+    extractor = FeatureExtractor(cfg.model.backbone, layers, cfg.model.get('data_preprocessor')).eval()
+    return {layer: int(features.shape[1]) for layer, features in extractor(pseudo_collate([dataset[index]])).items()}
 
 
 def draw_places_samples(train: PlacesList, shots: Sequence[int], num_samples: int = LOWSHOT_NUM_SAMPLES,
@@ -189,15 +197,20 @@ class Places205LowShotSVM(VOC07SVM):
             num_samples=LOWSHOT_NUM_SAMPLES, seed=0, samples=None, plot=None, solver='fast', costs=None,
             device='cpu', n_jobs=-1, max_memory=DEFAULT_MAX_MEMORY, legacy_cost_selection=False):
         costs = costs or cfg.get('lowshot_costs', PLACES_LOWSHOT_COSTS)
-        solver_of(solver, SVMProtocol(costs=costs), device, n_jobs, max_memory)  # bad settings fail before work
+        svm_solver = solver_of(solver, SVMProtocol(costs=costs), device, n_jobs, max_memory)  # bad settings fail now
         train = read_places_list(cfg.trainval_dataloader.dataset)
         drawn = draw_places_samples(train, shots or cfg.get('lowshot_shots', LOWSHOT_SHOTS), num_samples, seed,
                                     samples)
         feature_dir = osp.join(work_dir, FEATURES_DIR)
         if not osp.isfile(osp.join(feature_dir, META_FILE)):
+            val = read_places_list(cfg.test_dataloader.dataset)
+            # The budget is checked now, not after hours of extraction.
+            dims = layer_dims(cfg, layers or cfg.layers, train.dataset, int(sampled_rows(drawn)[0]))
+            for layer, dim in dims.items():
+                check_sample_memory(drawn, svm_solver, dim, len(val.labels), layer)
             rank_device = init_distributed(cfg, launcher)
             try:
-                extract_places_lowshot_features(cfg, checkpoint, feature_dir, train, drawn, layers=layers,
+                extract_places_lowshot_features(cfg, checkpoint, feature_dir, train, drawn, val, layers=layers,
                                                 device=rank_device, pretrain_config=pretrain_config,
                                                 checkpoint_options=self.checkpoint_options)
             finally:

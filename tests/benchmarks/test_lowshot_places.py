@@ -143,11 +143,11 @@ def test_a_sample_file_without_a_class_fails_before_extraction(places, tmp_path)
     assert not (tmp_path / 'work' / 'features').exists()
 
 
-def test_a_memory_budget_too_small_fails_before_any_svm(places, tmp_path):
+def test_a_memory_budget_too_small_fails_before_extraction(places, tmp_path):
     with pytest.raises(ValueError, match=r'feature4, k=2: max_memory=9.54e-05 GiB \(102400 bytes\) is too small for '
                                          r'the primal SVM solver: 6 rows x 2304 dims'):
         cli.main('lowshot_places205', benchmark_args(places, tmp_path / 'work', '--max-memory', '100K'))
-    assert not (tmp_path / 'work' / 'lowshot').exists()
+    assert not (tmp_path / 'work' / 'features').exists()
 
 
 def test_a_val_list_without_a_class_fails_before_extraction(places, tmp_path):

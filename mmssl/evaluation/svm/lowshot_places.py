@@ -292,13 +292,22 @@ def check_places_lowshot(train: FeatureSplit, test: FeatureSplit, samples: Place
     used = np.unique(np.concatenate([rows for k in samples.shots for rows in samples.rows[k]]))
     _check_finite(train.features, used, f'{train.split} split of {train.layer}')
     _check_finite(test.features, None, f'{test.split} split of {test.layer}')
+    check_sample_memory(samples, solver, train.features.shape[1], len(test), train.layer)
+    return train_index, test_index
+
+
+def check_sample_memory(samples: PlacesLowShotSamples, solver: BaseSVMSolver, dim: int, num_test: int,
+                        layer: str) -> None:
+    """Raise ``ValueError`` naming ``layer`` and k when the largest sample does not fit the solver's budget.
+
+    The largest sample is solved last (k ascending), so a budget it exceeds must fail before the first SVM; a
+    benchmark can call this before extracting anything, once it knows the feature dimension ``dim``.
+    """
     largest = max(samples.shots, key=lambda k: max(len(rows) for rows in samples.rows[k]))
     try:
-        # The largest sample is solved last (k ascending): a budget it exceeds must fail before the first.
-        solver.check_memory(max(len(rows) for rows in samples.rows[largest]), train.features.shape[1], len(test))
+        solver.check_memory(max(len(rows) for rows in samples.rows[largest]), dim, num_test)
     except ValueError as error:
-        raise ValueError(f'{train.layer}, k={largest}: {error}') from None
-    return train_index, test_index
+        raise ValueError(f'{layer}, k={largest}: {error}') from None
 
 
 def run_places_lowshot_svm(train: FeatureSplit,
