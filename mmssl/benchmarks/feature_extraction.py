@@ -109,15 +109,19 @@ def extract_features(extractor: FeatureExtractor, dataloader_cfg: dict, out_dir:
 
 
 def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str, out_dir: str,
-                  device: str = 'cpu') -> list:
+                  device: str = 'cpu', prepared: Optional[tuple] = None) -> list:
     """Extract one labelled split (features, labels, ids) into the SVM feature folder ``out_dir``.
+
+    Args:
+        prepared: ``(dataset, labels, ids)`` to extract instead of the config's data set and its ``gt_label``
+            vectors (e.g. a subset of a list in another label encoding).
 
     Returns:
         list: the data set's class names (for ``meta.json``).
     """
-    dataset = DATASETS.build(dataloader_cfg['dataset'])
+    dataset = DATASETS.build(dataloader_cfg['dataset']) if prepared is None else prepared[0]
     if is_main_process():
-        write_labels(out_dir, split, *_labels_and_ids(dataset))
+        write_labels(out_dir, split, *(_labels_and_ids(dataset) if prepared is None else prepared[1:]))
     extract_features(extractor, dataloader_cfg, out_dir, split, device, dataset)
     return dataset.metainfo['classes']
 
@@ -125,7 +129,8 @@ def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str,
 def extract_svm_features(cfg, checkpoint: Optional[str], out_dir: str, layers: Optional[Sequence[str]] = None,
                          splits: Sequence[str] = ('trainval', 'test'), device: str = 'cpu',
                          pretrain_config: Optional[str] = None, checkpoint_options: Optional[dict] = None,
-                         random_init_seed: int = RANDOM_INIT_SEED) -> None:
+                         random_init_seed: int = RANDOM_INIT_SEED,
+                         prepared: Optional[Dict[str, tuple]] = None) -> None:
     """Extract the SVM feature folder of an SVM benchmark config (``cfg.layers``, ``{split}_dataloader``).
 
     Args:
@@ -138,13 +143,16 @@ def extract_svm_features(cfg, checkpoint: Optional[str], out_dir: str, layers: O
         pretrain_config: recorded in ``meta.json`` (written last, with the config) as the features' source.
         checkpoint_options: how to read ``checkpoint`` (:func:`mmssl.utils.load_backbone`).
         random_init_seed: the seed of the random backbone (``checkpoint=None``), recorded in ``meta.json``.
+        prepared: split -> ``(dataset, labels, ids)`` that replaces the config's data set of that split
+            (:func:`extract_split`).
     """
     extractor = FeatureExtractor(cfg.model.backbone, layers or cfg.layers, cfg.model.get('data_preprocessor'))
     if is_main_process() and osp.exists(osp.join(out_dir, META_FILE)):
         # meta.json marks a complete folder: it must not stand beside half-rewritten features.
         os.remove(osp.join(out_dir, META_FILE))
     report = load_backbone(extractor.backbone, checkpoint, random_init_seed, **(checkpoint_options or {}))
-    classes = [extract_split(extractor, cfg[f'{split}_dataloader'], split, out_dir, device) for split in splits]
+    classes = [extract_split(extractor, cfg[f'{split}_dataloader'], split, out_dir, device,
+                             (prepared or {}).get(split)) for split in splits]
     if is_main_process():  # written last: its presence marks a complete folder
         write_meta(out_dir, classes[0], extractor.layers,
                    dict(config=cfg.filename, checkpoint=checkpoint, pretrain_config=pretrain_config,

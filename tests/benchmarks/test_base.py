@@ -11,8 +11,8 @@ from mmssl.registry import BENCHMARKS
 
 
 def test_every_benchmark_declares_itself_once():
-    assert benchmark_names() == ['det', 'knn', 'linear', 'linear_avgpool', 'lowshot', 'seg', 'semi_sup', 'svm',
-                                 'svm_coco2014']
+    assert benchmark_names() == ['det', 'knn', 'linear', 'linear_avgpool', 'lowshot', 'lowshot_places205', 'seg',
+                                 'semi_sup', 'svm', 'svm_coco2014']
     for name in benchmark_names():
         benchmark = get_benchmark(name)
         assert benchmark.name == name and benchmark.title and benchmark.task and benchmark.columns
@@ -27,6 +27,15 @@ def test_every_option_of_a_benchmark_is_on_its_command_line():
     options = {option for action in parser._actions for option in action.option_strings}
     assert {'--work-dir', '--cfg-options', '--pretrain-config', '--launcher', '--samples', '--legacy-cost-selection',
             '--num-samples', '--shots', '--solver', '--costs', '--device'} <= options
+
+
+def test_the_places205_lowshot_options_are_on_its_command_line():
+    parser = cli.build_parser(get_benchmark('lowshot_places205'))
+    options = {option for action in parser._actions for option in action.option_strings}
+    assert {'--samples', '--legacy-cost-selection', '--shots', '--num-samples', '--seed', '--device', '--max-memory',
+            '--costs', '--layers', '--solver'} <= options
+    # FAIR's cost list unless the command line or the config says otherwise.
+    assert parser.parse_args(['c.py', 'none']).costs is None
 
 
 def test_default_work_dirs_carry_the_checkpoint_content_hash(tmp_path):

@@ -1,6 +1,7 @@
 """Every config under configs/ (except _base_) is built and trained for one step on tiny data.
 
-Benchmark configs that train nothing (VOC07 SVM feature extraction, kNN) run their pipeline instead.
+Benchmark configs that train nothing (VOC07 SVM feature extraction, the Places205 low-shot extraction of sampled
+images, kNN) run their pipeline instead.
 
 Only ``data_root`` is redirected (tiny data sets follow the official layouts, so each config's own ``ann_file``
 and ``data_prefix`` are exercised), loaders are shrunk to a batch of 2, and the loop to one iteration plus one
@@ -24,7 +25,8 @@ from mmengine.runner import Runner
 
 from mmssl.benchmarks.feature_extraction import extract_svm_features
 from mmssl.benchmarks.knn import KNN
-from mmssl.evaluation.svm import read_meta
+from mmssl.benchmarks.lowshot_places import extract_places_lowshot_features, read_places_list
+from mmssl.evaluation.svm import generate_places_lowshot_samples, read_meta
 from mmssl.registry import MODELS
 from mmssl.utils import convert_sync_bn_cfg, register_all_modules
 
@@ -113,6 +115,22 @@ def check_svm_feature_extraction(cfg: Config, tiny: dict, out_dir: str) -> None:
             assert features.shape[0] == 2 and np.allclose(np.linalg.norm(features, axis=1), 1, atol=1e-3)
 
 
+def check_places_lowshot_extraction(cfg: Config, tiny: dict, out_dir: str) -> None:
+    """The Places205 low-shot config: samples drawn from the whole tiny train list (k=1), then only the sampled
+    images and the val images (two) are extracted."""
+    shrink_loaders(cfg, tiny)
+    cfg.trainval_dataloader.dataset.pop('indices')  # the samples need every class of the list
+    train = read_places_list(cfg.trainval_dataloader.dataset)
+    samples = generate_places_lowshot_samples(train.labels, train.classes, shots=(1, ), num_samples=1)
+    extract_places_lowshot_features(cfg, None, out_dir, train, samples)
+    assert read_meta(out_dir)['classes'] == list(tiny['places205']['classes']) and cfg.lowshot_costs == 'voc07_26'
+    for split, rows in (('trainval', len(train.classes)), ('test', 2)):
+        labels = np.load(osp.join(out_dir, f'{split}_labels.npy'))
+        assert labels.shape == (rows, len(train.classes)) and ((labels == 1).sum(1) == 1).all()
+        for layer in cfg.layers:
+            assert np.load(osp.join(out_dir, f'{split}_{layer}.npy')).shape[0] == rows
+
+
 @pytest.mark.parametrize('config', CONFIGS, ids=CONFIGS)
 def test_config_builds_and_trains_one_step(config, tiny_data, tmp_path):
     delegated = next((test for prefix, test in DELEGATED.items() if config.startswith(prefix)), None)
@@ -123,6 +141,9 @@ def test_config_builds_and_trains_one_step(config, tiny_data, tmp_path):
     grid = grid_of(config)
     if grid and config != trained_grid_point(grid):
         check_grid_point(cfg, config, trained_grid_point(grid))
+        return
+    if 'trainval_dataloader' in cfg and cfg.get('dataset_name') == 'Places205':
+        check_places_lowshot_extraction(cfg, tiny_data, str(tmp_path))
         return
     if 'trainval_dataloader' in cfg:
         check_svm_feature_extraction(cfg, tiny_data, str(tmp_path))

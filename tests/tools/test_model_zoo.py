@@ -52,6 +52,9 @@ def test_record_values_are_rounded_and_absolute_configs_made_relative():
     ('lowshot_svm_voc07', {'feature5_k1': 20.0, 'feature5_k96': 50.0},
      'configs/benchmarks/classification/voc07/resnet50_svm_voc07.py', {},
      ('Low-shot SVM', 'VOC07', {'feature5_k1': 20.0, 'feature5_k96': 50.0})),
+    ('lowshot_svm_places205', {'feature4_k1': 8.0, 'feature5_k64': 30.0, 'best': 30.0},
+     'configs/benchmarks/classification/places205/resnet50_svm-lowshot_places205.py', {},
+     ('Low-shot SVM', 'Places205', {'feature4_k1': 8.0, 'feature5_k64': 30.0})),
     ('semi_sup', {'top1': 25.0, 'top5': 50.0},
      'configs/benchmarks/classification/imagenet/imagenet_10percent/'
      'resnet50_8xb32-steplr-20e_in1k-10pct_lr-1e-2_head10.py',

@@ -126,6 +126,8 @@ TABLES = (
     Table('svm_coco2014', 'COCO2014 linear SVM (mAP %)', 'SVM', ('COCO2014', ), _FEATURES, 'standard'),
     Table('lowshot_svm_voc07', 'VOC07 low-shot SVM (mAP %, mean of the samples)', 'Low-shot SVM', ('VOC07', ),
           _LOWSHOT, 'standard', layered=True),
+    Table('lowshot_svm_places205', 'Places205 low-shot SVM (mAP %, mean of the samples)', 'Low-shot SVM',
+          ('Places205', ), _columns('lowshot_places205'), 'standard', layered=True),
     Table('linear_in1k', 'ImageNet-1k linear evaluation (top-1 %)', 'Linear Evaluation', ('ImageNet-1k', ),
           _LINEAR, 'standard'),
     Table('linear_inat18', 'iNaturalist 2018 linear evaluation (top-1 %)', 'Linear Evaluation',

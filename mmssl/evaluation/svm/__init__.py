@@ -3,8 +3,9 @@ low-shot Places205."""
 from .features import FeatureSplit, check_layers, l2_normalize, load_split, read_meta, write_meta, write_split
 from .lowshot import (LowShotSamples, generate_lowshot_samples, load_lowshot_samples, run_lowshot_svm,
                       save_lowshot_samples)
-from .lowshot_places import (PLACES_LOWSHOT_COSTS, PlacesLowShotSamples, generate_places_lowshot_samples,
-                             load_fair_places_samples, run_places_lowshot_svm)
+from .lowshot_places import (PLACES_LOWSHOT_COSTS, PlacesLowShotSamples, check_places_lowshot, class_indices,
+                             generate_places_lowshot_samples, load_fair_places_samples, read_fair_places_samples,
+                             run_places_lowshot_svm)
 from .protocol import COST_PRESETS, SVMProtocol, cv_fold_ids, evaluation_mask, resolve_costs, select_cost, train_targets
 from .solvers import (DEFAULT_MAX_MEMORY, SOLVERS, BaseSVMSolver, FastSVMSolver, PrimalSVMSolver, SklearnSVMSolver,
                       SVMProblems, SVMSolution, build_svm_solver, parse_memory)
@@ -19,5 +20,6 @@ __all__ = [
     'DEFAULT_MAX_MEMORY', 'parse_memory', 'PrimalSVMSolver', 'BaseSVMSolver', 'FastSVMSolver', 'SklearnSVMSolver',
     'SVMProblems', 'SVMSolution', 'build_svm_solver', 'make_voc_like_features', 'run_voc07_svm',
     'PLACES_LOWSHOT_COSTS', 'PlacesLowShotSamples', 'generate_places_lowshot_samples', 'load_fair_places_samples',
-    'run_places_lowshot_svm', 'make_places_like_features'
+    'run_places_lowshot_svm', 'make_places_like_features', 'check_places_lowshot', 'class_indices',
+    'read_fair_places_samples'
 ]

@@ -176,12 +176,26 @@ def _load_strings(path: str) -> List[str]:
 
 
 def load_fair_places_samples(sample_dir: str, train: FeatureSplit) -> PlacesLowShotSamples:
+    """FAIR's sample files matched to the train split of a feature folder (:func:`read_fair_places_samples`)."""
+    return read_fair_places_samples(sample_dir, train.labels, train.ids, train.classes, f'{train.split} labels')
+
+
+def read_fair_places_samples(sample_dir: str, labels: np.ndarray, ids: Sequence[str], classes: Sequence[str],
+                             where: str = 'train labels') -> PlacesLowShotSamples:
     """Read FAIR's ``train_images_sample{s}_k{k}.npy`` / ``train_labels_sample{s}_k{k}.npy`` files.
 
     The images file holds image paths (as written by ``create_places_low_shot_samples.py``: full paths,
     ``k`` per class, class by class), the labels file their class indices ((N,) or (N, 1)). Paths are
     matched to ``train.ids`` by their trailing components (``.../a/abbey/00000001.jpg`` matches the id
-    ``a/abbey/00000001.jpg`` or ``a/abbey/00000001``).
+    ``a/abbey/00000001.jpg`` or ``a/abbey/00000001``). The rows returned index ``labels`` / ``ids`` (the train
+    pool: a feature folder's train split, or the whole train list before any extraction).
+
+    Args:
+        sample_dir: the folder of the files.
+        labels: (N,) class indices or (N, P) one-hot labels of the train pool.
+        ids: its N image ids (e.g. the list's relative paths).
+        classes: the P class names.
+        where: what ``labels`` are, for messages.
 
     Raises ``ValueError`` naming the file when an images file has no labels file or a different length,
     a path matches no train image, a label disagrees with the features' label of that image, a class is
@@ -190,9 +204,9 @@ def load_fair_places_samples(sample_dir: str, train: FeatureSplit) -> PlacesLowS
     files = sorted(glob.glob(osp.join(sample_dir, 'train_images_sample*_k*.npy')))
     if not files:
         raise FileNotFoundError(f'{sample_dir}: no train_images_sample{{s}}_k{{k}}.npy files')
-    classes = list(train.classes)
-    train_index = class_indices(train.labels, len(classes), f'{train.split} labels')
-    lookup = _row_lookup(train.ids)
+    classes = list(classes)
+    train_index = class_indices(labels, len(classes), where)
+    lookup = _row_lookup(ids)
     found: Dict[int, Dict[int, np.ndarray]] = {}
     for path in files:
         match = _FAIR_FILE.search(osp.basename(path))
@@ -203,17 +217,17 @@ def load_fair_places_samples(sample_dir: str, train: FeatureSplit) -> PlacesLowS
         if not osp.isfile(labels_file):
             raise FileNotFoundError(f'{path}: its labels file {labels_file} does not exist')
         images = _load_strings(path)
-        labels = np.load(labels_file, allow_pickle=False).reshape(-1)
-        if len(labels) != len(images):
-            raise ValueError(f'{labels_file} has {len(labels)} labels but {path} lists {len(images)} images')
+        file_labels = np.load(labels_file, allow_pickle=False).reshape(-1)
+        if len(file_labels) != len(images):
+            raise ValueError(f'{labels_file} has {len(file_labels)} labels but {path} lists {len(images)} images')
         rows = np.empty(len(images), dtype=np.int64)
         for i, image in enumerate(images):
             row = _match(image, lookup)
             if row is None:
                 raise ValueError(f'{path}: image {i} {image!r} is not among the train features\' ids')
-            if int(labels[i]) != train_index[row]:
-                raise ValueError(f'{labels_file}: image {i} {image!r} has label {int(labels[i])} but the features '
-                                 f'label it {train_index[row]} ({classes[train_index[row]]!r})')
+            if int(file_labels[i]) != train_index[row]:
+                raise ValueError(f'{labels_file}: image {i} {image!r} has label {int(file_labels[i])} but the '
+                                 f'features label it {train_index[row]} ({classes[train_index[row]]!r})')
             rows[i] = row
         counts = np.bincount(train_index[rows], minlength=len(classes))
         missing = np.flatnonzero(counts == 0)
@@ -253,6 +267,49 @@ def _check_finite(features: np.ndarray, rows: Optional[np.ndarray], what: str) -
             raise ValueError(f'{what}: NaN or inf in the features, first at row {row}, column {col}')
 
 
+def check_places_lowshot(train: FeatureSplit, test: FeatureSplit, samples: PlacesLowShotSamples,
+                         solver: BaseSVMSolver) -> tuple:
+    """Everything :func:`run_places_lowshot_svm` needs, checked before its first SVM (a benchmark calls it for
+    every layer before training any): rows, ids and labels agree, every sample holds every class, the rows used
+    are finite, and the largest sample fits the solver's memory budget.
+
+    Returns:
+        tuple: the (N_train,) and (N_test,) class index of every row.
+    """
+    check_splits(train, test)
+    if list(samples.classes) != list(train.classes):
+        raise ValueError(f'sample classes differ from the features ({len(samples.classes)} vs '
+                         f'{len(train.classes)} classes)')
+    num_classes = len(train.classes)
+    train_index = _check_split(train, num_classes)
+    test_index = _check_split(test, num_classes)
+    for k in samples.shots:
+        for s, rows in enumerate(samples.rows[k]):
+            counts = np.bincount(train_index[rows], minlength=num_classes)
+            if (counts == 0).any():
+                raise ValueError(f'k={k}, sample {s}: class {train.classes[int(np.argmin(counts))]!r} is missing '
+                                 'from the sample')
+    used = np.unique(np.concatenate([rows for k in samples.shots for rows in samples.rows[k]]))
+    _check_finite(train.features, used, f'{train.split} split of {train.layer}')
+    _check_finite(test.features, None, f'{test.split} split of {test.layer}')
+    check_sample_memory(samples, solver, train.features.shape[1], len(test), train.layer)
+    return train_index, test_index
+
+
+def check_sample_memory(samples: PlacesLowShotSamples, solver: BaseSVMSolver, dim: int, num_test: int,
+                        layer: str) -> None:
+    """Raise ``ValueError`` naming ``layer`` and k when the largest sample does not fit the solver's budget.
+
+    The largest sample is solved last (k ascending), so a budget it exceeds must fail before the first SVM; a
+    benchmark can call this before extracting anything, once it knows the feature dimension ``dim``.
+    """
+    largest = max(samples.shots, key=lambda k: max(len(rows) for rows in samples.rows[k]))
+    try:
+        solver.check_memory(max(len(rows) for rows in samples.rows[largest]), dim, num_test)
+    except ValueError as error:
+        raise ValueError(f'{layer}, k={largest}: {error}') from None
+
+
 def run_places_lowshot_svm(train: FeatureSplit,
                            test: FeatureSplit,
                            samples: PlacesLowShotSamples,
@@ -279,22 +336,8 @@ def run_places_lowshot_svm(train: FeatureSplit,
         AP averaged over samples (percent); ``skipped_shots``.
     """
     logger = MMLogger.get_current_instance()
-    check_splits(train, test)
-    if list(samples.classes) != list(train.classes):
-        raise ValueError(f'sample classes differ from the features ({len(samples.classes)} vs '
-                         f'{len(train.classes)} classes)')
+    train_index, test_index = check_places_lowshot(train, test, samples, solver)
     num_classes = len(train.classes)
-    train_index = _check_split(train, num_classes)
-    test_index = _check_split(test, num_classes)
-    for k in samples.shots:
-        for s, rows in enumerate(samples.rows[k]):
-            counts = np.bincount(train_index[rows], minlength=num_classes)
-            if (counts == 0).any():
-                raise ValueError(f'k={k}, sample {s}: class {train.classes[int(np.argmin(counts))]!r} is missing '
-                                 'from the sample')
-    used = np.unique(np.concatenate([rows for k in samples.shots for rows in samples.rows[k]]))
-    _check_finite(train.features, used, f'{train.split} split of {train.layer}')
-    _check_finite(test.features, None, f'{test.split} split of {test.layer}')
     protocol = solver.protocol
     costs = np.asarray(protocol.costs)
     signature = dict(protocol=protocol.to_dict(), solver=solver_name, legacy=legacy, samples=samples.digest(),

@@ -125,6 +125,11 @@ class BaseSVMSolver(ABC):
         self.train_features = train_features
         self.eval_features = eval_features
 
+    def check_memory(self, num_rows: int, dim: int, num_eval: int = 0) -> None:
+        """Raise ``ValueError`` now if :meth:`prepare` on ``num_rows`` x ``dim`` rows (and ``num_eval`` evaluation
+        rows) would not fit the solver's memory budget, so a protocol can check its largest problem before the
+        first training. Solvers without a budget accept anything."""
+
     @abstractmethod
     def solve(self, problems: SVMProblems) -> SVMSolution:
         """Train every (problem, cost) of the batch and score the requested evaluations."""
@@ -276,15 +281,14 @@ class FastSVMSolver(BaseSVMSolver):
         self._reset()
         num_rows, dim = train_features.shape
         need = self.dual_bytes(num_rows, dim, 0 if eval_features is None else len(eval_features))
-        use_primal = self.method == 'primal' or (self.method == 'auto' and need > self.max_memory)
+        use_primal = self._uses_primal(need)
         self.path = 'primal' if use_primal else 'dual'
         reason = {'auto': f'dual needs ~{need / 2**30:.2f} GiB, max_memory {self.max_memory / 2**30:.2f} GiB'}
         MMLogger.get_current_instance().info(
             f'fast SVM solver: {self.path} path for {num_rows} x {dim} training rows '
             f'({reason.get(self.method, f"method={self.method!r}")})')
         if use_primal:
-            self._primal = PrimalSVMSolver(self.protocol, device=self.device, tol=self.tol,
-                                           max_memory=self.max_memory)
+            self._primal = self._primal_solver()
             self._primal.prepare(train_features, eval_features)
             return
         self._rows = newton.to_tensor(train_features, self.device)
@@ -292,6 +296,16 @@ class FastSVMSolver(BaseSVMSolver):
         self._gram_low = self._gram.float() if self.precision == 'mixed' else None
         self._precond = newton.Preconditioner.from_gram(self._gram, self.precond_rank)
         self._group_precond = self._precond.truncate(self.group_precond_rank)
+
+    def _uses_primal(self, dual_bytes: int) -> bool:
+        return self.method == 'primal' or (self.method == 'auto' and dual_bytes > self.max_memory)
+
+    def _primal_solver(self) -> 'PrimalSVMSolver':
+        return PrimalSVMSolver(self.protocol, device=self.device, tol=self.tol, max_memory=self.max_memory)
+
+    def check_memory(self, num_rows: int, dim: int, num_eval: int = 0) -> None:
+        if self._uses_primal(self.dual_bytes(num_rows, dim, num_eval)):
+            self._primal_solver().check_memory(num_rows, dim, num_eval)
 
     def solve(self, problems: SVMProblems) -> SVMSolution:
         self._check_ready(problems)
@@ -457,6 +471,9 @@ class PrimalSVMSolver(BaseSVMSolver):
         norms = [float((x * x).sum(1).max()) for _, x in self._source.chunks()]
         self._row_norm = float(np.sqrt(max(norms) + scale**2))
         self._subspace = primal.Subspace.build(self._source, scale, self.precond_rank)
+
+    def check_memory(self, num_rows: int, dim: int, num_eval: int = 0) -> None:
+        primal.plan_memory(num_rows, dim, 1, self.precond_rank, self.max_memory)
 
     def solve(self, problems: SVMProblems) -> SVMSolution:
         self._check_ready(problems)

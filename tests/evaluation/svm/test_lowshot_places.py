@@ -10,6 +10,7 @@ from mmssl.evaluation.functional import average_precision
 from mmssl.evaluation.svm import FeatureSplit, SVMProtocol, build_svm_solver, l2_normalize
 from mmssl.evaluation.svm.lowshot_places import (PlacesLowShotSamples, generate_places_lowshot_samples,
                                                  load_fair_places_samples, run_places_lowshot_svm)
+from mmssl.evaluation.svm.primal import primal_bytes
 
 # A tiny Places205-style list: category folders under one-letter groups, per-class train counts.
 CATEGORIES = ('a/abbey', 'a/airport_terminal', 'b/bakery/shop', 'b/bar')
@@ -153,3 +154,18 @@ def test_bad_input_is_refused_before_training(tmp_path):
     with pytest.raises(ValueError, match=r"k=2, sample 1: class 'b/bar' is missing from the sample"):
         run_places_lowshot_svm(train, test, no_bar, solver, str(tmp_path))
     assert solver.history == []
+
+
+def test_a_budget_the_largest_sample_exceeds_fails_before_the_first_svm(tmp_path):
+    train = places_split('trainval', TRAIN_COUNTS, 0)
+    test = places_split('test', (3, 3, 3, 3), 1)
+    samples = generate_places_lowshot_samples(train.labels, train.classes, shots=(2, 8), num_samples=1, seed=0)
+    dim = train.features.shape[1]
+    # Exactly what one problem on the k=2 sample (8 rows) needs: the k=8 sample (32 rows) needs more.
+    budget = min(primal_bytes(8, dim, 1, 8, 32, resident=False), primal_bytes(8, dim, 1, 8, 32, resident=True))
+    solver = build_svm_solver('fast', SVMProtocol(costs=(1.0, )), max_memory=budget)
+    solver.check_memory(8, dim, len(test))
+    with pytest.raises(ValueError, match=rf'feature5, k=8: max_memory=.* \({budget} bytes\) is too small for the '
+                                         rf'primal SVM solver: 32 rows x {dim} dims need at least'):
+        run_places_lowshot_svm(train, test, samples, solver, str(tmp_path))
+    assert solver.history == []  # k=2 comes first and was not trained
