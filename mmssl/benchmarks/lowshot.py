@@ -99,14 +99,15 @@ class VOC07LowShotSVM(VOC07SVM):
         return {name: value for name, value in metrics.items() if name in allowed}
 
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', layers=None, shots=None,
-            plot=None, **options):
+            plot=None, recompute=False, **options):
         feature_dir = ensure_features(cfg, checkpoint, work_dir, layers, pretrain_config, launcher,
-                                      self.checkpoint_options)
+                                      self.checkpoint_options, recompute)
         if not is_main_process():
             return {}
         results_dir = osp.join(work_dir, self.results_subdir)
         results = self.run_on_features(feature_dir, results_dir, layers,
-                                       shots=shots or cfg.get('lowshot_shots', LOWSHOT_SHOTS), **options)
+                                       shots=shots or cfg.get('lowshot_shots', LOWSHOT_SHOTS), recompute=recompute,
+                                       **options)
         plot_lowshot(results, plot or osp.join(results_dir, 'lowshot.png'))
         print(lowshot_table(results))
         return {f'{layer}_k{k}': shot['mean'] for layer, result in results.items()
@@ -117,8 +118,10 @@ class VOC07LowShotSVM(VOC07SVM):
                         samples: Optional[str] = None, save_samples: Optional[str] = None,
                         legacy_cost_selection: bool = False, allow_small_pools: bool = False,
                         solver: str = 'fast', costs='voc07_19',
-                        device: str = 'cpu', n_jobs: int = -1, max_memory=DEFAULT_MAX_MEMORY) -> Dict[str, dict]:
-        """Low-shot SVMs on every layer of a feature folder; resumes finished k in ``work_dir/<layer>``.
+                        device: str = 'cpu', n_jobs: int = -1, max_memory=DEFAULT_MAX_MEMORY,
+                        recompute: bool = False) -> Dict[str, dict]:
+        """Low-shot SVMs on every layer of a feature folder; resumes finished k in ``work_dir/<layer>`` (refuses
+        another run's there unless ``recompute``).
 
         The training sets are drawn once (seeded) or read from the ``samples`` file and shared by all layers.
         Writes ``work_dir/<layer>/lowshot_svm.json`` and the record ``work_dir/result_lowshot_svm_voc07.json``.
@@ -126,6 +129,7 @@ class VOC07LowShotSVM(VOC07SVM):
         Returns:
             dict: layer -> the results of :func:`mmssl.evaluation.svm.run_lowshot_svm`.
         """
+        feature_dir, work_dir = osp.abspath(feature_dir), osp.abspath(work_dir)
         splits = load_layers(feature_dir, layers)
         protocol = SVMProtocol(costs=costs)
         train = next(iter(splits.values()))[0]
@@ -141,7 +145,7 @@ class VOC07LowShotSVM(VOC07SVM):
             results[layer] = run_lowshot_svm(train, test, drawn,
                                              solver_of(solver, protocol, device, n_jobs, max_memory),
                                              osp.join(work_dir, layer), legacy=legacy_cost_selection,
-                                             solver_name=solver)
+                                             solver_name=solver, recompute=recompute)
         metrics = {f'{layer}_k{k}': shot['mean'] for layer, result in results.items()
                    for k, shot in result['shots'].items()}
         self.write_feature_record(

@@ -344,7 +344,8 @@ def run_lowshot_svm(train: FeatureSplit,
                     solver: BaseSVMSolver,
                     work_dir: str,
                     legacy: bool = False,
-                    solver_name: Optional[str] = None) -> dict:
+                    solver_name: Optional[str] = None,
+                    recompute: bool = False) -> dict:
     """Run the low-shot protocol on one layer, resuming from finished shot counts in ``work_dir``.
 
     Args:
@@ -355,6 +356,8 @@ def run_lowshot_svm(train: FeatureSplit,
         work_dir: output directory of this layer.
         legacy: pick the cost per ``k`` by mean test mAP over samples, as the published numbers do.
         solver_name: recorded in the results.
+        recompute: delete partial results of another run (other features, weights or settings) instead of
+            refusing them (:class:`~mmssl.evaluation.svm.store.PartialResults`).
 
     Returns:
         dict: the content of ``work_dir/lowshot_svm.json``: for each ``k`` the chosen cost, how it
@@ -369,7 +372,7 @@ def run_lowshot_svm(train: FeatureSplit,
     protocol = solver.protocol
     signature = dict(protocol=protocol.to_dict(), solver=solver_name, legacy=legacy,
                      samples=samples.digest(), seed=samples.seed, **data_signature(train, test))
-    store = PartialResults(osp.join(work_dir, 'lowshot_parts'), signature)
+    store = PartialResults(osp.join(work_dir, 'lowshot_parts'), signature, recompute)
     batches = {k: _ShotBatch(samples, k, train.labels) for k in samples.shots}
     selectable = [k for k in samples.shots if batches[k].min_positives >= 2]
     if not legacy and len(protocol.costs) > 1 and not selectable:
