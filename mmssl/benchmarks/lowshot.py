@@ -14,15 +14,16 @@ from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
 from mmssl.registry import BENCHMARKS
 
 from .protocol import LAYERS, LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS
-from .svm import VOC07SVM, add_solver_arguments, ensure_features, load_layers, solver_of
+from .svm import VOC07SVM, add_solver_arguments, ensure_features, int_at_least, load_layers, solver_of
 
 
 def add_lowshot_arguments(parser):
     """The low-shot options (besides the solver's)."""
-    parser.add_argument('--shots', type=int, nargs='+',
-                        help=f"k values (default: the config's lowshot_shots, else {list(LOWSHOT_SHOTS)})")
-    parser.add_argument('--num-samples', type=int, default=LOWSHOT_NUM_SAMPLES)
-    parser.add_argument('--seed', type=int, default=0, help='seed of the low-shot training sets')
+    parser.add_argument('--shots', type=int_at_least(1), nargs='+',
+                        help=f"k values, each >= 1 (default: the config's lowshot_shots, else {list(LOWSHOT_SHOTS)})")
+    parser.add_argument('--num-samples', type=int_at_least(1), default=LOWSHOT_NUM_SAMPLES,
+                        help='independent samples per k (>= 1, default %(default)s)')
+    parser.add_argument('--seed', type=int_at_least(0), default=0, help='seed of the low-shot training sets (>= 0)')
     parser.add_argument('--samples', help='read the training sets from this JSON file instead of drawing them')
     parser.add_argument('--save-samples', help='write the training sets used to this JSON file')
     parser.add_argument('--allow-small-pools', action='store_true',
@@ -32,6 +33,15 @@ def add_lowshot_arguments(parser):
                         help='choose the cost by mean TEST mAP (published tables; optimistic)')
     parser.add_argument('--plot', help='PNG of mAP vs k (default WORK_DIR/lowshot.png)')
     return add_solver_arguments(parser)
+
+
+def config_shots(cfg) -> list:
+    """The config's ``lowshot_shots`` (default the protocol's), checked: a non-empty list of integers >= 1."""
+    shots = cfg.get('lowshot_shots', LOWSHOT_SHOTS)
+    if (not isinstance(shots, (list, tuple)) or not shots
+            or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in shots)):
+        raise ValueError(f'{cfg.filename}: lowshot_shots must be a non-empty list of integers >= 1, got {shots!r}')
+    return list(shots)
 
 
 def lowshot_table(results: Dict[str, dict]) -> str:
@@ -100,13 +110,13 @@ class VOC07LowShotSVM(VOC07SVM):
 
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', layers=None, shots=None,
             plot=None, recompute=False, **options):
+        shots = shots or config_shots(cfg)  # a bad lowshot_shots fails here, before extraction
         feature_dir = ensure_features(cfg, checkpoint, work_dir, layers, pretrain_config, launcher,
                                       self.checkpoint_options, recompute)
         if not is_main_process():
             return {}
         results_dir = osp.join(work_dir, self.results_subdir)
-        results = self.run_on_features(feature_dir, results_dir, layers,
-                                       shots=shots or cfg.get('lowshot_shots', LOWSHOT_SHOTS), recompute=recompute,
+        results = self.run_on_features(feature_dir, results_dir, layers, shots=shots, recompute=recompute,
                                        **options)
         plot_lowshot(results, plot or osp.join(results_dir, 'lowshot.png'))
         print(lowshot_table(results))

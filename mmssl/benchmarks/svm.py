@@ -17,7 +17,8 @@ from mmengine.logging import MMLogger
 from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, check_layers, load_split, read_meta,
                                   run_voc07_svm)
 from mmssl.evaluation.svm.features import META_FILE, check_source_checkpoint
-from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
+from mmssl.evaluation.svm.protocol import resolve_costs
+from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY, parse_memory
 from mmssl.registry import BENCHMARKS
 from mmssl.utils import init_distributed, teardown_distributed
 
@@ -28,15 +29,46 @@ from .protocol import LAYERS
 FEATURES_DIR = 'features'
 
 
+def int_at_least(minimum: int):
+    """An argparse ``type``: an integer >= ``minimum``; argparse names the option in the error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f'expected an integer >= {minimum}, got {text!r}')
+        return value
+    return parse
+
+
+def _n_jobs(text: str) -> int:
+    value = int_at_least(-2**31)(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f'expected a number of processes >= 1, or -1 for all cores, got {text!r}')
+    return value
+
+
+def _checked(check):
+    """An argparse ``type`` that keeps the text but refuses what ``check`` refuses (ValueError)."""
+    def parse(text: str) -> str:
+        try:
+            check(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return text
+    return parse
+
+
 def add_solver_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Command-line options shared by the SVM benchmarks and tools."""
+    """Command-line options shared by the SVM benchmarks and tools (numbers checked when parsed)."""
     parser.add_argument('--layers', nargs='+', help='layers to evaluate (default: all)')
     parser.add_argument('--solver', choices=['fast', 'sklearn'], default='fast')
-    parser.add_argument('--costs', default='voc07_19',
-                        help='cost preset (voc07_19, voc07_26, voc07_11) or comma-separated costs')
+    parser.add_argument('--costs', default='voc07_19', type=_checked(resolve_costs),
+                        help='cost preset (voc07_19, voc07_26, voc07_11) or comma-separated costs, each > 0')
     parser.add_argument('--device', default='cpu', help='torch device of the fast solver, e.g. cuda')
-    parser.add_argument('--n-jobs', type=int, default=-1, help='processes of the sklearn solver')
-    parser.add_argument('--max-memory', default=DEFAULT_MAX_MEMORY,
+    parser.add_argument('--n-jobs', type=_n_jobs, default=-1, help='processes of the sklearn solver (-1: all cores)')
+    parser.add_argument('--max-memory', default=DEFAULT_MAX_MEMORY, type=_checked(parse_memory),
                         help='memory the fast solver may hold (e.g. 16G); above it, it solves in the primal over '
                         'memory-mapped features (default %(default)s bytes)')
     add_recompute_argument(parser)

@@ -107,10 +107,14 @@ def generate_lowshot_samples(labels: np.ndarray,
         ValueError: a pool is too small and ``allow_small_pools`` is off; names the class, ``k`` and the counts.
     """
     logger = MMLogger.get_current_instance()
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
+        raise ValueError(f'num_samples (--num-samples) must be an integer >= 1, got {num_samples!r}')
+    if not len(shots):
+        raise ValueError('no shot counts (--shots) given: expected integers >= 1')
     rows = {}
     for k in shots:
         if k < 1:
-            raise ValueError(f'shot counts must be positive, got {k}')
+            raise ValueError(f'shot counts (--shots) must be integers >= 1, got {k!r} in {list(shots)}')
         rows[int(k)] = [[None] * len(classes) for _ in range(num_samples)]
         for c, name in enumerate(classes):
             pools = (np.flatnonzero(labels[:, c] == POSITIVE), np.flatnonzero(labels[:, c] == NEGATIVE))
