@@ -10,6 +10,10 @@ backbone into ``WORK_DIR/random_init`` for the row beside it. The tables are pri
 ``WORK_DIR/model_zoo.md``, with plots of the low-shot curve and of linear accuracy per layer. ``--model NAME``
 merges the records into that model of the metafiles and regenerates the model-zoo pages (``--baseline-model NAME``
 the same for the baseline row). Interrupted runs resume: start the same command again.
+
+Paths on the command line (PRETRAIN_CONFIG, CHECKPOINT, ``--suite``, ``--config``, ``--work-dir``) are taken from
+the current directory and made absolute before anything runs; a relative config in a suite file is taken from the
+suite file's folder, else from the repository root (the shipped suites name ``configs/...``).
 """
 import argparse
 import os.path as osp
@@ -41,7 +45,7 @@ def main(argv=None):
     parser.add_argument('pretrain_config', help='the config that produced CHECKPOINT')
     parser.add_argument('checkpoint', help='pre-training checkpoint (full, as tools/train.py writes it)')
     parser.add_argument('--benchmarks', nargs='+', required=True, choices=benchmark_names())
-    parser.add_argument('--suite', default=DEFAULT_SUITE, help='suite file (default %(default)s)')
+    parser.add_argument('--suite', default=osp.join(REPO, DEFAULT_SUITE), help='suite file (default %(default)s)')
     parser.add_argument('--config', action='append', type=parse_config_override, default=[],
                         metavar='NAME=PATH', help='use PATH as the config of benchmark NAME')
     parser.add_argument('--work-dir', help='default: work_dirs/benchmarks/suite/<checkpoint name>-<sha256 prefix>')
@@ -52,17 +56,21 @@ def main(argv=None):
     add_checkpoint_arguments(parser)
     args = parser.parse_args(argv)
 
-    suite = benchmark_suite.load_suite(args.suite, dict(args.config))
+    # Every path is fixed against the caller's directory now: benchmarks run in child processes.
+    pretrain_config = osp.abspath(args.pretrain_config)
+    if not osp.isfile(pretrain_config):
+        parser.error(f'PRETRAIN_CONFIG {pretrain_config} does not exist')
+    overrides = {name: osp.abspath(path) for name, path in args.config}
+    suite = benchmark_suite.load_suite(osp.abspath(args.suite), overrides, REPO)
     checkpoint = parse_checkpoint_arg(args.checkpoint)
     if checkpoint is None:
         parser.error('CHECKPOINT must be a pre-trained checkpoint; --baseline adds the random backbone')
     options = checkpoint_options(args)
     read_backbone(checkpoint, **options)  # an unknown layout fails here, before any benchmark runs
-    pretrain_config = osp.abspath(args.pretrain_config)
     tag = f'{osp.splitext(osp.basename(checkpoint))[0]}-{read_checkpoint(checkpoint).sha256[:8]}'
     work_dir = osp.abspath(args.work_dir or osp.join('work_dirs', 'benchmarks', 'suite', tag))
     mkdir_or_exist(work_dir)
-    runs = {osp.splitext(osp.basename(args.pretrain_config))[0]: (checkpoint, work_dir, args.model)}
+    runs = {osp.splitext(osp.basename(pretrain_config))[0]: (checkpoint, work_dir, args.model)}
     if args.baseline:
         runs['random init'] = (None, osp.join(work_dir, 'random_init'), args.baseline_model)
     records = {}
@@ -77,7 +85,7 @@ def main(argv=None):
                 model_zoo.add_result(REPO, record, model)
             for path in model_zoo.write_generated(REPO):
                 print(f'updated {path}')
-    tables = model_zoo.run_tables(records, args.pretrain_config, REPO)
+    tables = model_zoo.run_tables(records, pretrain_config, REPO)
     with open(osp.join(work_dir, 'model_zoo.md'), 'w') as f:
         f.write(tables)
     linear = {name: runs_records['linear'] for name, runs_records in records.items() if 'linear' in runs_records}
