@@ -43,7 +43,11 @@ def int_at_least(minimum: int):
 
 
 def _n_jobs(text: str) -> int:
-    value = int_at_least(-2**31)(text)
+    """``--n-jobs``: joblib's process count, >= 1 or negative (-1: all cores); 0 means nothing to joblib."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value == 0:
         raise argparse.ArgumentTypeError(f'expected a number of processes >= 1, or -1 for all cores, got {text!r}')
     return value
