@@ -17,15 +17,17 @@ from mmengine.dist import barrier, get_dist_info, is_main_process
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader
 
-from mmssl.evaluation.svm.features import (META_FILE, create_features, feature_path, l2_normalize, write_labels,
-                                           write_meta)
+from mmssl.evaluation.svm.features import (META_FILE, SPLITS, checkpoint_source, create_feature_files, describe_weights,
+                                           feature_path, l2_normalize, open_features, read_meta, weights_identity,
+                                           write_labels, write_meta)
 from mmssl.models.utils.taps import tap_pooling
 from mmssl.registry import DATA_SAMPLERS, DATASETS, MODELS
 from mmssl.utils import load_backbone
 
 from .protocol import LAYERS, RANDOM_INIT_SEED
 
-__all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features']
+__all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features', 'features_mismatch',
+           'stale_features_message']
 
 
 class FeatureExtractor(torch.nn.Module):
@@ -89,8 +91,8 @@ def extract_features(extractor: FeatureExtractor, dataloader_cfg: dict, out_dir:
     extractor = extractor.to(device).eval()
     probe = extractor(pseudo_collate([dataset[0]]))
     if is_main_process():
-        for layer in extractor.layers:
-            create_features(out_dir, split, layer, len(dataset), probe[layer].shape[1])
+        shapes = {layer: (len(dataset), probe[layer].shape[1]) for layer in extractor.layers}
+        create_feature_files(out_dir, split, shapes)  # space checked and allocated before any row is written
     barrier()
     paths = {layer: feature_path(out_dir, split, layer) for layer in extractor.layers}
     outputs = {layer: np.load(path, mmap_mode='r+') for layer, path in paths.items()}
@@ -145,6 +147,9 @@ def extract_svm_features(cfg, checkpoint: Optional[str], out_dir: str, layers: O
         random_init_seed: the seed of the random backbone (``checkpoint=None``), recorded in ``meta.json``.
         prepared: split -> ``(dataset, labels, ids)`` that replaces the config's data set of that split
             (:func:`extract_split`).
+
+    ``meta.json`` records the checkpoint as :func:`~mmssl.evaluation.svm.features.checkpoint_source` does (absolute
+    path and sha256, or the random backbone's seed) and the config's absolute path.
     """
     extractor = FeatureExtractor(cfg.model.backbone, layers or cfg.layers, cfg.model.get('data_preprocessor'))
     if is_main_process() and osp.exists(osp.join(out_dir, META_FILE)):
@@ -155,6 +160,38 @@ def extract_svm_features(cfg, checkpoint: Optional[str], out_dir: str, layers: O
                              (prepared or {}).get(split)) for split in splits]
     if is_main_process():  # written last: its presence marks a complete folder
         write_meta(out_dir, classes[0], extractor.layers,
-                   dict(config=cfg.filename, checkpoint=checkpoint, pretrain_config=pretrain_config,
-                        dataset=cfg.get('dataset_name'), checkpoint_format=report and report.format,
-                        random_init_seed=None if checkpoint is not None else random_init_seed))
+                   dict(config=cfg.filename and osp.abspath(cfg.filename),
+                        **checkpoint_source(checkpoint, random_init_seed), pretrain_config=pretrain_config, dataset=cfg.get('dataset_name'),
+                        checkpoint_format=report and report.format))
+
+
+def features_mismatch(feature_dir: str, cfg, checkpoint: Optional[str], layers: Sequence[str],
+                      splits: Sequence[str] = SPLITS, random_init_seed: int = RANDOM_INIT_SEED) -> Optional[str]:
+    """Why a complete feature folder (``meta.json`` present) cannot serve ``checkpoint`` / ``cfg`` / ``layers``
+    (``None``: it can): other weights (by sha256 or random-init seed), another config, missing layers, or a feature
+    file whose size disagrees with its header."""
+    meta = read_meta(feature_dir)
+    source = meta.get('source') or {}
+    wanted = checkpoint_source(checkpoint, random_init_seed)
+    problems = []
+    if weights_identity(source) != weights_identity(wanted):
+        problems.append(f'they were extracted from {describe_weights(source)}, not {describe_weights(wanted)}')
+    config = cfg.filename and osp.abspath(cfg.filename)
+    if source.get('config') != config:
+        problems.append(f'they were extracted with config {source.get("config")}, not {config}')
+    missing = [layer for layer in layers if layer not in meta['layers']]
+    if missing:
+        problems.append(f'they lack layers {missing} (it has {meta["layers"]})')
+    for layer in [layer for layer in layers if layer not in missing]:
+        for split in splits:
+            try:
+                open_features(feature_path(feature_dir, split, layer))  # reads the header only
+            except (OSError, ValueError) as error:
+                problems.append(str(error))
+    return '; '.join(problems) or None
+
+
+def stale_features_message(feature_dir: str, mismatch: str) -> str:
+    """The refusal of a feature folder that :func:`features_mismatch` found unfit."""
+    return (f'{feature_dir} holds other features: {mismatch}. Pass --recompute to extract them again (and recompute '
+            'the results), or use another work dir')

@@ -1,15 +1,28 @@
-"""kNN benchmark (``knn``): weighted k-nearest-neighbour classification of frozen, globally pooled feature5."""
+"""kNN benchmark (``knn``): weighted k-nearest-neighbour classification of frozen, globally pooled feature5.
+
+The features of both splits are written to the work dir with a ``meta.json`` naming their weights and config
+(:mod:`mmssl.evaluation.svm.features`); a later run with the same checkpoint (sha256) and config reuses them, one
+with other weights refuses them unless ``--recompute``.
+"""
+import os
+import os.path as osp
+
 import numpy as np
 import torch
-from mmengine.dist import is_main_process
+from mmengine.dist import barrier, is_main_process
 
 from mmssl.evaluation import knn_classify
+from mmssl.evaluation.svm.features import META_FILE, checkpoint_source, feature_path, open_features, write_meta
 from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import init_distributed, teardown_distributed
 
 from .base import Benchmark
-from .feature_extraction import FeatureExtractor, extract_features
+from .feature_extraction import FeatureExtractor, extract_features, features_mismatch, stale_features_message
 from .protocol import KNN_KS, KNN_TEMPERATURE
+from .svm import add_recompute_argument
+
+KNN_SPLITS = ('train', 'val')
+KNN_LAYER = 'feature5'
 
 
 def _labels(dataloader_cfg: dict) -> tuple:
@@ -18,7 +31,21 @@ def _labels(dataloader_cfg: dict) -> tuple:
     if any(label is None for label in labels):
         raise ValueError(f"kNN needs a labelled data set; {dataloader_cfg['dataset']['type']} gave samples without "
                          'gt_label')
-    return torch.as_tensor(np.asarray(labels), dtype=torch.long), len(dataset.metainfo['classes'])
+    return torch.as_tensor(np.asarray(labels), dtype=torch.long), dataset.metainfo['classes']
+
+
+def knn_settings(cfg) -> tuple:
+    """``(ks, temperature)`` of the config's ``knn`` dict, checked before any work: every k a positive integer,
+    the temperature a positive number; the error names the config file and key."""
+    knn_cfg = cfg.get('knn', {})
+    ks, temperature = knn_cfg.get('ks', KNN_KS), knn_cfg.get('temperature', KNN_TEMPERATURE)
+    ks = [ks] if isinstance(ks, int) else ks
+    if (not isinstance(ks, (list, tuple)) or not ks
+            or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in ks)):
+        raise ValueError(f'{cfg.filename}: knn.ks must be a non-empty list of integers >= 1, got {ks!r}')
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
+        raise ValueError(f'{cfg.filename}: knn.temperature must be a number > 0, got {temperature!r}')
+    return list(ks), float(temperature)
 
 
 @BENCHMARKS.register_module()
@@ -27,7 +54,8 @@ class KNN(Benchmark):
 
     The config holds ``model.backbone`` (and optionally ``model.data_preprocessor``), a labelled
     ``train_dataloader`` (the neighbours) and ``val_dataloader`` (the queries), both with test-time pipelines,
-    and ``knn=dict(ks=..., temperature=...)``. Features are written to the work dir.
+    and ``knn=dict(ks=..., temperature=...)``. Features are written to the work dir and reused by a later run on
+    the same checkpoint and config.
 
     Metrics: ``k<k>/top1`` and ``k<k>/top5`` (%).
     """
@@ -38,35 +66,62 @@ class KNN(Benchmark):
     columns = tuple((f'k={k}', f'k{k}') for k in KNN_KS)
 
     @classmethod
+    def add_arguments(cls, parser):
+        add_recompute_argument(parser)
+
+    @classmethod
     def table_metrics(cls, metrics):
         return {name[:-len('/top1')]: value for name, value in metrics.items() if name.endswith('/top1')}
 
-    def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none'):
+    def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', recompute=False):
+        ks, temperature = knn_settings(cfg)
         device = init_distributed(cfg, launcher)
         try:
-            metrics = self.evaluate(cfg, checkpoint, work_dir, device)
+            metrics = self.evaluate(cfg, checkpoint, work_dir, device, recompute)
         finally:
             teardown_distributed()
-        knn_cfg = cfg.get('knn', {})
         # kNN itself draws nothing at random; a random backbone is drawn from a fixed seed.
         self.write_record(work_dir, metrics, cfg, checkpoint, pretrain_config=pretrain_config,
-                          seeds=dict(cfg.get('randomness', {})),
-                          extra=dict(ks=list(knn_cfg.get('ks', KNN_KS)),
-                                     temperature=knn_cfg.get('temperature', KNN_TEMPERATURE)))
+                          seeds=dict(cfg.get('randomness', {})), extra=dict(ks=ks, temperature=temperature))
         return metrics
 
-    def evaluate(self, cfg, checkpoint, work_dir: str, device: str = 'cpu') -> dict:
-        """Extract both splits and classify; the metrics on the main process, an empty dict elsewhere."""
-        extractor = FeatureExtractor(cfg.model.backbone, ['feature5'], cfg.model.get('data_preprocessor'),
-                                     pooling='global')
-        self.load_backbone(extractor.backbone, checkpoint)
-        paths = {split: extract_features(extractor, cfg[f'{split}_dataloader'], work_dir, split, device)['feature5']
-                 for split in ('train', 'val')}
+    def evaluate(self, cfg, checkpoint, work_dir: str, device: str = 'cpu', recompute: bool = False) -> dict:
+        """Extract both splits (unless the work dir holds them for these weights and config) and classify; the
+        metrics on the main process, an empty dict elsewhere."""
+        ks, temperature = knn_settings(cfg)
+        complete = osp.isfile(osp.join(work_dir, META_FILE))
+        mismatch = complete and features_mismatch(work_dir, cfg, checkpoint, [KNN_LAYER], KNN_SPLITS,
+                                                  self.random_init_seed)
+        if mismatch and not recompute:
+            raise ValueError(stale_features_message(work_dir, mismatch))
+        if not complete or mismatch:
+            self.extract(cfg, checkpoint, work_dir, device)
         if not is_main_process():
             return {}
-        train_labels, num_classes = _labels(cfg.train_dataloader)
+        train_labels, classes = _labels(cfg.train_dataloader)
         val_labels, _ = _labels(cfg.val_dataloader)
-        knn_cfg = cfg.get('knn', {})
-        return knn_classify(torch.from_numpy(np.load(paths['train'])), train_labels,
-                            torch.from_numpy(np.load(paths['val'])), val_labels, num_classes,
-                            ks=knn_cfg.get('ks', KNN_KS), temperature=knn_cfg.get('temperature', KNN_TEMPERATURE))
+        features = {}
+        for split, labels in zip(KNN_SPLITS, (train_labels, val_labels)):
+            path = feature_path(work_dir, split, KNN_LAYER)
+            features[split] = torch.from_numpy(np.array(open_features(path)))
+            if len(features[split]) != len(labels):
+                raise ValueError(f'{path} has {len(features[split])} rows but the {split} data set has {len(labels)} '
+                                 'samples; pass --recompute to extract the features again')
+        return knn_classify(features['train'], train_labels, features['val'], val_labels, len(classes), ks=ks,
+                            temperature=temperature)
+
+    def extract(self, cfg, checkpoint, work_dir: str, device: str = 'cpu') -> None:
+        """Write both splits' features into ``work_dir``, then ``meta.json`` (the mark of a complete folder)."""
+        if is_main_process() and osp.exists(osp.join(work_dir, META_FILE)):
+            os.remove(osp.join(work_dir, META_FILE))  # it must not vouch for half-rewritten features
+        extractor = FeatureExtractor(cfg.model.backbone, [KNN_LAYER], cfg.model.get('data_preprocessor'),
+                                     pooling='global')
+        self.load_backbone(extractor.backbone, checkpoint)
+        for split in KNN_SPLITS:
+            extract_features(extractor, cfg[f'{split}_dataloader'], work_dir, split, device)
+        if is_main_process():
+            classes = DATASETS.build(cfg.train_dataloader['dataset']).metainfo['classes']
+            write_meta(work_dir, classes, [KNN_LAYER],
+                       dict(config=cfg.filename and osp.abspath(cfg.filename),
+                            **checkpoint_source(checkpoint, self.random_init_seed)))
+        barrier()

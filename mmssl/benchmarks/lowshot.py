@@ -14,15 +14,16 @@ from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
 from mmssl.registry import BENCHMARKS
 
 from .protocol import LAYERS, LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS
-from .svm import VOC07SVM, add_solver_arguments, ensure_features, load_layers, solver_of
+from .svm import VOC07SVM, add_solver_arguments, ensure_features, int_at_least, load_layers, solver_of
 
 
 def add_lowshot_arguments(parser):
     """The low-shot options (besides the solver's)."""
-    parser.add_argument('--shots', type=int, nargs='+',
-                        help=f"k values (default: the config's lowshot_shots, else {list(LOWSHOT_SHOTS)})")
-    parser.add_argument('--num-samples', type=int, default=LOWSHOT_NUM_SAMPLES)
-    parser.add_argument('--seed', type=int, default=0, help='seed of the low-shot training sets')
+    parser.add_argument('--shots', type=int_at_least(1), nargs='+',
+                        help=f"k values, each >= 1 (default: the config's lowshot_shots, else {list(LOWSHOT_SHOTS)})")
+    parser.add_argument('--num-samples', type=int_at_least(1), default=LOWSHOT_NUM_SAMPLES,
+                        help='independent samples per k (>= 1, default %(default)s)')
+    parser.add_argument('--seed', type=int_at_least(0), default=0, help='seed of the low-shot training sets (>= 0)')
     parser.add_argument('--samples', help='read the training sets from this JSON file instead of drawing them')
     parser.add_argument('--save-samples', help='write the training sets used to this JSON file')
     parser.add_argument('--allow-small-pools', action='store_true',
@@ -32,6 +33,15 @@ def add_lowshot_arguments(parser):
                         help='choose the cost by mean TEST mAP (published tables; optimistic)')
     parser.add_argument('--plot', help='PNG of mAP vs k (default WORK_DIR/lowshot.png)')
     return add_solver_arguments(parser)
+
+
+def config_shots(cfg) -> list:
+    """The config's ``lowshot_shots`` (default the protocol's), checked: a non-empty list of integers >= 1."""
+    shots = cfg.get('lowshot_shots', LOWSHOT_SHOTS)
+    if (not isinstance(shots, (list, tuple)) or not shots
+            or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in shots)):
+        raise ValueError(f'{cfg.filename}: lowshot_shots must be a non-empty list of integers >= 1, got {shots!r}')
+    return list(shots)
 
 
 def lowshot_table(results: Dict[str, dict]) -> str:
@@ -99,14 +109,15 @@ class VOC07LowShotSVM(VOC07SVM):
         return {name: value for name, value in metrics.items() if name in allowed}
 
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', layers=None, shots=None,
-            plot=None, **options):
+            plot=None, recompute=False, **options):
+        shots = shots or config_shots(cfg)  # a bad lowshot_shots fails here, before extraction
         feature_dir = ensure_features(cfg, checkpoint, work_dir, layers, pretrain_config, launcher,
-                                      self.checkpoint_options, self.random_init_seed)
+                                      self.checkpoint_options, recompute, self.random_init_seed)
         if not is_main_process():
             return {}
         results_dir = osp.join(work_dir, self.results_subdir)
-        results = self.run_on_features(feature_dir, results_dir, layers,
-                                       shots=shots or cfg.get('lowshot_shots', LOWSHOT_SHOTS), **options)
+        results = self.run_on_features(feature_dir, results_dir, layers, shots=shots, recompute=recompute,
+                                       **options)
         plot_lowshot(results, plot or osp.join(results_dir, 'lowshot.png'))
         print(lowshot_table(results))
         return {f'{layer}_k{k}': shot['mean'] for layer, result in results.items()
@@ -117,8 +128,10 @@ class VOC07LowShotSVM(VOC07SVM):
                         samples: Optional[str] = None, save_samples: Optional[str] = None,
                         legacy_cost_selection: bool = False, allow_small_pools: bool = False,
                         solver: str = 'fast', costs='voc07_19',
-                        device: str = 'cpu', n_jobs: int = -1, max_memory=DEFAULT_MAX_MEMORY) -> Dict[str, dict]:
-        """Low-shot SVMs on every layer of a feature folder; resumes finished k in ``work_dir/<layer>``.
+                        device: str = 'cpu', n_jobs: int = -1, max_memory=DEFAULT_MAX_MEMORY,
+                        recompute: bool = False) -> Dict[str, dict]:
+        """Low-shot SVMs on every layer of a feature folder; resumes finished k in ``work_dir/<layer>`` (refuses
+        another run's there unless ``recompute``).
 
         The training sets are drawn once (seeded) or read from the ``samples`` file and shared by all layers.
         Writes ``work_dir/<layer>/lowshot_svm.json`` and the record ``work_dir/result_lowshot_svm_voc07.json``.
@@ -126,6 +139,7 @@ class VOC07LowShotSVM(VOC07SVM):
         Returns:
             dict: layer -> the results of :func:`mmssl.evaluation.svm.run_lowshot_svm`.
         """
+        feature_dir, work_dir = osp.abspath(feature_dir), osp.abspath(work_dir)
         splits = load_layers(feature_dir, layers)
         protocol = SVMProtocol(costs=costs)
         train = next(iter(splits.values()))[0]
@@ -141,7 +155,7 @@ class VOC07LowShotSVM(VOC07SVM):
             results[layer] = run_lowshot_svm(train, test, drawn,
                                              solver_of(solver, protocol, device, n_jobs, max_memory),
                                              osp.join(work_dir, layer), legacy=legacy_cost_selection,
-                                             solver_name=solver)
+                                             solver_name=solver, recompute=recompute)
         metrics = {f'{layer}_k{k}': shot['mean'] for layer, result in results.items()
                    for k, shot in result['shots'].items()}
         self.write_feature_record(

@@ -24,7 +24,7 @@ from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
 from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import init_distributed, teardown_distributed
 
-from .feature_extraction import FeatureExtractor, extract_svm_features
+from .feature_extraction import FeatureExtractor, extract_svm_features, features_mismatch, stale_features_message
 from .lowshot import lowshot_table, plot_lowshot
 from .protocol import LAYERS, LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS, RANDOM_INIT_SEED
 from .svm import FEATURES_DIR, VOC07SVM, add_solver_arguments, load_layers, solver_of
@@ -196,14 +196,19 @@ class Places205LowShotSVM(VOC07SVM):
 
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', layers=None, shots=None,
             num_samples=LOWSHOT_NUM_SAMPLES, seed=0, samples=None, plot=None, solver='fast', costs=None,
-            device='cpu', n_jobs=-1, max_memory=DEFAULT_MAX_MEMORY, legacy_cost_selection=False):
+            device='cpu', n_jobs=-1, max_memory=DEFAULT_MAX_MEMORY, legacy_cost_selection=False, recompute=False):
         costs = costs or cfg.get('lowshot_costs', PLACES_LOWSHOT_COSTS)
         svm_solver = solver_of(solver, SVMProtocol(costs=costs), device, n_jobs, max_memory)  # bad settings fail now
         train = read_places_list(cfg.trainval_dataloader.dataset)
         drawn = draw_places_samples(train, shots or cfg.get('lowshot_shots', LOWSHOT_SHOTS), num_samples, seed,
                                     samples)
         feature_dir = osp.join(work_dir, FEATURES_DIR)
-        if not osp.isfile(osp.join(feature_dir, META_FILE)):
+        complete = osp.isfile(osp.join(feature_dir, META_FILE))
+        mismatch = complete and features_mismatch(feature_dir, cfg, checkpoint, layers or cfg.layers,
+                                                  random_init_seed=self.random_init_seed)
+        if mismatch and not recompute:
+            raise ValueError(stale_features_message(feature_dir, mismatch))
+        if not complete or mismatch:
             val = read_places_list(cfg.test_dataloader.dataset)
             # The budget is checked now, not after hours of extraction.
             dims = layer_dims(cfg, layers or cfg.layers, train.dataset, int(sampled_rows(drawn)[0]))
@@ -222,7 +227,7 @@ class Places205LowShotSVM(VOC07SVM):
         results_dir = osp.join(work_dir, self.results_subdir)
         results = self.run_on_features(feature_dir, results_dir, train, drawn, layers, sample_dir=samples,
                                        legacy_cost_selection=legacy_cost_selection, solver=solver, costs=costs,
-                                       device=device, n_jobs=n_jobs, max_memory=max_memory)
+                                       device=device, n_jobs=n_jobs, max_memory=max_memory, recompute=recompute)
         plot_lowshot(results, plot or osp.join(results_dir, 'lowshot.png'), title=self.title)
         print(lowshot_table(results))
         return {f'{layer}_k{k}': shot['mean'] for layer, result in results.items()
@@ -231,7 +236,8 @@ class Places205LowShotSVM(VOC07SVM):
     def run_on_features(self, feature_dir: str, work_dir: str, train: PlacesList, samples: PlacesLowShotSamples,
                         layers: Optional[Sequence[str]] = None, sample_dir: Optional[str] = None,
                         legacy_cost_selection: bool = False, solver: str = 'fast', costs=PLACES_LOWSHOT_COSTS,
-                        device: str = 'cpu', n_jobs: int = -1, max_memory=DEFAULT_MAX_MEMORY) -> Dict[str, dict]:
+                        device: str = 'cpu', n_jobs: int = -1, max_memory=DEFAULT_MAX_MEMORY,
+                        recompute: bool = False) -> Dict[str, dict]:
         """The protocol on every layer of the feature folder; resumes finished (k, sample) in ``work_dir/<layer>``.
 
         Every layer is opened and checked (rows, labels, NaN / inf, every class in every sample, the memory budget
@@ -256,7 +262,7 @@ class Places205LowShotSVM(VOC07SVM):
             check_places_lowshot(layer_train, layer_test, folder_samples, solvers[layer])
         results = {layer: run_places_lowshot_svm(layer_train, layer_test, folder_samples, solvers[layer],
                                                  osp.join(work_dir, layer), legacy=legacy_cost_selection,
-                                                 solver_name=solver)
+                                                 solver_name=solver, recompute=recompute)
                    for layer, (layer_train, layer_test) in splits.items()}
         metrics = {f'{layer}_k{k}': shot['mean'] for layer, result in results.items()
                    for k, shot in result['shots'].items()}

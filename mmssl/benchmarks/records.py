@@ -21,7 +21,7 @@ import json
 import os
 import os.path as osp
 import platform
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 from mmssl.utils.checkpoint import checkpoint_record
 
@@ -64,7 +64,7 @@ def write_result(path: str,
                  benchmark: str,
                  metrics: Dict[str, float],
                  *,
-                 checkpoint: Optional[str] = None,
+                 checkpoint: Union[str, dict, None] = None,
                  pretrain_config: Optional[str] = None,
                  benchmark_config: Optional[str] = None,
                  seeds: Optional[dict] = None,
@@ -76,7 +76,8 @@ def write_result(path: str,
         path: output ``.json`` file; its directory is created.
         benchmark: the record name of a registered benchmark.
         metrics: flat mapping of metric name to number.
-        checkpoint: the evaluated checkpoint; ``None`` for a randomly initialised backbone.
+        checkpoint: the evaluated checkpoint (hashed here), its ``{'path', 'sha256'}`` when known already (a feature
+            folder's ``meta.json``: the file may be gone), or ``None`` for a randomly initialised backbone.
         pretrain_config: the config that produced ``checkpoint``.
         benchmark_config: the benchmark's own config.
         seeds: every seed that influenced the run.
@@ -98,7 +99,7 @@ def write_result(path: str,
         dataset=dataset,
         metrics={k: float(v) for k, v in metrics.items()},
         pretrain_config=pretrain_config,
-        checkpoint=None if checkpoint is None else checkpoint_record(checkpoint),
+        checkpoint=_checkpoint_entry(checkpoint),
         benchmark_config=benchmark_config,
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
         versions=environment_versions(),
@@ -110,6 +111,12 @@ def write_result(path: str,
         json.dump(record, f, indent=2)
     os.replace(tmp, path)
     return record
+
+
+def _checkpoint_entry(checkpoint: Union[str, dict, None]) -> Optional[dict]:
+    if checkpoint is None or isinstance(checkpoint, dict):
+        return None if checkpoint is None else dict(path=checkpoint['path'], sha256=checkpoint['sha256'])
+    return checkpoint_record(checkpoint)
 
 
 def read_result(path: str) -> dict:

@@ -33,12 +33,29 @@ class SuiteEntry:
     args: List[str] = field(default_factory=list)
 
 
-def load_suite(path: str, overrides: Optional[Dict[str, str]] = None) -> Dict[str, SuiteEntry]:
-    """Read a suite file; ``overrides`` (benchmark -> config) replace its configs. Config paths are made absolute
-    (relative ones are taken from the current directory).
+#: The repository a source checkout's suite files name their configs in (``configs/benchmarks/...``).
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _suite_config(config: str, suite_file: str, root: str) -> Optional[str]:
+    """A suite file's config path made absolute: a relative one is looked up next to the suite file, then in the
+    repository ``root``, never in the current directory; ``None`` when neither has it."""
+    if osp.isabs(config):
+        return config if osp.exists(config) else None
+    for base in (osp.dirname(osp.abspath(suite_file)), root):
+        if osp.exists(osp.join(base, config)):
+            return osp.abspath(osp.join(base, config))
+    return None
+
+
+def load_suite(path: str, overrides: Optional[Dict[str, str]] = None, root: str = REPO_ROOT) -> Dict[str, SuiteEntry]:
+    """Read a suite file; ``overrides`` (benchmark -> config) replace its configs. Config paths are made absolute:
+    a relative path in the suite file is taken from the suite file's folder if it is there, else from the repository
+    ``root`` (the shipped suites name ``configs/...``); an override's is taken from the current directory (it comes
+    from the command line).
 
     Raises ``ValueError`` naming the file and key for an unknown benchmark, a malformed entry, a config that does
-    not exist or ``args`` the benchmark does not take.
+    not exist (and where it was looked for) or ``args`` the benchmark does not take.
     """
     with open(path) as f:
         raw = yaml.safe_load(f) or {}
@@ -46,19 +63,23 @@ def load_suite(path: str, overrides: Optional[Dict[str, str]] = None) -> Dict[st
         raise ValueError(f'{path}: a suite maps benchmark names to configs, got {type(raw).__name__}')
     suite = {}
     for name, entry in {**raw, **(overrides or {})}.items():
-        where = f'{path}: {name}' if name in raw and name not in (overrides or {}) else f'--config {name}'
+        from_file = name in raw and name not in (overrides or {})
+        where = f'{path}: {name}' if from_file else f'--config {name}'
         if isinstance(entry, str):
             entry = dict(config=entry)
         if not isinstance(entry, dict) or set(entry) - {'config', 'cfg_options', 'args'} or 'config' not in entry:
             raise ValueError(f'{where}: expected a config path or a mapping with config / cfg_options / args')
         config = entry['config']
+        found = _suite_config(str(config), path, root) if from_file else osp.abspath(config)
         try:
-            get_benchmark(name, config)  # a plugin's benchmark registers when its config is read
+            get_benchmark(name, found)  # a plugin's benchmark registers when its config is read
         except KeyError:
             raise ValueError(f'{where}: unknown benchmark, expected one of {benchmark_names()}') from None
-        if not osp.exists(config):
-            raise ValueError(f'{where}: config {config} does not exist')
-        suite[name] = SuiteEntry(osp.abspath(config), dict(entry.get('cfg_options') or {}),
+        if found is None or not osp.exists(found):
+            looked = (f' (looked in {osp.dirname(osp.abspath(path))} and {root})' if from_file else
+                      f' (relative to {os.getcwd()})')
+            raise ValueError(f'{where}: config {config} does not exist{looked}')
+        suite[name] = SuiteEntry(found, dict(entry.get('cfg_options') or {}),
                                  [str(arg) for arg in entry.get('args') or []])
         _check_args(name, suite[name], where)
     return suite

@@ -16,29 +16,74 @@ from mmengine.logging import MMLogger
 
 from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, check_layers, load_split, read_meta,
                                   run_voc07_svm)
-from mmssl.evaluation.svm.features import META_FILE
-from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
+from mmssl.evaluation.svm.features import META_FILE, check_source_checkpoint
+from mmssl.evaluation.svm.protocol import resolve_costs
+from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY, parse_memory
 from mmssl.registry import BENCHMARKS
 from mmssl.utils import init_distributed, teardown_distributed
 
 from .base import Benchmark
-from .feature_extraction import extract_svm_features
+from .feature_extraction import extract_svm_features, features_mismatch, stale_features_message
 from .protocol import LAYERS, RANDOM_INIT_SEED
 
 FEATURES_DIR = 'features'
 
 
+def int_at_least(minimum: int):
+    """An argparse ``type``: an integer >= ``minimum``; argparse names the option in the error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f'expected an integer >= {minimum}, got {text!r}')
+        return value
+    return parse
+
+
+def _n_jobs(text: str) -> int:
+    """``--n-jobs``: joblib's process count, >= 1 or negative (-1: all cores); 0 means nothing to joblib."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0:
+        raise argparse.ArgumentTypeError(f'expected a number of processes >= 1, or -1 for all cores, got {text!r}')
+    return value
+
+
+def _checked(check):
+    """An argparse ``type`` that keeps the text but refuses what ``check`` refuses (ValueError)."""
+    def parse(text: str) -> str:
+        try:
+            check(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return text
+    return parse
+
+
 def add_solver_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Command-line options shared by the SVM benchmarks and tools."""
+    """Command-line options shared by the SVM benchmarks and tools (numbers checked when parsed)."""
     parser.add_argument('--layers', nargs='+', help='layers to evaluate (default: all)')
     parser.add_argument('--solver', choices=['fast', 'sklearn'], default='fast')
-    parser.add_argument('--costs', default='voc07_19',
-                        help='cost preset (voc07_19, voc07_26, voc07_11) or comma-separated costs')
+    parser.add_argument('--costs', default='voc07_19', type=_checked(resolve_costs),
+                        help='cost preset (voc07_19, voc07_26, voc07_11) or comma-separated costs, each > 0')
     parser.add_argument('--device', default='cpu', help='torch device of the fast solver, e.g. cuda')
-    parser.add_argument('--n-jobs', type=int, default=-1, help='processes of the sklearn solver')
-    parser.add_argument('--max-memory', default=DEFAULT_MAX_MEMORY,
+    parser.add_argument('--n-jobs', type=_n_jobs, default=-1, help='processes of the sklearn solver (-1: all cores)')
+    parser.add_argument('--max-memory', default=DEFAULT_MAX_MEMORY, type=_checked(parse_memory),
                         help='memory the fast solver may hold (e.g. 16G); above it, it solves in the primal over '
                         'memory-mapped features (default %(default)s bytes)')
+    add_recompute_argument(parser)
+    return parser
+
+
+def add_recompute_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--recompute``: what a benchmark does with a work dir holding another run's features or results."""
+    parser.add_argument('--recompute', action='store_true',
+                        help='the work dir holds features or partial results of another checkpoint, features or '
+                        'settings: delete them and compute again (default: refuse them)')
     return parser
 
 
@@ -51,6 +96,7 @@ def load_layers(feature_dir: str, layers: Optional[Sequence[str]] = None) -> Dic
     meta = read_meta(feature_dir)
     layers = list(layers or meta['layers'])
     check_layers(meta, layers, feature_dir)
+    check_source_checkpoint(feature_dir, meta)
     return {layer: (load_split(feature_dir, 'trainval', layer, meta), load_split(feature_dir, 'test', layer, meta))
             for layer in layers}
 
@@ -61,20 +107,34 @@ def solver_of(name: str, protocol: SVMProtocol, device: str, n_jobs: int, max_me
 
 
 def features_source(feature_dir: str) -> dict:
-    """The checkpoint, configs and data set of a feature folder, as extraction recorded them in ``meta.json``."""
+    """The checkpoint (``{'path', 'sha256'}`` or ``None``), configs and data set of a feature folder, as extraction
+    recorded them in ``meta.json`` (the checkpoint file need not exist any more)."""
     source = read_meta(feature_dir).get('source') or {}
-    return dict(checkpoint=source.get('checkpoint'), pretrain_config=source.get('pretrain_config'),
+    checkpoint = source.get('checkpoint')
+    checkpoint = None if checkpoint is None else dict(path=checkpoint, sha256=source.get('checkpoint_sha256'))
+    return dict(checkpoint=checkpoint, pretrain_config=source.get('pretrain_config'),
                 benchmark_config=source.get('config'), dataset=source.get('dataset'),
                 checkpoint_format=source.get('checkpoint_format'), random_init_seed=source.get('random_init_seed'))
 
 
 def ensure_features(cfg: Config, checkpoint: Optional[str], work_dir: str, layers: Optional[Sequence[str]],
                     pretrain_config: Optional[str], launcher: str = 'none',
-                    checkpoint_options: Optional[dict] = None, random_init_seed: int = RANDOM_INIT_SEED) -> str:
+                    checkpoint_options: Optional[dict] = None, recompute: bool = False,
+                    random_init_seed: int = RANDOM_INIT_SEED) -> str:
     """``WORK_DIR/features``, extracted unless complete (``meta.json`` is written last); distributed under
-    torchrun (``launcher='pytorch'``); a random backbone (``checkpoint=None``) is drawn from ``random_init_seed``."""
+    torchrun (``launcher='pytorch'``); a random backbone (``checkpoint=None``) is drawn from ``random_init_seed``.
+
+    A complete folder is reused only if its ``meta.json`` records the same weights (checkpoint sha256 or random-init
+    seed), the same config and the requested layers; otherwise it is refused before any work (``ValueError`` naming
+    the folder, what it holds and what is asked), or extracted again with ``recompute``.
+    """
     feature_dir = osp.join(work_dir, FEATURES_DIR)
-    if not osp.isfile(osp.join(feature_dir, META_FILE)):
+    complete = osp.isfile(osp.join(feature_dir, META_FILE))
+    mismatch = complete and features_mismatch(feature_dir, cfg, checkpoint, layers or cfg.layers,
+                                              random_init_seed=random_init_seed)
+    if mismatch and not recompute:
+        raise ValueError(stale_features_message(feature_dir, mismatch))
+    if not complete or mismatch:
         device = init_distributed(cfg, launcher)
         try:
             extract_svm_features(cfg, checkpoint, feature_dir, layers, device=device,
@@ -126,25 +186,29 @@ class VOC07SVM(Benchmark):
     def record_path(cls, work_dir: str) -> str:
         return osp.join(work_dir, cls.results_subdir, cls.record_file())
 
-    def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', layers=None, **solver):
+    def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', layers=None, recompute=False,
+            **solver):
         feature_dir = ensure_features(cfg, checkpoint, work_dir, layers, pretrain_config, launcher,
-                                      self.checkpoint_options, self.random_init_seed)
+                                      self.checkpoint_options, recompute, self.random_init_seed)
         if not is_main_process():
             return {}
-        results = self.run_on_features(feature_dir, osp.join(work_dir, self.results_subdir), layers, **solver)
+        results = self.run_on_features(feature_dir, osp.join(work_dir, self.results_subdir), layers,
+                                       recompute=recompute, **solver)
         print(svm_table(results))
         return {layer: result['mAP'] for layer, result in results.items()}
 
     def run_on_features(self, feature_dir: str, work_dir: str, layers: Optional[Sequence[str]] = None,
                         solver: str = 'fast', costs='voc07_19', device: str = 'cpu', n_jobs: int = -1,
-                        max_memory=DEFAULT_MAX_MEMORY) -> Dict[str, dict]:
-        """The full protocol on every layer of a feature folder; resumes finished classes in ``work_dir/<layer>``.
+                        max_memory=DEFAULT_MAX_MEMORY, recompute: bool = False) -> Dict[str, dict]:
+        """The full protocol on every layer of a feature folder; resumes finished classes in ``work_dir/<layer>``
+        (refuses another run's classes there unless ``recompute``).
 
         Writes ``work_dir/<layer>/voc07_svm.json`` per layer and the record ``work_dir/result_svm_voc07.json``.
 
         Returns:
             dict: layer -> the per-layer results of :func:`mmssl.evaluation.svm.run_voc07_svm`.
         """
+        feature_dir, work_dir = osp.abspath(feature_dir), osp.abspath(work_dir)
         splits = load_layers(feature_dir, layers)
         protocol = SVMProtocol(costs=costs)
         results = {}
@@ -152,7 +216,7 @@ class VOC07SVM(Benchmark):
             MMLogger.get_current_instance().info(split_summary(train, test))
             results[layer] = run_voc07_svm(train, test, solver_of(solver, protocol, device, n_jobs, max_memory),
                                            osp.join(work_dir, layer), class_batch=self.class_batch,
-                                           solver_name=solver)
+                                           solver_name=solver, recompute=recompute)
         self.write_feature_record(
             feature_dir, work_dir, {layer: result['mAP'] for layer, result in results.items()},
             extra=dict(protocol=protocol.to_dict(), solver=solver, feature_dir=feature_dir,

@@ -150,3 +150,43 @@ def test_runs_of_several_seeds_give_mean_and_std_rows(tmp_path, capsys, run_tool
     row = next(line for line in tables.splitlines() if line.startswith('| random init, seeds 0, 3 (no pre-training)'))
     assert row.split(' | ')[-2] == cell
     assert tables in capsys.readouterr().out
+
+
+def test_every_path_is_made_absolute_before_anything_runs(tmp_path, monkeypatch, run_tool, repo_root):
+    from data_utils import save_resnet_checkpoint
+    caller, suites = tmp_path / 'caller', tmp_path / 'suites'
+    (caller / 'cfg').mkdir(parents=True)
+    suites.mkdir()
+    save_resnet_checkpoint(caller / 'p.pth', depth=18)
+    (caller / 'cfg' / 'pre.py').write_text((repo_root / RELLOC_DEMO).read_text())
+    (caller / 'cfg' / 'linear.py').write_text('')
+    (suites / 'my_knn.py').write_text('')
+    svm = 'configs/benchmarks/classification/voc07/resnet50_svm_voc07.py'
+    (suites / 'suite.yml').write_text(f'svm: {svm}\nknn: my_knn.py\nlinear: {svm}\n')
+    started = {}
+
+    def capture(checkpoint, benchmarks, suite, work_dir, pretrain_config, *args, **kwargs):
+        started.update(checkpoint=checkpoint, suite=suite, work_dir=work_dir, pretrain_config=pretrain_config)
+        raise KeyboardInterrupt  # stop here: the arguments are what this test checks
+
+    monkeypatch.setattr(benchmark_suite, 'run_suite', capture)
+    monkeypatch.chdir(caller)
+    with pytest.raises(KeyboardInterrupt):
+        run_tool('benchmarks/run_suite.py', 'cfg/pre.py', 'p.pth', '--benchmarks', 'svm', 'knn', 'linear', '--suite',
+                 '../suites/suite.yml', '--work-dir', 'out', '--config', 'linear=cfg/linear.py')
+    assert started['checkpoint'] == str(caller / 'p.pth') and started['work_dir'] == str(caller / 'out')
+    assert started['pretrain_config'] == str(caller / 'cfg' / 'pre.py')
+    assert started['suite']['svm'].config == str(repo_root / svm)  # the repository's configs/...
+    assert started['suite']['knn'].config == str(suites / 'my_knn.py')  # next to the suite file
+    assert started['suite']['linear'].config == str(caller / 'cfg' / 'linear.py')  # --config: from the caller
+
+    with pytest.raises(KeyboardInterrupt):  # the default suite, found from any directory
+        run_tool('benchmarks/run_suite.py', 'cfg/pre.py', 'p.pth', '--benchmarks', 'knn')
+    assert started['suite']['knn'].config == str(repo_root / 'configs/benchmarks/classification/knn/'
+                                                 'resnet50_knn_in1k.py')
+
+    (suites / 'suite.yml').write_text('knn: nowhere.py\n')
+    with pytest.raises(ValueError, match=f'suite.yml: knn: config nowhere.py does not exist \\(looked in {suites} '
+                       f'and {repo_root}\\)'):
+        run_tool('benchmarks/run_suite.py', 'cfg/pre.py', 'p.pth', '--benchmarks', 'knn', '--suite',
+                 '../suites/suite.yml')

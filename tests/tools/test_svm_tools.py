@@ -155,3 +155,49 @@ def test_a_failed_re_extraction_leaves_no_complete_looking_folder(tmp_path, repo
     with pytest.raises(CheckpointMismatchError, match='shapes differ'):
         extract_svm_features(cfg, str(tmp_path / 'r50.pth'), str(features))
     assert not (features / 'meta.json').exists()  # the old meta.json no longer vouches for these files
+
+
+def test_results_of_other_features_are_refused_and_recomputed_on_request(tmp_path, capsys, run_tool):
+    first = write_feature_dir(tmp_path / 'a', layers=('feature5', ), seed=0)
+    second = write_feature_dir(tmp_path / 'b', layers=('feature5', ), seed=1)  # same shapes, other values
+    args = ['--work-dir', tmp_path / 'svm', '--costs', '0.1,1']
+    run_tool(f'{SVM_TOOLS}/run_svm.py', first, *args)
+    record = tmp_path / 'svm' / 'result_svm_voc07.json'
+    before = record.read_bytes()
+    capsys.readouterr()
+    with pytest.raises(ValueError) as refused:
+        run_tool(f'{SVM_TOOLS}/run_svm.py', second, *args)
+    message = str(refused.value)
+    assert f'{tmp_path / "svm" / "feature5" / "classes"} holds partial results of a different run' in message
+    assert 'features_sha256: stored' in message and '--recompute' in message
+    assert 'mAP' not in capsys.readouterr().out and record.read_bytes() == before
+
+    recomputed = run_tool(f'{SVM_TOOLS}/run_svm.py', second, *args, '--recompute')
+    fresh = run_tool(f'{SVM_TOOLS}/run_svm.py', second, '--work-dir', tmp_path / 'fresh', '--costs', '0.1,1')
+    for name, entry in fresh['feature5']['per_class'].items():
+        assert recomputed['feature5']['per_class'][name]['test_ap'] == pytest.approx(entry['test_ap'])
+    assert read_result(str(record))['extra']['feature_dir'] == str(second)
+
+
+def test_the_record_names_the_extracted_checkpoint_even_once_it_is_gone(tmp_path, monkeypatch, run_tool):
+    from data_utils import save_resnet_checkpoint
+
+    from mmssl.evaluation.svm.features import checkpoint_source
+    weights = tmp_path / 'a.pth'
+    save_resnet_checkpoint(weights, depth=18)
+    features = write_feature_dir(tmp_path / 'features', layers=('feature5', ))
+    source = dict(config='cfg.py', checkpoint_format='mmssl', **checkpoint_source(str(weights)))
+    write_meta(str(features), CLASSES, ['feature5'], source)
+    save_resnet_checkpoint(weights, depth=18)  # the file no longer holds the weights the features came from
+    with pytest.raises(ValueError, match=f'the features were extracted from {weights} with sha256 '
+                       f'{source["checkpoint_sha256"]}'):
+        run_tool(f'{SVM_TOOLS}/run_svm.py', features, '--work-dir', tmp_path / 'svm', '--costs', '1')
+    assert not (tmp_path / 'svm').exists()
+
+    weights.unlink()
+    (tmp_path / 'elsewhere').mkdir()
+    monkeypatch.chdir(tmp_path / 'elsewhere')  # nothing is resolved against the current directory
+    run_tool(f'{SVM_TOOLS}/run_svm.py', '../features', '--work-dir', '../svm', '--costs', '1')
+    record = read_result(str(tmp_path / 'svm' / 'result_svm_voc07.json'))
+    assert record['checkpoint'] == {'path': str(weights), 'sha256': source['checkpoint_sha256']}
+    assert record['extra']['feature_dir'] == str(features)

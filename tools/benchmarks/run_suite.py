@@ -15,6 +15,10 @@ The tables are printed and written to ``WORK_DIR/model_zoo.md``, the records of 
 low-shot curve and of linear accuracy per layer. ``--model NAME`` merges the records (several runs: their mean)
 into that model of the metafiles and regenerates the model-zoo pages (``--baseline-model NAME`` the same for the
 baseline row). Interrupted runs resume: start the same command again.
+
+Paths on the command line (PRETRAIN_CONFIG, CHECKPOINT, ``--suite``, ``--config``, ``--work-dir``) are taken from
+the current directory and made absolute before anything runs; a relative config in a suite file is taken from the
+suite file's folder, else from the repository root (the shipped suites name ``configs/...``).
 """
 import argparse
 import json
@@ -88,7 +92,7 @@ def main(argv=None):
     parser.add_argument('checkpoint', nargs='+', help='pre-training checkpoint (full, as tools/train.py writes it); '
                         'several: runs of the same pre-training with different seeds (mean ± std)')
     parser.add_argument('--benchmarks', nargs='+', required=True, choices=benchmark_names())
-    parser.add_argument('--suite', default=DEFAULT_SUITE, help='suite file (default %(default)s)')
+    parser.add_argument('--suite', default=osp.join(REPO, DEFAULT_SUITE), help='suite file (default %(default)s)')
     parser.add_argument('--config', action='append', type=parse_config_override, default=[],
                         metavar='NAME=PATH', help='use PATH as the config of benchmark NAME')
     parser.add_argument('--work-dir', help='default: work_dirs/benchmarks/suite/<checkpoint name>-<sha256 prefix>')
@@ -101,7 +105,12 @@ def main(argv=None):
     add_checkpoint_arguments(parser)
     args = parser.parse_args(argv)
 
-    suite = benchmark_suite.load_suite(args.suite, dict(args.config))
+    # Every path is fixed against the caller's directory now: benchmarks run in child processes.
+    pretrain_config = osp.abspath(args.pretrain_config)
+    if not osp.isfile(pretrain_config):
+        parser.error(f'PRETRAIN_CONFIG {pretrain_config} does not exist')
+    overrides = {name: osp.abspath(path) for name, path in args.config}
+    suite = benchmark_suite.load_suite(osp.abspath(args.suite), overrides, REPO)
     args.checkpoint = [parse_checkpoint_arg(checkpoint) for checkpoint in args.checkpoint]
     if None in args.checkpoint:
         parser.error('CHECKPOINT must be a pre-trained checkpoint; --baseline adds the random backbone')
@@ -110,7 +119,6 @@ def main(argv=None):
     options = checkpoint_options(args)
     for checkpoint in args.checkpoint:
         read_backbone(checkpoint, **options)  # an unknown layout fails here, before any benchmark runs
-    pretrain_config = osp.abspath(args.pretrain_config)
     work_dir = osp.abspath(args.work_dir or osp.join('work_dirs', 'benchmarks', 'suite', _tag(args.checkpoint[0])))
     mkdir_or_exist(work_dir)
     runs, models = plan_runs(args, work_dir)
@@ -136,7 +144,7 @@ def main(argv=None):
             print(f'updated {path}')
     with open(osp.join(work_dir, 'records.json'), 'w') as f:
         json.dump(dict(pretrain_config=pretrain_config, rows=records), f, indent=1)
-    tables = model_zoo.run_tables(records, args.pretrain_config, REPO)
+    tables = model_zoo.run_tables(records, pretrain_config, REPO)
     with open(osp.join(work_dir, 'model_zoo.md'), 'w') as f:
         f.write(tables)
     linear = {name: row['linear'] for name, row in records.items() if 'linear' in row}

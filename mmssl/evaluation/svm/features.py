@@ -3,7 +3,9 @@
 Layout of a feature directory (all names fixed)::
 
     meta.json                 {"classes": [20 names], "layers": ["feature1", ...],
-                               "source": {"config": ..., "checkpoint": ...}}   (source optional)
+                               "source": {"config": ..., "checkpoint": ABSOLUTE PATH or null,
+                                          "checkpoint_sha256": ... | "random_init_seed": 0, ...}}
+                                                                               (source optional)
     {split}_{layer}.npy       float32 (N, D), rows L2-normalised as x / (‖x‖ + 1e-5)
     {split}_labels.npy        int8 (N, num_classes): 1 positive, -1 negative, 0 difficult
     {split}_ids.txt           N lines, one image id per line, in row order
@@ -14,17 +16,21 @@ This module is the folder's only reader and writer: feature extraction
 (:mod:`mmssl.benchmarks.feature_extraction`) writes through :func:`create_features`, :func:`write_labels` and
 :func:`write_meta`.
 """
+import errno
+import io
 import json
 import os
 import os.path as osp
+import shutil
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from mmengine.logging import MMLogger
 
-from mmssl.benchmarks.protocol import FEATURE_NORM_EPS
+from mmssl.benchmarks.protocol import FEATURE_NORM_EPS, RANDOM_INIT_SEED
+from mmssl.utils.checkpoint import checkpoint_record
 
 META_FILE = 'meta.json'
 SPLITS = ('trainval', 'test')
@@ -42,6 +48,7 @@ class FeatureSplit:
         classes: P class names.
         layer: layer name, e.g. ``'feature5'``.
         split: ``'trainval'`` or ``'test'``.
+        source: the ``source`` of the folder's ``meta.json`` (what the features were extracted from), if known.
     """
     features: np.ndarray
     labels: np.ndarray
@@ -49,6 +56,7 @@ class FeatureSplit:
     classes: List[str]
     layer: str
     split: str
+    source: Optional[dict] = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -99,6 +107,56 @@ def read_meta(feature_dir: str) -> dict:
     return meta
 
 
+def checkpoint_source(checkpoint: Optional[str], random_init_seed: int = RANDOM_INIT_SEED) -> dict:
+    """How ``meta.json`` names the weights features come from: the checkpoint's absolute path and sha256, or the
+    seed of the random backbone (``None``)."""
+    if checkpoint is None:
+        return dict(checkpoint=None, random_init_seed=random_init_seed)
+    record = checkpoint_record(checkpoint)
+    return dict(checkpoint=record['path'], checkpoint_sha256=record['sha256'])
+
+
+def weights_identity(source: Optional[dict]) -> dict:
+    """What decides the features of a ``source``: the checkpoint's sha256 or the random backbone's seed (a folder
+    without a source counts as the random backbone, as its record does)."""
+    source = source or {}
+    if source.get('checkpoint') is None:
+        return dict(random_init_seed=source.get('random_init_seed', RANDOM_INIT_SEED))
+    return dict(checkpoint_sha256=source.get('checkpoint_sha256'))
+
+
+def describe_weights(source: Optional[dict]) -> str:
+    """``checkpoint PATH (sha256 …)`` or ``the random backbone (seed N)``, for messages."""
+    source = source or {}
+    if source.get('checkpoint') is None:
+        return f'the random backbone (seed {weights_identity(source)["random_init_seed"]})'
+    return f'checkpoint {source["checkpoint"]} (sha256 {source.get("checkpoint_sha256") or "not recorded"})'
+
+
+def check_source_checkpoint(feature_dir: str, meta: dict) -> None:
+    """Refuse a folder whose recorded checkpoint cannot vouch for it, before any SVM is trained.
+
+    The path must be absolute (a relative one would be resolved against whatever directory the SVM runs in) and
+    come with its sha256; if the file still exists, its content must still have that sha256. A file that is gone
+    is fine: the record then names the path and sha256 of ``meta.json``.
+    """
+    path = osp.join(feature_dir, META_FILE)
+    source = meta.get('source') or {}
+    checkpoint = source.get('checkpoint')
+    if checkpoint is None:
+        return
+    if not osp.isabs(checkpoint) or not source.get('checkpoint_sha256'):
+        raise ValueError(f'{path}: source.checkpoint {checkpoint!r} must be an absolute path with its '
+                         f'source.checkpoint_sha256 (got sha256 {source.get("checkpoint_sha256")!r}), as extraction '
+                         'records them; extract the features again (extract.py, or --recompute of the benchmark)')
+    if osp.isfile(checkpoint):
+        current = checkpoint_record(checkpoint)['sha256']
+        if current != source['checkpoint_sha256']:
+            raise ValueError(f'{path}: the features were extracted from {checkpoint} with sha256 '
+                             f'{source["checkpoint_sha256"]}, but that file now has sha256 {current}; extract the '
+                             'features again (extract.py, or --recompute of the benchmark) or restore the checkpoint')
+
+
 def check_layers(meta: dict, layers: Sequence[str], feature_dir: str) -> None:
     """Raise before any work if a requested layer is not in ``meta.json``."""
     unknown = [layer for layer in layers if layer not in meta['layers']]
@@ -131,7 +189,7 @@ def load_split(feature_dir: str, split: str, layer: str, meta: Optional[dict] = 
     ids = _load_ids(feature_dir, split, len(labels))
     features = _load_features(feature_path(feature_dir, split, layer), len(labels),
                               labels_path(feature_dir, split))
-    return FeatureSplit(features, labels, ids, list(meta['classes']), layer, split)
+    return FeatureSplit(features, labels, ids, list(meta['classes']), layer, split, meta.get('source'))
 
 
 def _require(path: str) -> str:
@@ -175,8 +233,39 @@ def _load_ids(feature_dir: str, split: str, num_rows: int) -> List[str]:
     return ids
 
 
+def open_features(path: str) -> np.ndarray:
+    """Memory-map a feature file read-only after checking that its size matches its header.
+
+    A file cut short (a full disk, a killed copy) otherwise fails deep inside numpy ("mmap length is greater than
+    file size") or, if longer, silently carries bytes the header does not describe.
+
+    Raises:
+        FileNotFoundError: ``path`` is missing.
+        ValueError: not an ``.npy`` file, or its size disagrees with its header; names the file and both sizes.
+    """
+    with open(_require(path), 'rb') as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f'.npy format version {version} is not one extraction writes')
+            shape, _, dtype = read_header(f)
+        except ValueError as error:
+            raise ValueError(f'{path}: not a readable .npy file ({error}); extract the features again '
+                             '(extract.py, or --recompute of the benchmark)') from None
+        header_bytes = f.tell()
+    expected = header_bytes + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    actual = osp.getsize(path)
+    if actual != expected:
+        raise ValueError(f'{path}: {actual} bytes on disk, but its header ({shape} {dtype}) needs {expected}; the '
+                         'file is truncated or damaged: extract the features again (extract.py, or '
+                         '--recompute of the benchmark)')
+    return np.load(path, mmap_mode='r')
+
+
 def _load_features(path: str, num_rows: int, labels_file: str) -> np.ndarray:
-    features = np.load(_require(path), mmap_mode='r')
+    features = open_features(path)
     if features.ndim != 2 or not np.issubdtype(features.dtype, np.floating):
         raise ValueError(f'{path}: expected a 2-D float array, got shape {features.shape} and '
                          f'dtype {features.dtype}')
@@ -205,13 +294,70 @@ def _load_features(path: str, num_rows: int, labels_file: str) -> np.ndarray:
     return features
 
 
+def _file_bytes(num_rows: int, dim: int) -> int:
+    """Size of a (num_rows, dim) float32 ``.npy`` file (its header included)."""
+    header = np.lib.format.header_data_from_array_1_0(np.empty((0, dim), np.float32))
+    header['shape'] = (num_rows, dim)
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.tell() + num_rows * dim * 4
+
+
+def check_free_space(feature_dir: str, split: str, shapes: Dict[str, Tuple[int, int]]) -> None:
+    """Raise ``OSError(ENOSPC)`` naming the folder, the bytes needed and the bytes free if the feature files of
+    ``split`` (layer -> (rows, dim)) do not fit; files they replace count as free."""
+    os.makedirs(feature_dir, exist_ok=True)
+    needed = sum(_file_bytes(*shape) for shape in shapes.values())
+    replaced = sum(osp.getsize(path) for path in (feature_path(feature_dir, split, layer) for layer in shapes)
+                   if osp.isfile(path))
+    free = shutil.disk_usage(feature_dir).free + replaced
+    if needed > free:
+        layers = ', '.join(shapes)
+        raise OSError(errno.ENOSPC, f'{feature_dir}: the {split} features of {layers} need {needed} bytes, '
+                      f'only {free} are free; free space or extract elsewhere')
+
+
 def create_features(feature_dir: str, split: str, layer: str, num_rows: int, dim: int) -> str:
-    """Create the (``num_rows``, ``dim``) float32 feature file of one split and layer, zero-filled; returns its
-    path (open it with ``np.load(path, mmap_mode='r+')`` to fill rows)."""
+    """Create the (``num_rows``, ``dim``) float32 feature file of one split and layer, zero-filled and fully
+    allocated on disk; returns its path (open it with ``np.load(path, mmap_mode='r+')`` to fill rows).
+
+    Raises:
+        OSError: the disk cannot hold the file; names it (it is removed).
+    """
     os.makedirs(feature_dir, exist_ok=True)
     path = feature_path(feature_dir, split, layer)
     np.lib.format.open_memmap(path, mode='w+', dtype=np.float32, shape=(num_rows, dim)).flush()
+    _allocate(path)
     return path
+
+
+def _allocate(path: str) -> None:
+    """Reserve every block of a (sparse) file now: writing through a memory map into a block the full disk
+    cannot provide kills the process with SIGBUS ("Bus error") instead of raising."""
+    if not hasattr(os, 'posix_fallocate'):  # not on macOS / Windows: nothing to reserve with
+        return
+    size = osp.getsize(path)
+    with open(path, 'r+b') as f:
+        try:
+            os.posix_fallocate(f.fileno(), 0, size)
+        except OSError as error:
+            if error.errno in (errno.EOPNOTSUPP, errno.EINVAL):  # a file system without allocation
+                return
+            f.close()
+            os.remove(path)
+            raise OSError(error.errno, f'{path}: cannot allocate {size} bytes for the features '
+                          f'({os.strerror(error.errno)}); free space or extract elsewhere') from None
+
+
+def create_feature_files(feature_dir: str, split: str, shapes: Dict[str, Tuple[int, int]]) -> Dict[str, str]:
+    """Check the free space for every layer's file of ``split`` (layer -> (rows, dim)), then create and allocate
+    them.
+
+    Returns:
+        dict: layer -> path.
+    """
+    check_free_space(feature_dir, split, shapes)
+    return {layer: create_features(feature_dir, split, layer, *shape) for layer, shape in shapes.items()}
 
 
 def write_labels(feature_dir: str, split: str, labels: np.ndarray, ids: Sequence[str]) -> None:
@@ -245,7 +391,8 @@ def write_split(feature_dir: str, split: str, features: Dict[str, np.ndarray], l
     """
     if split not in SPLITS:
         raise ValueError(f'unknown split {split!r}, expected one of {SPLITS}')
-    for layer, array in features.items():
-        array = l2_normalize(array)
-        np.load(create_features(feature_dir, split, layer, *array.shape), mmap_mode='r+')[:] = array
+    arrays = {layer: l2_normalize(array) for layer, array in features.items()}
+    paths = create_feature_files(feature_dir, split, {layer: array.shape for layer, array in arrays.items()})
+    for layer, array in arrays.items():
+        np.load(paths[layer], mmap_mode='r+')[:] = array
     write_labels(feature_dir, split, labels, ids)

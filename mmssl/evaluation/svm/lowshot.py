@@ -107,10 +107,14 @@ def generate_lowshot_samples(labels: np.ndarray,
         ValueError: a pool is too small and ``allow_small_pools`` is off; names the class, ``k`` and the counts.
     """
     logger = MMLogger.get_current_instance()
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
+        raise ValueError(f'num_samples (--num-samples) must be an integer >= 1, got {num_samples!r}')
+    if not len(shots):
+        raise ValueError('no shot counts (--shots) given: expected integers >= 1')
     rows = {}
     for k in shots:
         if k < 1:
-            raise ValueError(f'shot counts must be positive, got {k}')
+            raise ValueError(f'shot counts (--shots) must be integers >= 1, got {k!r} in {list(shots)}')
         rows[int(k)] = [[None] * len(classes) for _ in range(num_samples)]
         for c, name in enumerate(classes):
             pools = (np.flatnonzero(labels[:, c] == POSITIVE), np.flatnonzero(labels[:, c] == NEGATIVE))
@@ -344,7 +348,8 @@ def run_lowshot_svm(train: FeatureSplit,
                     solver: BaseSVMSolver,
                     work_dir: str,
                     legacy: bool = False,
-                    solver_name: Optional[str] = None) -> dict:
+                    solver_name: Optional[str] = None,
+                    recompute: bool = False) -> dict:
     """Run the low-shot protocol on one layer, resuming from finished shot counts in ``work_dir``.
 
     Args:
@@ -355,6 +360,8 @@ def run_lowshot_svm(train: FeatureSplit,
         work_dir: output directory of this layer.
         legacy: pick the cost per ``k`` by mean test mAP over samples, as the published numbers do.
         solver_name: recorded in the results.
+        recompute: delete partial results of another run (other features, weights or settings) instead of
+            refusing them (:class:`~mmssl.evaluation.svm.store.PartialResults`).
 
     Returns:
         dict: the content of ``work_dir/lowshot_svm.json``: for each ``k`` the chosen cost, how it
@@ -369,7 +376,7 @@ def run_lowshot_svm(train: FeatureSplit,
     protocol = solver.protocol
     signature = dict(protocol=protocol.to_dict(), solver=solver_name, legacy=legacy,
                      samples=samples.digest(), seed=samples.seed, **data_signature(train, test))
-    store = PartialResults(osp.join(work_dir, 'lowshot_parts'), signature)
+    store = PartialResults(osp.join(work_dir, 'lowshot_parts'), signature, recompute)
     batches = {k: _ShotBatch(samples, k, train.labels) for k in samples.shots}
     selectable = [k for k in samples.shots if batches[k].min_positives >= 2]
     if not legacy and len(protocol.costs) > 1 and not selectable:

@@ -317,7 +317,8 @@ def run_places_lowshot_svm(train: FeatureSplit,
                            work_dir: str,
                            legacy: bool = False,
                            solver_name: Optional[str] = None,
-                           class_batch: int = 32) -> dict:
+                           class_batch: int = 32,
+                           recompute: bool = False) -> dict:
     """Run the Places205 low-shot protocol on one layer, resuming finished (k, sample) pairs in ``work_dir``.
 
     Args:
@@ -329,6 +330,7 @@ def run_places_lowshot_svm(train: FeatureSplit,
         legacy: pick the cost per ``k`` by mean test mAP over samples, as FAIR's aggregation does.
         solver_name: recorded in the results.
         class_batch: classes solved together (bounds the decision values held at once).
+        recompute: delete partial results of another run instead of refusing them.
 
     Returns:
         dict: the content of ``work_dir/places205_lowshot_svm.json``: per ``k`` the chosen cost and how it was
@@ -342,7 +344,7 @@ def run_places_lowshot_svm(train: FeatureSplit,
     costs = np.asarray(protocol.costs)
     signature = dict(protocol=protocol.to_dict(), solver=solver_name, legacy=legacy, samples=samples.digest(),
                      seed=samples.seed, benchmark='places205_lowshot', **data_signature(train, test))
-    store = PartialResults(osp.join(work_dir, 'places205_lowshot_parts'), signature)
+    store = PartialResults(osp.join(work_dir, 'places205_lowshot_parts'), signature, recompute)
     selectable = [k for k in samples.shots if k >= 2]
     if not legacy and len(costs) > 1 and not selectable:
         raise ValueError('choosing the cost by CV needs k >= 2; use legacy cost selection or a single cost')

@@ -87,7 +87,8 @@ def run_voc07_svm(train: FeatureSplit,
                   solver: BaseSVMSolver,
                   work_dir: str,
                   class_batch: Optional[int] = None,
-                  solver_name: Optional[str] = None) -> dict:
+                  solver_name: Optional[str] = None,
+                  recompute: bool = False) -> dict:
     """Run the VOC07 SVM protocol on one layer, resuming from finished classes in ``work_dir``.
 
     For every class: targets are 1 for positives and -1 for negatives and difficult images; the
@@ -104,6 +105,8 @@ def run_voc07_svm(train: FeatureSplit,
         class_batch: classes solved together (``None``: all remaining at once). Smaller batches lose
             less work when a run is killed; the fast solver is quickest with all classes together.
         solver_name: recorded in the results.
+        recompute: delete partial results of another run (other features, weights or settings) instead of
+            refusing them (:class:`~mmssl.evaluation.svm.store.PartialResults`).
 
     Returns:
         dict: the content of ``work_dir/voc07_svm.json`` - per class the chosen cost, mean CV AP per
@@ -116,7 +119,7 @@ def run_voc07_svm(train: FeatureSplit,
     check_trainable(targets, train.classes, protocol.cv_folds, f'{protocol.cv_folds}-fold CV')
     folds = cv_fold_ids(targets, protocol.cv_folds)
     signature = dict(protocol=protocol.to_dict(), solver=solver_name, **data_signature(train, test))
-    store = PartialResults(osp.join(work_dir, 'classes'), signature)
+    store = PartialResults(osp.join(work_dir, 'classes'), signature, recompute)
     todo = [p for p, name in enumerate(train.classes) if store.get(name) is None]
     if len(todo) < len(train.classes):
         logger.info(f'{train.layer}: resuming, {len(train.classes) - len(todo)} classes already done')

@@ -56,3 +56,53 @@ def test_all_zero_rows_of_an_interrupted_extraction_are_refused(tmp_path):
     np.save(tmp_path / 'trainval_feature5.npy', features)
     with pytest.raises(ValueError, match=r'trainval_feature5.npy: row 4 is all zeros, .*extract the features again'):
         load_split(str(tmp_path), 'trainval', 'feature5')
+
+
+def test_a_changed_or_relative_source_checkpoint_is_refused(tmp_path):
+    from data_utils import save_resnet_checkpoint
+
+    from mmssl.evaluation.svm.features import check_source_checkpoint, checkpoint_source
+    weights = tmp_path / 'a.pth'
+    save_resnet_checkpoint(weights, depth=18)
+    source = checkpoint_source(str(weights))
+    assert source['checkpoint'] == str(weights) and len(source['checkpoint_sha256']) == 64
+    check_source_checkpoint(str(tmp_path), dict(source=source))
+    save_resnet_checkpoint(weights, depth=18)  # other random weights under the same name
+    now = checkpoint_source(str(weights))['checkpoint_sha256']
+    with pytest.raises(ValueError, match=f'meta.json: the features were extracted from {weights} with sha256 '
+                       f'{source["checkpoint_sha256"]}, but that file now has sha256 {now}'):
+        check_source_checkpoint(str(tmp_path), dict(source=source))
+    with pytest.raises(ValueError, match=r"meta.json: source.checkpoint 'a.pth' must be an absolute path"):
+        check_source_checkpoint(str(tmp_path), dict(source=dict(source, checkpoint='a.pth')))
+    weights.unlink()
+    check_source_checkpoint(str(tmp_path), dict(source=source))  # gone: meta.json's path and sha256 stand
+
+
+def test_a_truncated_feature_file_is_refused_naming_both_sizes(tmp_path):
+    feature_dir(tmp_path)
+    path = tmp_path / 'trainval_feature5.npy'
+    size = path.stat().st_size
+    path.write_bytes(path.read_bytes()[:-8])  # a copy cut short: two float32 values missing
+    with pytest.raises(ValueError, match=f'trainval_feature5.npy: {size - 8} bytes on disk, but its header '
+                       rf'\(\(6, 3\) float32\) needs {size}; the file is truncated .*--recompute'):
+        load_split(str(tmp_path), 'trainval', 'feature5')
+
+
+def test_feature_files_are_allocated_so_a_full_disk_raises_naming_the_file(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from mmssl.evaluation.svm.features import create_feature_files
+    allocated = []
+    monkeypatch.setattr(os, 'posix_fallocate', lambda fd, offset, size: allocated.append(size))
+    paths = create_feature_files(str(tmp_path), 'test', {'feature5': (10, 4)})
+    assert allocated == [os.path.getsize(paths['feature5'])] == [128 + 10 * 4 * 4]
+
+    def disk_full(fd, offset, size):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(os, 'posix_fallocate', disk_full)
+    with pytest.raises(OSError, match=f'{tmp_path / "test_feature1.npy"}: cannot allocate 288 bytes for the '
+                       r'features \(No space left on device\)') as error:
+        create_feature_files(str(tmp_path), 'test', {'feature1': (10, 4)})
+    assert error.value.errno == errno.ENOSPC and not (tmp_path / 'test_feature1.npy').exists()

@@ -189,3 +189,14 @@ def test_bad_fair_sample_files_are_refused_naming_the_file(tmp_path):
     empty.mkdir()
     with pytest.raises(ValueError, match=r'empty: no low-shot sample files named <prefix>_sample<s>_k<k>'):
         load_lowshot_samples(str(empty), train)
+
+
+@pytest.mark.parametrize('shots, num_samples, message', [
+    ((1, 2), 0, r'num_samples \(--num-samples\) must be an integer >= 1, got 0'),
+    ((1, 0), 5, r'shot counts \(--shots\) must be integers >= 1, got 0 in \[1, 0\]'),
+    ((), 5, r'no shot counts \(--shots\) given'),
+])
+def test_empty_or_non_positive_sample_counts_are_refused(shots, num_samples, message):
+    labels = np.array([[1], [-1]] * 40, dtype=np.int8)
+    with pytest.raises(ValueError, match=message):
+        generate_lowshot_samples(labels, ['a'], shots=shots, num_samples=num_samples)

@@ -3,7 +3,8 @@
 For every layer and class: cost chosen by 3-fold stratified unshuffled CV on trainval (AP), refit on all of
 trainval, all-point AP on test (difficult ignored). ``--solver fast`` (default; batched Newton on the shared Gram
 matrix, torch, CPU or ``--device cuda``) and ``--solver sklearn`` (LinearSVC, the reference) solve the same
-problems. A killed run resumes where it stopped when started again with the same work dir. Writes
+problems. A killed run resumes where it stopped (per layer and class) when started again with the same work dir;
+results there of other features, weights or settings are refused (``--recompute`` deletes them). Writes
 ``WORK_DIR/<layer>/voc07_svm.json`` and the record ``WORK_DIR/result_svm_voc07.json``; prints the table.
 """
 import argparse

@@ -4,7 +4,9 @@
 
 Extracts feature1-5 with CONFIG (CHECKPOINT: full or backbone-only checkpoint, or ``none``) into ``DIR/features``,
 runs the VOC07 SVM (``DIR/svm``) and the low-shot SVMs (``DIR/lowshot``) on every layer, and prints both tables.
-Each stage resumes: finished features, classes and k are not recomputed. One of the two alone:
+Each stage resumes: finished features, classes and k are not recomputed. ``DIR/features`` is reused only for the
+same checkpoint (sha256), config and layers, results only for the same features and settings; anything else is
+refused, and ``--recompute`` extracts / computes it again. One of the two alone:
 ``python -m mmssl.benchmarks svm|lowshot CONFIG CHECKPOINT ...``. For multi-GPU extraction run
 ``dist_extract.sh ... --out DIR/features`` first; the features found there are used."""
 from mmssl.benchmarks.cli import main as run_benchmark

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from mmssl.evaluation.svm import FeatureSplit
+from mmssl.evaluation.svm.store import PartialResults, StaleResultsError, data_signature
+
+
+def split(features, name, source=None):
+    labels = np.tile(np.array([[1], [-1]], np.int8), (len(features) // 2, 1))
+    return FeatureSplit(features, labels, [f'{name}{i}' for i in range(len(features))], ['a'], 'feature5', name,
+                        source)
+
+
+def test_the_signature_tells_features_and_weights_of_the_same_shape_apart():
+    rng = np.random.default_rng(0)
+    a, b = rng.random((4, 3), dtype=np.float32), rng.random((4, 3), dtype=np.float32)
+    base = data_signature(split(a, 'trainval'), split(a, 'test'))
+    assert data_signature(split(a.copy(), 'trainval'), split(a, 'test')) == base
+    other = data_signature(split(b, 'trainval'), split(a, 'test'))
+    assert other['features_sha256']['train'] != base['features_sha256']['train'] and other['train_shape'] == [4, 3]
+    assert base['source'] == {'random_init_seed': 0}
+    weights = data_signature(split(a, 'trainval', dict(checkpoint='/c.pth', checkpoint_sha256='ab12')),
+                             split(a, 'test'))
+    assert weights['source'] == {'checkpoint_sha256': 'ab12'}
+
+
+def test_partial_results_of_another_run_are_refused_or_deleted_on_request(tmp_path):
+    store = PartialResults(str(tmp_path / 'parts'), dict(source={'checkpoint_sha256': 'aaaa'}, layer='feature5'))
+    store.put('cat', dict(test_ap=50.0))
+    new = dict(source={'checkpoint_sha256': 'bbbb'}, layer='feature5')
+    with pytest.raises(StaleResultsError, match=r"parts holds partial results of a different run \(source: stored "
+                       r"\{'checkpoint_sha256': 'aaaa'\} vs now \{'checkpoint_sha256': 'bbbb'\}\).*--recompute"):
+        PartialResults(str(tmp_path / 'parts'), new)
+    assert store.get('cat') == dict(test_ap=50.0)  # a refusal deletes nothing
+    again = PartialResults(str(tmp_path / 'parts'), new, recompute=True)
+    assert again.get('cat') is None
+    assert PartialResults(str(tmp_path / 'parts'), new).get('cat') is None  # the new signature is the stored one
