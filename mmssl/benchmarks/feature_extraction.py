@@ -161,8 +161,8 @@ def extract_svm_features(cfg, checkpoint: Optional[str], out_dir: str, layers: O
     if is_main_process():  # written last: its presence marks a complete folder
         write_meta(out_dir, classes[0], extractor.layers,
                    dict(config=cfg.filename and osp.abspath(cfg.filename),
-                        **checkpoint_source(checkpoint, random_init_seed), pretrain_config=pretrain_config, dataset=cfg.get('dataset_name'),
-                        checkpoint_format=report and report.format))
+                        **checkpoint_source(checkpoint, random_init_seed), pretrain_config=pretrain_config,
+                        dataset=cfg.get('dataset_name'), checkpoint_format=report and report.format))
 
 
 def features_mismatch(feature_dir: str, cfg, checkpoint: Optional[str], layers: Sequence[str],
