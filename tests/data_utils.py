@@ -30,13 +30,16 @@ official releases, so shipped configs usually need nothing but ``data_root`` cha
 Images are small random-noise pictures (deterministic per call), so a data set of a few dozen images takes
 well under a second to write.
 """
+import contextlib
 import gzip
 import importlib.util
 import json
 import os
 import os.path as osp
+import subprocess
+import sys
 import zlib
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from PIL import Image
@@ -737,3 +740,19 @@ def write_layout(layout: str, state: dict, root) -> str:
 LAYOUTS = {'mmssl': 'mmssl', 'backbone': 'backbone', 'torchvision': 'torchvision', 'timm': 'torchvision',
            'torchvision-old': 'torchvision', 'vissl-torchvision': 'backbone', 'moco': 'moco', 'mocov3': 'mocov3',
            'ddp': 'ddp', 'vissl': 'vissl', 'detectron2': 'detectron2'}
+
+
+@contextlib.contextmanager
+def hold_work_dir_lock(work_dir) -> Iterator[subprocess.Popen]:
+    """Another process (``python -c ... HOLDER-MARK``) holding the lock of ``work_dir`` for the ``with`` block."""
+    code = ('import sys; from mmssl.utils.work_dir_lock import work_dir_lock\n'
+            'with work_dir_lock(sys.argv[1]):\n    print("locked", flush=True); sys.stdin.read()')
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    holder = subprocess.Popen([sys.executable, '-c', code, str(work_dir), 'HOLDER-MARK'], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == 'locked', 'the lock holder did not start'
+        yield holder
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)

@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 from mmssl.registry import suggest_close_names
 from mmssl.utils import prepare_cpu_launch, register_all_modules, teardown_distributed
 from mmssl.utils.config import merge_cfg_options
+from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
 # Scalars the validation loop logs beside the metrics: how long it took, not how good the model is.
 TIMING_KEYS = ('data_time', 'time')
@@ -77,10 +78,14 @@ def load_train_config(config: str, args: argparse.Namespace) -> Config:
 
 
 def train(cfg: Config) -> Dict[str, float]:
-    """Train with mmengine's Runner (CPU-distributed aware) and return the last validation metrics."""
+    """Train with mmengine's Runner (CPU-distributed aware) and return the last validation metrics.
+
+    Rank 0 holds the lock of ``cfg.work_dir`` (:func:`mmssl.utils.work_dir_lock.work_dir_lock`) from before the
+    Runner is built until training ends, so a second run on the same work dir fails at once.
+    """
     prepare_cpu_launch(cfg, cfg.get('launcher', 'none'))
     try:
-        with suggest_close_names():
+        with work_dir_lock(cfg.work_dir, enabled=is_rank_zero()), suggest_close_names():
             runner = Runner.from_cfg(cfg)
             runner.train()
         return {key[len('val/'):]: buffer.current()

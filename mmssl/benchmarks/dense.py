@@ -24,6 +24,7 @@ from mmssl.registry import BENCHMARKS, suggest_close_names
 from mmssl.utils import (import_checkpoint, prepare_cpu_launch, read_checkpoint, register_all_modules,
                          require_prefixed_checkpoint, teardown_distributed)
 from mmssl.utils.config import merge_cfg_options
+from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
 from .base import Benchmark
 
@@ -208,7 +209,7 @@ def dense_test(cfg: Config, toolbox: str, config: str, checkpoint: str) -> Dict[
     ``WORK_DIR/result_<record name>_test.json`` (its ``checkpoint`` is the evaluated detector / segmentor)."""
     prepare_cpu_launch(cfg, cfg.get('launcher', 'none'))
     try:
-        with suggest_close_names():
+        with work_dir_lock(cfg.work_dir, enabled=is_rank_zero()), suggest_close_names():
             metrics = _metrics(Runner.from_cfg(cfg).test())
     finally:
         teardown_distributed()
