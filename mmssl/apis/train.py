@@ -5,8 +5,8 @@ import os.path as osp
 from typing import Dict, Optional
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
+from mmssl.engine.runner import CheckedRunner
 from mmssl.registry import suggest_close_names
 from mmssl.utils import prepare_cpu_launch, register_all_modules, teardown_distributed
 from mmssl.utils.config import merge_cfg_options
@@ -65,6 +65,10 @@ def apply_train_options(cfg: Config, work_dir: Optional[str] = None, resume: Opt
         cfg.resume, cfg.load_from = True, resume
     if no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint')
+    if checkpoint_hook and checkpoint_hook.get('type') == 'CheckpointHook':
+        # mmssl's saves atomically; mmdet / mmseg configs would resolve the name in their own scope
+        checkpoint_hook.type = 'mmssl.CheckpointHook'
     return cfg
 
 
@@ -86,7 +90,7 @@ def train(cfg: Config) -> Dict[str, float]:
     prepare_cpu_launch(cfg, cfg.get('launcher', 'none'))
     try:
         with work_dir_lock(cfg.work_dir, enabled=is_rank_zero()), suggest_close_names():
-            runner = Runner.from_cfg(cfg)
+            runner = CheckedRunner.from_cfg(cfg)
             runner.train()
         return {key[len('val/'):]: buffer.current()
                 for key, buffer in runner.message_hub.log_scalars.items() if key.startswith('val/')}

@@ -16,10 +16,10 @@ import os.path as osp
 from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 from mmssl.apis.train import TIMING_KEYS, add_train_options, apply_train_options, train
 from mmssl.engine.hooks import PretrainedWeightsCheckHook
+from mmssl.engine.runner import CheckedRunner
 from mmssl.registry import BENCHMARKS, suggest_close_names
 from mmssl.utils import (import_checkpoint, prepare_cpu_launch, read_checkpoint, register_all_modules,
                          require_prefixed_checkpoint, teardown_distributed)
@@ -210,7 +210,9 @@ def dense_test(cfg: Config, toolbox: str, config: str, checkpoint: str) -> Dict[
     prepare_cpu_launch(cfg, cfg.get('launcher', 'none'))
     try:
         with work_dir_lock(cfg.work_dir, enabled=is_rank_zero()), suggest_close_names():
-            metrics = _metrics(Runner.from_cfg(cfg).test())
+            runner = CheckedRunner.from_cfg(cfg)
+            runner.min_load_ratio = 1.0  # every key of the fine-tuned model, or the test reports a random network
+            metrics = _metrics(runner.test())
     finally:
         teardown_distributed()
     benchmark = DENSE_BY_TOOLBOX[toolbox]()
