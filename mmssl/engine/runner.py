@@ -5,6 +5,7 @@ from mmengine.runner import Runner
 from mmssl.registry import RUNNERS
 from mmssl.utils.checkpoint import load_state_dict_checked, read_checkpoint
 
+from .hook_arguments import check_hook_arguments
 from .resume import check_resumable, find_resume_checkpoint
 
 __all__ = ['CheckedRunner']
@@ -21,13 +22,19 @@ class CheckedRunner(Runner):
     - ``load_from`` goes through :func:`mmssl.utils.load_state_dict_checked` for the whole model: at least
       ``min_load_ratio`` of its keys must load (0.9 for training; ``tools/test.py`` sets 1.0, every key);
     - ``resume=True`` without a file finds the checkpoint by :func:`mmssl.engine.resume.find_resume_checkpoint`;
-    - a file to resume from must pass :func:`mmssl.engine.resume.check_resumable`.
+    - a file to resume from must pass :func:`mmssl.engine.resume.check_resumable`;
+    - a misspelled hook argument fails when the hooks are built (:func:`check_hook_arguments`), not at first use.
 
     ``load_report`` holds the :class:`mmssl.utils.LoadReport` of the last load.
     """
     #: least share of the model's keys that ``load_from`` must provide
     min_load_ratio: float = 0.9
     load_report = None
+
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        """Check the hook configs' arguments, then register the hooks as mmengine does."""
+        check_hook_arguments(default_hooks, custom_hooks)
+        super().register_hooks(default_hooks, custom_hooks)
 
     def load_or_resume(self) -> None:
         """As mmengine's, but an automatic resume takes the checkpoint :func:`find_resume_checkpoint` picks."""
