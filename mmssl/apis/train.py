@@ -24,6 +24,8 @@ def add_train_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by total batch size / auto_scale_lr.base_batch_size')
     parser.add_argument('--no-validate', action='store_true', help='skip validation during training')
+    parser.add_argument('--check-images', action='store_true',
+                        help='decode every training image before training and list all that fail')
     return parser
 
 
@@ -41,7 +43,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
 
 def apply_train_options(cfg: Config, work_dir: Optional[str] = None, resume: Optional[str] = None,
                         amp: bool = False, auto_scale_lr: bool = False, no_validate: bool = False,
-                        launcher: str = 'none') -> Config:
+                        launcher: str = 'none', check_images: bool = False) -> Config:
     """Apply the options of :func:`add_train_options` (and the work dir and launcher) to a loaded config."""
     config = cfg.filename or 'the config'
     cfg.launcher = launcher
@@ -65,6 +67,8 @@ def apply_train_options(cfg: Config, work_dir: Optional[str] = None, resume: Opt
         cfg.resume, cfg.load_from = True, resume
     if no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if check_images:
+        cfg.check_images = True  # read by mmssl.engine.hooks.DataCheckHook
     checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint')
     if checkpoint_hook and checkpoint_hook.get('type') == 'CheckpointHook':
         # mmssl's saves atomically; mmdet / mmseg configs would resolve the name in their own scope
@@ -78,7 +82,7 @@ def load_train_config(config: str, args: argparse.Namespace) -> Config:
     register_all_modules(init_default_scope=False)
     cfg = merge_cfg_options(Config.fromfile(config), args.cfg_options)
     return apply_train_options(cfg, args.work_dir, args.resume, args.amp, args.auto_scale_lr, args.no_validate,
-                               args.launcher)
+                               args.launcher, args.check_images)
 
 
 def train(cfg: Config) -> Dict[str, float]:

@@ -128,7 +128,7 @@ class DenseBenchmark(Benchmark):
                              f"(default_scope='{cls.toolbox}'), this one has default_scope={scope!r}{hint}")
 
     def configure(self, cfg: Config, checkpoint: str, work_dir: Optional[str] = None, launcher: str = 'none',
-                  resume=None, amp=False, auto_scale_lr=False, no_validate=False) -> Config:
+                  resume=None, amp=False, auto_scale_lr=False, no_validate=False, check_images=False) -> Config:
         """Check the config's toolbox, apply the train options and point the listed modules at ``checkpoint``.
 
         mmdet / mmseg load ``backbone.*`` keys; a checkpoint of another layout is imported first, as
@@ -136,7 +136,7 @@ class DenseBenchmark(Benchmark):
         """
         config = cfg.filename or 'config'
         self.check_toolbox(cfg, config)
-        apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher)
+        apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher, check_images)
         return set_dense_pretrained(cfg, self.mmssl_checkpoint(checkpoint, cfg.work_dir), config)
 
     def mmssl_checkpoint(self, checkpoint: str, work_dir: str) -> str:

@@ -67,8 +67,8 @@ class LinearEval(Benchmark):
         return mapped
 
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', resume=None, amp=False,
-            auto_scale_lr=False, no_validate=False):
-        apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher)
+            auto_scale_lr=False, no_validate=False, check_images=False):
+        apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher, check_images)
         metrics, timing = split_timing(train(set_backbone_checkpoint(cfg, checkpoint, **self.checkpoint_options)))
         self.write_record(cfg.work_dir, metrics, cfg, checkpoint, pretrain_config=pretrain_config,
                           seeds=dict(cfg.get('randomness', {})), extra=dict(timing=timing))

@@ -6,6 +6,7 @@ from mmssl.registry import RUNNERS
 from mmssl.utils.checkpoint import load_state_dict_checked, read_checkpoint
 
 from .hook_arguments import check_hook_arguments
+from .hooks.data_check_hook import DataCheckHook
 from .resume import check_resumable, find_resume_checkpoint
 
 __all__ = ['CheckedRunner']
@@ -23,7 +24,9 @@ class CheckedRunner(Runner):
       ``min_load_ratio`` of its keys must load (0.9 for training; ``tools/test.py`` sets 1.0, every key);
     - ``resume=True`` without a file finds the checkpoint by :func:`mmssl.engine.resume.find_resume_checkpoint`;
     - a file to resume from must pass :func:`mmssl.engine.resume.check_resumable`;
-    - a misspelled hook argument fails when the hooks are built (:func:`check_hook_arguments`), not at first use.
+    - a misspelled hook argument fails when the hooks are built (:func:`check_hook_arguments`), not at first use;
+    - the training data is checked before the first iteration (:class:`DataCheckHook`: labels within the head's
+      ``num_classes``; with ``check_images=True`` in the config, ``--check-images``, every image decoded).
 
     ``load_report`` holds the :class:`mmssl.utils.LoadReport` of the last load.
     """
@@ -35,6 +38,8 @@ class CheckedRunner(Runner):
         """Check the hook configs' arguments, then register the hooks as mmengine does."""
         check_hook_arguments(default_hooks, custom_hooks)
         super().register_hooks(default_hooks, custom_hooks)
+        if not any(isinstance(hook, DataCheckHook) for hook in self._hooks):
+            self.register_hook(DataCheckHook(check_images=bool(self.cfg.get('check_images', False))))
 
     def load_or_resume(self) -> None:
         """As mmengine's, but an automatic resume takes the checkpoint :func:`find_resume_checkpoint` picks."""
