@@ -36,7 +36,7 @@ __all__ = [
     'VISBACKENDS', 'BENCHMARKS', 'close_names', 'suggest_close_names'
 ]
 
-RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS)
+RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=['mmssl.engine'])
 RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=MMENGINE_RUNNER_CONSTRUCTORS)
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS)
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['mmssl.engine'])

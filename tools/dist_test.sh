@@ -3,6 +3,18 @@
 # Multi-node: NNODES=2 NODE_RANK=0|1 MASTER_ADDR=host PORT=29500 tools/dist_test.sh CONFIG CHECKPOINT GPUS_PER_NODE
 # Without CUDA the GPUS processes evaluate on the CPU with the gloo backend.
 set -euo pipefail
+usage() {
+    # a missing or bad GPUS used to reach torchrun, whose error names neither the script nor the argument
+    echo "$0: $1" >&2
+    echo "usage: $0 CONFIG CHECKPOINT GPUS [test.py options]  (GPUS: processes per node, a whole number >= 1)" >&2
+    exit 2
+}
+if [[ $# -lt 3 ]]; then
+    usage "expected 3 arguments (CONFIG CHECKPOINT GPUS), got $#"
+fi
+if ! [[ "${3}" =~ ^[1-9][0-9]*$ ]]; then
+    usage "GPUS must be a whole number >= 1, got '${3}'"
+fi
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3

@@ -4,11 +4,12 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
+from mmssl.engine.runner import CheckedRunner
 from mmssl.registry import suggest_close_names
 from mmssl.utils import prepare_cpu_launch, register_all_modules, teardown_distributed
 from mmssl.utils.config import merge_cfg_options
+from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
 
 def parse_args(argv=None):
@@ -41,8 +42,10 @@ def main(argv=None):
         raise ValueError(f'{args.config} has neither test_dataloader nor val_dataloader to evaluate on')
     prepare_cpu_launch(cfg, args.launcher)
     try:
-        with suggest_close_names():
-            metrics = Runner.from_cfg(cfg).test()
+        with work_dir_lock(cfg.work_dir, enabled=is_rank_zero()), suggest_close_names():
+            runner = CheckedRunner.from_cfg(cfg)
+            runner.min_load_ratio = 1.0  # a test of a partly loaded network would report a random one's accuracy
+            metrics = runner.test()
     finally:
         teardown_distributed()
     return metrics

@@ -5,11 +5,12 @@ import os.path as osp
 from typing import Dict, Optional
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
+from mmssl.engine.runner import CheckedRunner
 from mmssl.registry import suggest_close_names
 from mmssl.utils import prepare_cpu_launch, register_all_modules, teardown_distributed
 from mmssl.utils.config import merge_cfg_options
+from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
 # Scalars the validation loop logs beside the metrics: how long it took, not how good the model is.
 TIMING_KEYS = ('data_time', 'time')
@@ -23,6 +24,8 @@ def add_train_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by total batch size / auto_scale_lr.base_batch_size')
     parser.add_argument('--no-validate', action='store_true', help='skip validation during training')
+    parser.add_argument('--check-images', action='store_true',
+                        help='decode every training image before training and list all that fail')
     return parser
 
 
@@ -40,7 +43,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
 
 def apply_train_options(cfg: Config, work_dir: Optional[str] = None, resume: Optional[str] = None,
                         amp: bool = False, auto_scale_lr: bool = False, no_validate: bool = False,
-                        launcher: str = 'none') -> Config:
+                        launcher: str = 'none', check_images: bool = False) -> Config:
     """Apply the options of :func:`add_train_options` (and the work dir and launcher) to a loaded config."""
     config = cfg.filename or 'the config'
     cfg.launcher = launcher
@@ -64,6 +67,12 @@ def apply_train_options(cfg: Config, work_dir: Optional[str] = None, resume: Opt
         cfg.resume, cfg.load_from = True, resume
     if no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if check_images:
+        cfg.check_images = True  # read by mmssl.engine.hooks.DataCheckHook
+    checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint')
+    if checkpoint_hook and checkpoint_hook.get('type') == 'CheckpointHook':
+        # mmssl's saves atomically; mmdet / mmseg configs would resolve the name in their own scope
+        checkpoint_hook.type = 'mmssl.CheckpointHook'
     return cfg
 
 
@@ -73,15 +82,19 @@ def load_train_config(config: str, args: argparse.Namespace) -> Config:
     register_all_modules(init_default_scope=False)
     cfg = merge_cfg_options(Config.fromfile(config), args.cfg_options)
     return apply_train_options(cfg, args.work_dir, args.resume, args.amp, args.auto_scale_lr, args.no_validate,
-                               args.launcher)
+                               args.launcher, args.check_images)
 
 
 def train(cfg: Config) -> Dict[str, float]:
-    """Train with mmengine's Runner (CPU-distributed aware) and return the last validation metrics."""
+    """Train with mmengine's Runner (CPU-distributed aware) and return the last validation metrics.
+
+    Rank 0 holds the lock of ``cfg.work_dir`` (:func:`mmssl.utils.work_dir_lock.work_dir_lock`) from before the
+    Runner is built until training ends, so a second run on the same work dir fails at once.
+    """
     prepare_cpu_launch(cfg, cfg.get('launcher', 'none'))
     try:
-        with suggest_close_names():
-            runner = Runner.from_cfg(cfg)
+        with work_dir_lock(cfg.work_dir, enabled=is_rank_zero()), suggest_close_names():
+            runner = CheckedRunner.from_cfg(cfg)
             runner.train()
         return {key[len('val/'):]: buffer.current()
                 for key, buffer in runner.message_hub.log_scalars.items() if key.startswith('val/')}

@@ -16,7 +16,7 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 
 from mmssl.registry import BENCHMARKS
-from mmssl.utils.checkpoint import load_backbone, read_backbone
+from mmssl.utils.checkpoint import last_load_report, load_backbone, read_backbone
 
 from .protocol import RANDOM_INIT_SEED
 from .records import write_result
@@ -105,7 +105,9 @@ class Benchmark(ABC):
 
         The benchmark config and data set are ``cfg``'s unless given (a run on a feature folder has no config, only
         the folder's record of it). A random backbone's seed is recorded in ``seeds['random_init']``; a checkpoint's
-        layout in ``extra['checkpoint_format']`` (``checkpoint_format``, else as the benchmark reads it).
+        layout in ``extra['checkpoint_format']`` (``checkpoint_format``, else as the benchmark reads it), and the
+        report of its load in this process (matched / missing / unexpected counts, the modules that did not load) in
+        ``extra['checkpoint_load']``.
         """
         if not is_main_process():
             return None
@@ -114,6 +116,9 @@ class Benchmark(ABC):
             seeds.setdefault('random_init', self.random_init_seed)
         else:
             extra = dict(extra or {}, checkpoint_format=checkpoint_format or self.checkpoint_format(checkpoint))
+            report = last_load_report(checkpoint)
+            if report is not None:
+                extra['checkpoint_load'] = report.to_record()
         record = write_result(
             osp.join(work_dir, record_file or self.record_file()), self.record_name, metrics,
             checkpoint=checkpoint, pretrain_config=pretrain_config,

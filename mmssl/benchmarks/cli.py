@@ -20,6 +20,7 @@ from mmengine.config import Config, DictAction
 from mmssl.utils import parse_checkpoint_arg, read_backbone, register_all_modules
 from mmssl.utils.checkpoint_formats import format_names
 from mmssl.utils.config import merge_cfg_options
+from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
 from .base import Benchmark, default_work_dir, get_benchmark
 from .protocol import RANDOM_INIT, RANDOM_INIT_SEED
@@ -105,10 +106,11 @@ def main(names: Union[str, Sequence[str]], argv: Optional[Sequence[str]] = None,
     results = {}
     for benchmark in benchmarks:
         cfg = benchmark.load_config(args.config, args.cfg_options)
-        work_dir = args.work_dir or default_work_dir(benchmark.work_subdir or benchmark.name, args.config, checkpoint,
-                                                     random_init_seed=args.random_init_seed)
-        results[benchmark.name] = benchmark.run(cfg, checkpoint, osp.abspath(work_dir),
-                                                **_own_options(benchmark, args))
+        work_dir = osp.abspath(args.work_dir or default_work_dir(benchmark.work_subdir or benchmark.name,
+                                                                 args.config, checkpoint,
+                                                                 random_init_seed=args.random_init_seed))
+        with work_dir_lock(work_dir, enabled=is_rank_zero()):
+            results[benchmark.name] = benchmark.run(cfg, checkpoint, work_dir, **_own_options(benchmark, args))
     return results[benchmarks[0].name] if isinstance(names, str) else results
 
 

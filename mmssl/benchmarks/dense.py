@@ -16,14 +16,15 @@ import os.path as osp
 from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 from mmssl.apis.train import TIMING_KEYS, add_train_options, apply_train_options, train
 from mmssl.engine.hooks import PretrainedWeightsCheckHook
+from mmssl.engine.runner import CheckedRunner
 from mmssl.registry import BENCHMARKS, suggest_close_names
 from mmssl.utils import (import_checkpoint, prepare_cpu_launch, read_checkpoint, register_all_modules,
                          require_prefixed_checkpoint, teardown_distributed)
 from mmssl.utils.config import merge_cfg_options
+from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
 from .base import Benchmark
 
@@ -127,7 +128,7 @@ class DenseBenchmark(Benchmark):
                              f"(default_scope='{cls.toolbox}'), this one has default_scope={scope!r}{hint}")
 
     def configure(self, cfg: Config, checkpoint: str, work_dir: Optional[str] = None, launcher: str = 'none',
-                  resume=None, amp=False, auto_scale_lr=False, no_validate=False) -> Config:
+                  resume=None, amp=False, auto_scale_lr=False, no_validate=False, check_images=False) -> Config:
         """Check the config's toolbox, apply the train options and point the listed modules at ``checkpoint``.
 
         mmdet / mmseg load ``backbone.*`` keys; a checkpoint of another layout is imported first, as
@@ -135,7 +136,7 @@ class DenseBenchmark(Benchmark):
         """
         config = cfg.filename or 'config'
         self.check_toolbox(cfg, config)
-        apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher)
+        apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher, check_images)
         return set_dense_pretrained(cfg, self.mmssl_checkpoint(checkpoint, cfg.work_dir), config)
 
     def mmssl_checkpoint(self, checkpoint: str, work_dir: str) -> str:
@@ -208,8 +209,10 @@ def dense_test(cfg: Config, toolbox: str, config: str, checkpoint: str) -> Dict[
     ``WORK_DIR/result_<record name>_test.json`` (its ``checkpoint`` is the evaluated detector / segmentor)."""
     prepare_cpu_launch(cfg, cfg.get('launcher', 'none'))
     try:
-        with suggest_close_names():
-            metrics = _metrics(Runner.from_cfg(cfg).test())
+        with work_dir_lock(cfg.work_dir, enabled=is_rank_zero()), suggest_close_names():
+            runner = CheckedRunner.from_cfg(cfg)
+            runner.min_load_ratio = 1.0  # every key of the fine-tuned model, or the test reports a random network
+            metrics = _metrics(runner.test())
     finally:
         teardown_distributed()
     benchmark = DENSE_BY_TOOLBOX[toolbox]()

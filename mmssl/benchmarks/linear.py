@@ -68,8 +68,8 @@ class LinearEval(Benchmark):
         return mapped
 
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', resume=None, amp=False,
-            auto_scale_lr=False, no_validate=False):
-        apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher)
+            auto_scale_lr=False, no_validate=False, check_images=False):
+        apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher, check_images)
         cfg = set_backbone_checkpoint(cfg, checkpoint, random_init_seed=self.random_init_seed,
                                       **self.checkpoint_options)
         metrics, timing = split_timing(train(cfg))

@@ -25,7 +25,8 @@ class INaturalist2018(BaseImageDataset):
     ``metainfo['classes'][gt_label]`` is that category's ``name``. The 2018 release numbers its categories
     0..8141, so there ``gt_label == category_id``; the raw id is kept as ``category_id`` either way.
 
-    A file without ``annotations`` (like ``test2018.json``) gives an unlabelled data set. Errors name the file
+    A file without ``annotations`` (like ``test2018.json``) gives an unlabelled data set, unless ``with_label=True``
+    (training and evaluating a classifier), which refuses it naming the file and the key. Errors name the file
     and entry: a missing file or ``images`` / ``categories`` key, duplicate ids, an annotation for an unknown
     image or category, an image with no or several annotations, and (``check_exists=True``) a missing image.
 
@@ -42,6 +43,8 @@ class INaturalist2018(BaseImageDataset):
         data_root: root folder that ``ann_file`` and ``data_prefix`` are relative to.
         data_prefix: image folder (str or ``dict(img_path=...)``) that ``file_name`` is relative to.
         check_exists: check that every image exists (see :class:`BaseImageDataset`).
+        with_label: ``'auto'`` (labelled when the file has ``annotations``), ``True`` (``annotations`` required) or
+            ``False`` (labels ignored).
         **kwargs: passed on to :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -51,9 +54,13 @@ class INaturalist2018(BaseImageDataset):
                  data_root: str = '',
                  data_prefix: Union[str, dict] = '',
                  check_exists: bool = True,
+                 with_label: Union[str, bool] = 'auto',
                  **kwargs):
         if not ann_file:
             raise ValueError('INaturalist2018: ann_file (e.g. train2018.json) is required')
+        if not (with_label == 'auto' or isinstance(with_label, bool)):
+            raise ValueError(f"INaturalist2018: with_label must be 'auto', True or False, got {with_label!r}")
+        self.with_label = with_label
         super().__init__(ann_file=ann_file, metainfo=metainfo, data_root=data_root, data_prefix=data_prefix,
                          check_exists=check_exists, **kwargs)
 
@@ -67,7 +74,10 @@ class INaturalist2018(BaseImageDataset):
                 raise ValueError(f'{self.ann_file}: not valid JSON ({error})') from None
         if not isinstance(content, dict) or not isinstance(content.get('images'), list):
             raise ValueError(f"{self.ann_file}: no 'images' list (expected the iNaturalist COCO-like format)")
-        labelled = 'annotations' in content
+        labelled = 'annotations' in content and self.with_label is not False
+        if self.with_label is True and not labelled:
+            raise ValueError(f"{self.ann_file}: no 'annotations' list, but with_label=True (a classifier trains and is "
+                             "evaluated on labels; test2018.json has none, use train2018.json / val2018.json)")
         if labelled and 'categories' not in content:
             raise ValueError(f"{self.ann_file}: has 'annotations' but no 'categories' list, so labels cannot be "
                              'mapped to classes')

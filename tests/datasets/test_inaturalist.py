@@ -47,6 +47,14 @@ def test_unlabelled_json(inat):
     dataset = INaturalist2018(**inat['train'])
     assert 'gt_label' not in dataset.get_data_info(0)
     assert dataset.metainfo['classes'] == inat['classes']
+    assert 'gt_label' not in INaturalist2018(**inat['val'], with_label=False).get_data_info(0)
+
+
+def test_a_json_without_annotations_is_refused_where_labels_are_needed(inat):
+    edit_json(inat, lambda content: content.pop('annotations'))
+    with pytest.raises(ValueError, match=r"train2018\.json: no 'annotations' list, but with_label=True"):
+        INaturalist2018(**inat['train'], with_label=True)
+    assert len(INaturalist2018(**inat['val'], with_label=True).get_gt_labels()) == 3
 
 
 @pytest.mark.parametrize('edit, message', [

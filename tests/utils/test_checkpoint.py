@@ -113,9 +113,39 @@ def test_mmengine_reads_local_checkpoints_through_the_same_loader(tmp_path, monk
     assert len(reads) == 1
 
 
-def test_unreadable_files_name_the_file(tmp_path):
+@pytest.mark.parametrize('content, expected', [
+    (b'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 102502400\n',
+     r'notes\.pth: a Git LFS pointer file \(\d+ bytes\), not the checkpoint it stands for; run `git lfs pull`'),
+    (b'<html><body>Sign in to download</body></html>\n',
+     r"notes\.pth: a text file \(\d+ bytes, first line '<html><body>Sign in.*'\), not a checkpoint"),
+    (b'', r'notes\.pth: the file is empty \(0 bytes\), not a checkpoint'),
+    ('truncated', r'notes\.pth: a damaged or truncated torch checkpoint \(\d+ bytes; RuntimeError: .*zip archive'),
+    (b'\x80\x02}q\x00(X\x03\x00\x00\x00', r'notes\.pth: cannot be read as a weights-only torch checkpoint'),
+])
+def test_unreadable_files_name_the_file_and_what_it_is(tmp_path, content, expected):
     from mmssl.utils import read_checkpoint
-    text = tmp_path / 'notes.pth'
-    text.write_text('version https://git-lfs.github.com/spec/v1\n')
-    with pytest.raises(CheckpointMismatchError, match=r'notes\.pth: cannot be read as a weights-only torch checkpoint'):
-        read_checkpoint(str(text))
+    path = tmp_path / 'notes.pth'
+    if content == 'truncated':
+        torch.save({'state_dict': {'w': torch.zeros(1000)}}, path)
+        content = path.read_bytes()[:2000]
+    path.write_bytes(content)
+    with pytest.raises(CheckpointMismatchError, match=expected) as excinfo:
+        read_checkpoint(str(path))
+    assert 'weights_only' not in str(excinfo.value)  # torch's hint to switch the safe load off
+
+
+def test_a_module_missing_from_a_fitting_checkpoint_is_warned_about_by_name(caplog):
+    import logging
+    state = {key: value for key, value in Algorithm().state_dict().items() if not key.startswith('head.')}
+    del state['backbone.layer4.0.downsample.0.weight']  # a whole layer (its BN counter is optional) and the head
+    for key in [key for key in state if key.startswith('backbone.layer4.0.downsample.1.')]:
+        del state[key]
+    with caplog.at_level(logging.INFO):
+        report = load_state_dict_checked(Algorithm(), state, source='algo.pth', logger=logging.getLogger('test'))
+    assert report.not_loaded_modules() == {'backbone.layer4.0.downsample': 5, 'head': 2}
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert warnings == ['algo.pth: backbone.layer4.0.downsample: 0/5 keys in the checkpoint, left at its '
+                        'initialisation', 'algo.pth: head: 0/2 keys in the checkpoint, left at its initialisation']
+    record = report.to_record()
+    assert (record['matched'], len(record['missing']), record['unexpected']) == (114, 7, 0)
+    assert record['not_loaded_modules'] == {'backbone.layer4.0.downsample': 5, 'head': 2}

@@ -90,9 +90,8 @@ def test_unreadable_files_are_refused_naming_the_file(reference, tmp_path):
     truncated.write_bytes(open(paths['mmssl'], 'rb').read()[:4096])
     text = tmp_path / 'lfs.pth'
     text.write_text('version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 102\n')
-    for path in (truncated, text):
-        with pytest.raises(CheckpointMismatchError, match=rf'{path.name}: cannot be read as a weights-only torch '
-                           'checkpoint or a pickle of numpy arrays'):
+    for path, what in ((truncated, 'a damaged or truncated torch checkpoint'), (text, 'a Git LFS pointer file')):
+        with pytest.raises(CheckpointMismatchError, match=rf'{path.name}: {what}'):
             read_backbone(str(path))
 
 

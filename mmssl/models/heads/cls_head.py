@@ -37,6 +37,7 @@ class ClsHead(BaseModule):
         self.with_avg_pool = with_avg_pool
         self.avgpool = nn.AdaptiveAvgPool2d(1) if with_avg_pool else nn.Identity()
         self.fc_name = fc_name
+        self.num_classes = num_classes  # checked against the training labels before training (DataCheckHook)
         self.add_module(fc_name, nn.Linear(in_channels, num_classes))
         self.loss_weight = loss_weight
 

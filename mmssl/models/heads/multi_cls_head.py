@@ -83,6 +83,7 @@ class MultiClsHead(BaseModule):
         if len(in_indices) != len(in_channels):
             raise ValueError(f'MultiClsHead: {len(in_indices)} in_indices but {len(in_channels)} in_channels')
         self.in_indices = tuple(in_indices)
+        self.num_classes = num_classes  # checked against the training labels before training (DataCheckHook)
         self.heads = nn.ModuleDict()
         for tap, channels in zip(in_indices, in_channels):
             self.heads[TAP_NAMES[tap]] = LinearProbe(

@@ -14,10 +14,10 @@ model = dict(head=dict(num_classes=8142))
 data_root = 'data/inat2018/'
 train_dataloader = dict(
     dataset=dict(type='INaturalist2018', data_root=data_root, ann_file='train2018.json', data_prefix='',
-                 _delete_=True, pipeline={{_base_.train_pipeline}}))
+                 with_label=True, _delete_=True, pipeline={{_base_.train_pipeline}}))
 val_dataloader = dict(
     dataset=dict(type='INaturalist2018', data_root=data_root, ann_file='val2018.json', data_prefix='',
-                 _delete_=True, pipeline={{_base_.test_pipeline}}))
+                 with_label=True, _delete_=True, pipeline={{_base_.test_pipeline}}))
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(

@@ -13,6 +13,7 @@ from mmengine.config import DictAction
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options, load_benchmark_config
 from mmssl.benchmarks.feature_extraction import extract_svm_features
 from mmssl.utils import init_distributed, parse_checkpoint_arg, read_backbone, teardown_distributed
+from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
 SPLITS = ('trainval', 'test')
 
@@ -38,8 +39,9 @@ def main(argv=None):
     cfg = load_benchmark_config(args.config, args.cfg_options)
     device = init_distributed(cfg, args.launcher)
     try:
-        extract_svm_features(cfg, checkpoint, args.out, args.layers, args.splits, device, args.pretrain_config,
-                             options)
+        with work_dir_lock(args.out, enabled=is_rank_zero()):
+            extract_svm_features(cfg, checkpoint, args.out, args.layers, args.splits, device, args.pretrain_config,
+                                 options)
     finally:
         teardown_distributed()
     print(f'features written to {args.out}')

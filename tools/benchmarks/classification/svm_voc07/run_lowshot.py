@@ -13,6 +13,7 @@ import os.path as osp
 
 from mmssl.benchmarks.lowshot import VOC07LowShotSVM, add_lowshot_arguments, lowshot_table, plot_lowshot
 from mmssl.benchmarks.protocol import LOWSHOT_SHOTS
+from mmssl.utils.work_dir_lock import work_dir_lock
 
 
 def main(argv=None):
@@ -22,8 +23,9 @@ def main(argv=None):
     args = vars(add_lowshot_arguments(parser).parse_args(argv))
     feature_dir, work_dir, plot = args.pop('feature_dir'), args.pop('work_dir'), args.pop('plot')
     args['shots'] = args['shots'] or LOWSHOT_SHOTS
-    results = VOC07LowShotSVM().run_on_features(feature_dir, work_dir, **args)
-    plot_lowshot(results, plot or osp.join(work_dir, 'lowshot.png'))
+    with work_dir_lock(work_dir):
+        results = VOC07LowShotSVM().run_on_features(feature_dir, work_dir, **args)
+        plot_lowshot(results, plot or osp.join(work_dir, 'lowshot.png'))
     print(lowshot_table(results))
     return results
 

@@ -10,6 +10,7 @@ results there of other features, weights or settings are refused (``--recompute`
 import argparse
 
 from mmssl.benchmarks.svm import VOC07SVM, add_solver_arguments, svm_table
+from mmssl.utils.work_dir_lock import work_dir_lock
 
 
 def main(argv=None):
@@ -17,7 +18,9 @@ def main(argv=None):
     parser.add_argument('feature_dir', help='folder written by extract.py')
     parser.add_argument('--work-dir', required=True, help='outputs (per-class JSON, results, record)')
     args = vars(add_solver_arguments(parser).parse_args(argv))
-    results = VOC07SVM().run_on_features(args.pop('feature_dir'), args.pop('work_dir'), **args)
+    feature_dir, work_dir = args.pop('feature_dir'), args.pop('work_dir')
+    with work_dir_lock(work_dir):
+        results = VOC07SVM().run_on_features(feature_dir, work_dir, **args)
     print(svm_table(results))
     return results
 

@@ -1,0 +1,113 @@
+"""An exclusive lock on a work dir, so that two runs never write into the same folder at once.
+
+Two ``train.py`` (or two benchmarks) started on one work dir used to overwrite each other's checkpoints and mix
+their results. :func:`work_dir_lock` takes a non-blocking ``fcntl.flock`` on ``<work_dir>/.lock`` and writes the
+holder's pid, command line and start time into it; a second run fails at once, naming the holder.
+
+- The kernel drops a flock when its process dies, so the file a killed run leaves behind is no obstacle.
+- The lock is re-entrant within one process for the same folder (a benchmark locks its work dir, then the
+  training it runs locks it again); different folders are independent locks, so nested runs in sub-folders
+  (the semi-sup grid) and benchmark subprocesses in their own folders (the suite) do not deadlock.
+- In a distributed run only rank 0 locks (:func:`is_rank_zero`): all ranks share the folder.
+"""
+import contextlib
+import datetime
+import fcntl
+import json
+import os
+import os.path as osp
+import shlex
+import sys
+from typing import Dict, Iterator, List
+
+__all__ = ['LOCK_FILE', 'WorkDirLockedError', 'work_dir_lock', 'is_rank_zero']
+
+LOCK_FILE = '.lock'
+
+# realpath of a locked work dir -> [file descriptor, depth]: the locks this process holds
+_held: Dict[str, List[int]] = {}
+
+
+class WorkDirLockedError(RuntimeError):
+    """Another process holds the lock of the work dir."""
+
+
+def is_rank_zero() -> bool:
+    """Whether this process is rank 0 of its job (or not distributed): the one that locks a shared work dir.
+
+    Read from the launcher's environment, because the lock is taken before the Runner opens a process group.
+    """
+    for variable in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        if os.environ.get(variable, '').strip():
+            return int(os.environ[variable]) == 0
+    return True
+
+
+def _holder_info() -> dict:
+    return dict(pid=os.getpid(), command=shlex.join(sys.argv) if sys.argv else sys.executable,
+                started=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
+
+
+def _describe_holder(path: str) -> str:
+    """What the lock file says about its holder, for the error message (it may be half-written: say so)."""
+    try:
+        with open(path) as f:
+            holder = json.load(f)
+        return f"pid {holder['pid']} ({holder['command']}), started {holder['started']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f'a process that has not written its details to {path} yet'
+
+
+def _acquire(work_dir: str) -> int:
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, LOCK_FILE)
+    # Not O_TRUNC: the file of a live holder must keep its details until we hold the lock ourselves.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise WorkDirLockedError(
+            f'work dir {work_dir} is in use by another run: {_describe_holder(path)}. Two runs in one work dir '
+            'overwrite each other\'s checkpoints and results; wait for it to finish or pass another --work-dir '
+            f'(lock file {path})') from None
+    os.ftruncate(fd, 0)
+    os.write(fd, json.dumps(_holder_info()).encode())
+    os.fsync(fd)
+    return fd
+
+
+def _release(fd: int) -> None:
+    try:
+        os.ftruncate(fd, 0)  # before unlocking, so that nobody reads a finished run as the holder
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def work_dir_lock(work_dir: str, enabled: bool = True) -> Iterator[None]:
+    """Hold the exclusive lock of ``work_dir`` (created if needed) for the ``with`` block.
+
+    Args:
+        work_dir: the folder the run writes into.
+        enabled: ``False`` makes this a no-op (e.g. ``is_rank_zero()`` on the other ranks).
+
+    Raises:
+        WorkDirLockedError: another process holds it; the message names the folder and the holder's pid and
+            command line.
+    """
+    if not enabled:
+        yield
+        return
+    key = osp.realpath(work_dir)
+    if key in _held:
+        _held[key][1] += 1
+    else:
+        _held[key] = [_acquire(key), 1]
+    try:
+        yield
+    finally:
+        _held[key][1] -= 1
+        if _held[key][1] == 0:
+            _release(_held.pop(key)[0])
