@@ -25,9 +25,9 @@ from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import init_distributed, teardown_distributed
 
 from .feature_extraction import FeatureExtractor, extract_svm_features, features_mismatch, stale_features_message
-from .lowshot import lowshot_table, plot_lowshot
-from .protocol import LAYERS, LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS, RANDOM_INIT_SEED
-from .svm import FEATURES_DIR, VOC07SVM, add_solver_arguments, load_layers, solver_of
+from .lowshot import VOC07LowShotSVM, lowshot_table, plot_lowshot
+from .protocol import LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS, RANDOM_INIT_SEED
+from .svm import FEATURES_DIR, add_solver_arguments, load_layers, solver_of
 
 
 def add_places_lowshot_arguments(parser):
@@ -169,7 +169,7 @@ def samples_in_folder(samples: PlacesLowShotSamples, train: PlacesList, split: F
 
 
 @BENCHMARKS.register_module()
-class Places205LowShotSVM(VOC07SVM):
+class Places205LowShotSVM(VOC07LowShotSVM):
     """Places205 low-shot SVMs: for each k and sample, one-vs-all SVMs per class on k sampled train images per
     class (the other classes' sampled images negative), tested on the whole val set; FAIR's protocol and sample
     files, seeded samples and cost selection without the test set by default.
@@ -179,20 +179,11 @@ class Places205LowShotSVM(VOC07SVM):
     name = 'lowshot_places205'
     record_name = 'lowshot_svm_places205'
     title = 'Places205 low-shot SVM'
-    task = 'Low-shot SVM'
-    columns = tuple((f'k={k}', f'k{k}') for k in LOWSHOT_SHOTS)
-    layered = True
     work_subdir = 'lowshot_places205'
-    results_subdir = 'lowshot'
 
     @classmethod
     def add_arguments(cls, parser):
         add_places_lowshot_arguments(parser)
-
-    @classmethod
-    def table_metrics(cls, metrics):
-        allowed = {f'{layer}_{metric}' for layer in LAYERS for _, metric in cls.columns}
-        return {name: value for name, value in metrics.items() if name in allowed}
 
     def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', layers=None, shots=None,
             num_samples=LOWSHOT_NUM_SAMPLES, seed=0, samples=None, plot=None, solver='fast', costs=None,
