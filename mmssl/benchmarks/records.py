@@ -18,11 +18,10 @@ what was measured (``metrics``) and everything needed to trust or reproduce it::
 """
 import datetime
 import json
-import os
-import os.path as osp
 import platform
 from typing import Dict, Optional, Union
 
+from mmssl.utils.atomic_files import atomic_write_text
 from mmssl.utils.checkpoint import checkpoint_record
 
 RESULT_FORMAT = 'mmssl.result.v1'
@@ -105,11 +104,7 @@ def write_result(path: str,
         versions=environment_versions(),
         seeds=seeds or {},
         extra=extra or {})
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(record, indent=2))
     return record
 
 

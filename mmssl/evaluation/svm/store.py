@@ -10,6 +10,8 @@ from typing import Dict, Optional
 import numpy as np
 from mmengine.logging import MMLogger
 
+from mmssl.utils.atomic_files import atomic_write_text
+
 from .features import FeatureSplit, weights_identity
 
 _SIGNATURE = 'signature.json'
@@ -42,10 +44,7 @@ def data_signature(train: FeatureSplit, test: FeatureSplit) -> dict:
 
 def write_json(path: str, value) -> None:
     """Write JSON atomically: a killed process leaves the old file or the new one, never half."""
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(value, f, indent=2)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(value, indent=2))
 
 
 class StaleResultsError(ValueError):
