@@ -43,6 +43,13 @@ def parse_memory(value) -> int:
     return number
 
 
+def _synchronized_time(device) -> float:
+    """``time.perf_counter()`` after the device's queued work is done (CUDA kernels run asynchronously)."""
+    if torch.device(device).type == 'cuda':
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
 @dataclass
 class SVMProblems:
     """A batch of SVM trainings on subsets of the prepared training rows.
@@ -119,6 +126,7 @@ class BaseSVMSolver(ABC):
         self.train_features = None
         self.eval_features = None
         self.history = []  # ``info`` of every solve, for benchmarks and logs
+        self.prepare_history = []  # timings of every prepare (Gram matrix, preconditioner), for benchmarks
 
     def prepare(self, train_features: np.ndarray, eval_features: Optional[np.ndarray] = None) -> None:
         """Attach the (N, D) training rows and optional (N_eval, D) evaluation rows of one layer."""
@@ -291,11 +299,15 @@ class FastSVMSolver(BaseSVMSolver):
             self._primal = self._primal_solver()
             self._primal.prepare(train_features, eval_features)
             return
+        start = time.perf_counter()
         self._rows = newton.to_tensor(train_features, self.device)
         self._gram = newton.gram_matrix(self._rows, bias_sq=self.protocol.intercept_scaling**2)
         self._gram_low = self._gram.float() if self.precision == 'mixed' else None
+        gram_done = _synchronized_time(self.device)
         self._precond = newton.Preconditioner.from_gram(self._gram, self.precond_rank)
         self._group_precond = self._precond.truncate(self.group_precond_rank)
+        self.prepare_history.append(dict(rows=num_rows, dim=dim, gram_seconds=gram_done - start,
+                                         preconditioner_seconds=_synchronized_time(self.device) - gram_done))
 
     def _uses_primal(self, dual_bytes: int) -> bool:
         return self.method == 'primal' or (self.method == 'auto' and dual_bytes > self.max_memory)
