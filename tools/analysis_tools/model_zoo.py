@@ -427,7 +427,8 @@ def dataset_from_config(config: str) -> Optional[str]:
     return Config.fromfile(config).get('dataset_name')
 
 
-def record_to_result(record: dict, root: str, dataset: Optional[str] = None, where: str = 'record') -> dict:
+def record_to_result(record: dict, root: str, dataset: Optional[str] = None, where: str = 'record',
+                     decimals: Optional[int] = STORED_DECIMALS) -> dict:
     """The metafile result (Task, Dataset, Metrics, Config) that a result record stands for.
 
     Args:
@@ -435,6 +436,7 @@ def record_to_result(record: dict, root: str, dataset: Optional[str] = None, whe
         root: repository root (configs are stored relative to it).
         dataset: the Dataset, when neither the record nor its benchmark config declares it.
         where: how to name the record in errors (its file).
+        decimals: rounding of the metrics, as the metafiles store them (``None``: as recorded).
     """
     benchmark = record.get('benchmark')
     if benchmark not in BENCHMARK_OF_RECORD:
@@ -463,7 +465,8 @@ def record_to_result(record: dict, root: str, dataset: Optional[str] = None, whe
     # Evaluators report more than the tables show (mmdet's AP_s/m/l, mmseg's aAcc, top-5): leave those out.
     allowed = table_metric_names(table)
     mapped = declared.table_metrics(record.get('metrics', {}))
-    metrics = {name: round(float(value), STORED_DECIMALS) for name, value in mapped.items() if name in allowed}
+    metrics = {name: float(value) if decimals is None else round(float(value), decimals)
+               for name, value in mapped.items() if name in allowed}
     if not metrics:
         _fail(where, f'none of the record\'s metrics {sorted(record.get("metrics", {}))} belongs in the '
               f'{table.title} table')
@@ -834,7 +837,8 @@ def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Optional
     for name, records in rows.items():
         flat = [record for group in records.values() for record in group]
         random_init = all(record['checkpoint'] is None for record in flat)
-        results = _aggregate([record_to_result(record, root, where=f'{name}: {record["benchmark"]}')
+        # Unrounded, so that a mean is the mean of what was measured (as the metafile's mean record is).
+        results = _aggregate([record_to_result(record, root, where=f'{name}: {record["benchmark"]}', decimals=None)
                               for record in flat], name)
         config = None if random_init or pretrain_config is None else _repo_relative(pretrain_config, root)
         models.append({'Name': name, 'In Collection': 'run', 'Config': config, 'Metadata': {}, 'Results': results})
@@ -876,7 +880,7 @@ def write_demo_results(root: str, records_file: str, about: dict) -> str:
     _demo_block(content, root)  # records the tables cannot show are refused before anything is written
     path = osp.join(root, DEMO_RESULTS)
     with open(path, 'w', encoding='utf-8') as f:
-        json.dump(content, f, indent=1, sort_keys=True)
+        json.dump(content, f, indent=1)
         f.write('\n')
     return path
 
