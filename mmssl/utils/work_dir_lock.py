@@ -24,7 +24,7 @@ __all__ = ['LOCK_FILE', 'WorkDirLockedError', 'work_dir_lock', 'is_rank_zero']
 
 LOCK_FILE = '.lock'
 
-# realpath of a locked work dir -> [file descriptor, depth]: the locks this process holds
+# realpath of a locked work dir -> [file descriptor, depth, created]: the locks this process holds
 _held: Dict[str, List[int]] = {}
 
 
@@ -59,7 +59,7 @@ def _describe_holder(path: str) -> str:
 
 
 def _acquire(work_dir: str) -> int:
-    os.makedirs(work_dir, exist_ok=True)
+    os.makedirs(work_dir, exist_ok=True)  # the caller notes whether it existed: see _release
     path = osp.join(work_dir, LOCK_FILE)
     # Not O_TRUNC: the file of a live holder must keep its details until we hold the lock ourselves.
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -77,9 +77,13 @@ def _acquire(work_dir: str) -> int:
     return fd
 
 
-def _release(fd: int) -> None:
+def _release(fd: int, work_dir: str, created: bool) -> None:
     try:
         os.ftruncate(fd, 0)  # before unlocking, so that nobody reads a finished run as the holder
+        if created and os.listdir(work_dir) == [LOCK_FILE]:
+            # A run refused before any work leaves nothing behind, not a folder holding only the lock file.
+            os.remove(osp.join(work_dir, LOCK_FILE))
+            os.rmdir(work_dir)
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
@@ -104,10 +108,12 @@ def work_dir_lock(work_dir: str, enabled: bool = True) -> Iterator[None]:
     if key in _held:
         _held[key][1] += 1
     else:
-        _held[key] = [_acquire(key), 1]
+        created = not osp.isdir(key)
+        _held[key] = [_acquire(key), 1, created]
     try:
         yield
     finally:
         _held[key][1] -= 1
         if _held[key][1] == 0:
-            _release(_held.pop(key)[0])
+            fd, _, created = _held.pop(key)
+            _release(fd, key, created)

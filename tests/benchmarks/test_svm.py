@@ -11,6 +11,7 @@ from mmssl.benchmarks import cli
 from mmssl.benchmarks.svm import VOC07SVM
 from mmssl.evaluation.svm import make_voc_like_features, write_meta, write_split
 from mmssl.evaluation.svm.features import checkpoint_source
+from mmssl.utils.work_dir_lock import LOCK_FILE
 
 FMNIST_SVM = 'configs/benchmarks/classification/fashion_mnist/resnet18_svm_voc07_fmnist-demo.py'
 CLASSES = ['tshirt', 'trouser', 'pullover']
@@ -62,7 +63,8 @@ def test_features_of_other_weights_or_config_are_refused_before_any_work(tmp_pat
                        f'{repo_root / FMNIST_SVM}'):
         cli.main(benchmark, benchmark_args(repo_root, first, other_config.parent, tmp_path / 'no-data'))
     assert 'mAP' not in capsys.readouterr().out
-    assert sorted(p.name for p in work.iterdir()) == ['features']  # no result or record was written
+    # No result or record was written: the folder holds the features and the work-dir lock file only.
+    assert sorted(p.name for p in work.iterdir()) == [LOCK_FILE, 'features']
 
 
 @pytest.mark.slow
