@@ -54,6 +54,18 @@ def lowshot_table(results: Dict[str, dict]) -> str:
     return '\n'.join(lines)
 
 
+def lowshot_metrics(results: Dict[str, dict]) -> Dict[str, float]:
+    """Per-layer low-shot results -> the record's metrics, ``<layer>_k<k>``: the mean mAP over the samples."""
+    return {f'{layer}_k{k}': shot['mean'] for layer, result in results.items() for k, shot in result['shots'].items()}
+
+
+def lowshot_summary(results: Dict[str, dict]) -> Dict[str, dict]:
+    """Per layer and k, the statistics over the samples and the chosen cost, for the record's ``extra``."""
+    return {layer: {k: {s: shot[s] for s in ('mean', 'min', 'max', 'std', 'chosen_cost')}
+                    for k, shot in result['shots'].items()}
+            for layer, result in results.items()}
+
+
 def _shots(results: Dict[str, dict]) -> List[int]:
     return sorted({int(k) for result in results.values() for k in result['shots']})
 
@@ -120,8 +132,7 @@ class VOC07LowShotSVM(VOC07SVM):
                                        **options)
         plot_lowshot(results, plot or osp.join(results_dir, 'lowshot.png'))
         print(lowshot_table(results))
-        return {f'{layer}_k{k}': shot['mean'] for layer, result in results.items()
-                for k, shot in result['shots'].items()}
+        return lowshot_metrics(results)
 
     def run_on_features(self, feature_dir: str, work_dir: str, layers: Optional[Sequence[str]] = None,
                         shots: Sequence[int] = LOWSHOT_SHOTS, num_samples: int = LOWSHOT_NUM_SAMPLES, seed: int = 0,
@@ -156,15 +167,12 @@ class VOC07LowShotSVM(VOC07SVM):
                                              solver_of(solver, protocol, device, n_jobs, max_memory),
                                              osp.join(work_dir, layer), legacy=legacy_cost_selection,
                                              solver_name=solver, recompute=recompute)
-        metrics = {f'{layer}_k{k}': shot['mean'] for layer, result in results.items()
-                   for k, shot in result['shots'].items()}
+        metrics = lowshot_metrics(results)
         self.write_feature_record(
             feature_dir, work_dir, metrics, seeds=dict(lowshot_samples=drawn.seed),
             extra=dict(protocol=protocol.to_dict(), solver=solver, feature_dir=feature_dir, sample_file=samples,
                        samples_sha1=drawn.digest(), legacy_cost_selection=legacy_cost_selection,
                        allow_small_pools=allow_small_pools,
                        num_samples=drawn.num_samples,
-                       summary={layer: {k: {s: shot[s] for s in ('mean', 'min', 'max', 'std', 'chosen_cost')}
-                                        for k, shot in result['shots'].items()}
-                                for layer, result in results.items()}))
+                       summary=lowshot_summary(results)))
         return results

@@ -25,7 +25,7 @@ from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import init_distributed, teardown_distributed
 
 from .feature_extraction import FeatureExtractor, extract_svm_features, features_mismatch, stale_features_message
-from .lowshot import VOC07LowShotSVM, lowshot_table, plot_lowshot
+from .lowshot import VOC07LowShotSVM, lowshot_metrics, lowshot_summary, lowshot_table, plot_lowshot
 from .protocol import LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS, RANDOM_INIT_SEED
 from .svm import FEATURES_DIR, add_solver_arguments, load_layers, solver_of
 
@@ -221,8 +221,7 @@ class Places205LowShotSVM(VOC07LowShotSVM):
                                        device=device, n_jobs=n_jobs, max_memory=max_memory, recompute=recompute)
         plot_lowshot(results, plot or osp.join(results_dir, 'lowshot.png'), title=self.title)
         print(lowshot_table(results))
-        return {f'{layer}_k{k}': shot['mean'] for layer, result in results.items()
-                for k, shot in result['shots'].items()}
+        return lowshot_metrics(results)
 
     def run_on_features(self, feature_dir: str, work_dir: str, train: PlacesList, samples: PlacesLowShotSamples,
                         layers: Optional[Sequence[str]] = None, sample_dir: Optional[str] = None,
@@ -255,15 +254,12 @@ class Places205LowShotSVM(VOC07LowShotSVM):
                                                  osp.join(work_dir, layer), legacy=legacy_cost_selection,
                                                  solver_name=solver, recompute=recompute)
                    for layer, (layer_train, layer_test) in splits.items()}
-        metrics = {f'{layer}_k{k}': shot['mean'] for layer, result in results.items()
-                   for k, shot in result['shots'].items()}
+        metrics = lowshot_metrics(results)
         self.write_feature_record(
             feature_dir, work_dir, metrics, seeds=dict(lowshot_samples=samples.seed),
             extra=dict(protocol=protocol.to_dict(), solver=solver, feature_dir=feature_dir, sample_dir=sample_dir,
                        samples_sha1=samples.digest(), legacy_cost_selection=legacy_cost_selection,
                        num_samples=samples.num_samples, skipped_shots=list(samples.skipped),
                        train_images=int(len(sampled_rows(samples))), train_list_images=int(len(train.labels)),
-                       summary={layer: {k: {s: shot[s] for s in ('mean', 'min', 'max', 'std', 'chosen_cost')}
-                                        for k, shot in result['shots'].items()}
-                                for layer, result in results.items()}))
+                       summary=lowshot_summary(results)))
         return results
