@@ -78,7 +78,8 @@ def plan_runs(args, work_dir: str) -> dict:
 def mean_record(records: list, path: str) -> str:
     """Write a record whose metrics are the mean over ``records`` (runs of one row); returns ``path``."""
     first = records[0]
-    metrics = {name: sum(r['metrics'][name] for r in records) / len(records) for name in first['metrics']}
+    # The same mean as the tables' mean ± std cells (model_zoo.mean_std), so the metafile and the docs agree.
+    metrics = {name: model_zoo.mean_std([r['metrics'][name] for r in records]).mean for name in first['metrics']}
     runs = [dict(checkpoint=r['checkpoint'], seeds=r.get('seeds')) for r in records]
     write_result(path, first['benchmark'], metrics, checkpoint=first['checkpoint'] and first['checkpoint']['path'],
                  pretrain_config=first.get('pretrain_config'), benchmark_config=first['benchmark_config'],
