@@ -13,6 +13,8 @@ Further comparisons, each printed side by side (ratios in the same run, never mi
   of synthetic features whose labels follow the class frequencies of that annotation file (the real file is the
   only source of the frequencies used here), solved with the fast solver (primal at the default budget), and
   the reference on ``--reference-classes`` classes, scaled to all classes.
+- ``--products``: the Gram-block products of the solver, ``K @ P`` against ``(Pᵀ K)ᵀ``
+  (:func:`mmssl.evaluation.svm.newton.symmetric_product`), at the shapes of VOC07 and of low-shot k = 96.
 - ``--places-lowshot``: the Places205 low-shot protocol (205 classes, 5 samples, CV selection) on synthetic
   single-label features, fast solver only.
 
@@ -35,7 +37,7 @@ from mmengine.logging import MMLogger
 from mmssl.benchmarks.protocol import VOC_CLASSES
 from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, generate_lowshot_samples,
                                   generate_places_lowshot_samples, load_split, make_places_like_features,
-                                  make_voc_like_features, parse_memory, read_meta, run_lowshot_svm,
+                                  make_voc_like_features, newton, parse_memory, read_meta, run_lowshot_svm,
                                   run_places_lowshot_svm, run_voc07_svm)
 from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
 
@@ -64,6 +66,7 @@ def parse_args():
     parser.add_argument('--coco-test', type=int, default=40504, help='val rows of the COCO-size layer')
     parser.add_argument('--reference-classes', type=int, default=2,
                         help='classes the reference solves on the COCO-size layer (time scaled to all)')
+    parser.add_argument('--products', action='store_true', help='time the two layouts of the Gram-block products')
     parser.add_argument('--places-lowshot', action='store_true', help='time the Places205 low-shot protocol')
     parser.add_argument('--places-classes', type=int, default=205)
     parser.add_argument('--places-test-per-class', type=int, default=100)
@@ -104,6 +107,25 @@ def gemm_rate(dim: int, device: str, rows: int = 2048, repeats: int = 3) -> floa
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - start)
     return 2 * rows * rows * dim / best / 1e9
+
+
+def time_products(device: str, repeats: int = 5) -> None:
+    """``K @ P`` against ``(Pᵀ K)ᵀ`` for symmetric float64 blocks, at the solver's shapes: (groups, n, columns)."""
+    for groups, n, width in ((1, 5011, 20), (1, 5011, 60), (1, 5011, 80), (18, 1920, 4), (18, 1920, 16)):
+        rows = torch.randn(groups, n, 64, dtype=torch.float64, device=device)
+        gram = rows @ rows.transpose(1, 2)
+        columns = torch.randn(groups, n, width, dtype=torch.float64, device=device)
+        seconds = []
+        for product in (lambda: gram @ columns, lambda: newton.symmetric_product(gram, columns)):
+            product()
+            start = time.perf_counter()
+            for _ in range(repeats):
+                product()
+            if device.startswith('cuda'):
+                torch.cuda.synchronize()
+            seconds.append((time.perf_counter() - start) / repeats)
+        print(f'products of {groups} x ({n} x {n}) blocks with {width} columns: K @ P {1e3 * seconds[0]:.1f} ms, '
+              f'(P^T K)^T {1e3 * seconds[1]:.1f} ms -> {seconds[0] / seconds[1]:.2f}x')
 
 
 def time_breakdown(solver, total: float, device: str) -> None:
@@ -243,6 +265,8 @@ def time_places_lowshot(protocol, work_dir, args):
 def main():
     args = parse_args()
     MMLogger.get_instance('svm_speed', log_level='WARNING')
+    if args.products:
+        time_products(args.device)
     work_dir = args.work_dir or tempfile.mkdtemp(prefix='svm_speed_')
     train, test = load_features(args)
     protocol = SVMProtocol(costs=args.costs)

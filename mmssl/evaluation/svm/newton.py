@@ -58,6 +58,16 @@ def gram_matrix(rows: torch.Tensor, other: Optional[torch.Tensor] = None,
     return gram.add_(bias_sq)
 
 
+def symmetric_product(gram: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """``gram @ columns`` for symmetric (..., n, n) ``gram`` and (..., n, w) ``columns``, as ``(columnsᵀ gram)ᵀ``.
+
+    Every Gram block here is symmetric, and MKL multiplies a few rows by a square matrix up to
+    twice as fast as a square matrix by a few columns (``speed_benchmarks/svm_speed.py --products``
+    measures both); the result is a transposed view.
+    """
+    return (columns.transpose(-1, -2).contiguous() @ gram).transpose(-1, -2)
+
+
 def top_eigenpairs(gram: torch.Tensor, rank: int, oversample: int = 16, power_iters: int = 3,
                    seed: int = 0) -> Tuple[torch.Tensor, torch.Tensor]:
     """Leading eigenpairs of a PSD matrix by randomized subspace iteration (Halko et al. 2011).
@@ -172,8 +182,53 @@ class SolveResult:
 
 
 def _take_groups(x: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
-    """``x[groups]`` without copying when all groups are kept (the Gram matrix is large)."""
+    """``x[groups]`` without copying when all groups are kept."""
     return x if len(groups) == len(x) else x[groups]
+
+
+@dataclass
+class GramBlocks:
+    """The Gram blocks of some groups, chosen by index: selecting groups never copies a block.
+
+    Products stream every block they touch, so their cost is the number of blocks read. Large
+    blocks are therefore multiplied group by group, skipping groups without live columns; small ones
+    are gathered into one batched product, where a copy costs less than a Python loop.
+
+    Attributes:
+        blocks: (B, n, n) symmetric blocks of all groups.
+        groups: (b,) the groups these blocks stand for; ``None`` is all B.
+    """
+    blocks: torch.Tensor
+    groups: Optional[torch.Tensor] = None
+
+    _LOOP_ROWS = 256  # block size from which products loop over groups
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.blocks.dtype
+
+    def __len__(self) -> int:
+        return len(self.blocks) if self.groups is None else len(self.groups)
+
+    def select(self, groups: torch.Tensor) -> 'GramBlocks':
+        """The groups ``groups`` (indices into these groups)."""
+        if len(groups) == len(self):
+            return self
+        return GramBlocks(self.blocks, groups if self.groups is None else self.groups[groups])
+
+    def product(self, columns: torch.Tensor, live: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``K̃_g @ columns[g]`` for every group g: (b, n, w); zero for groups where ``live`` (b,) is False."""
+        if self.blocks.shape[-1] < self._LOOP_ROWS:
+            blocks = self.blocks if self.groups is None else self.blocks[self.groups]
+            return symmetric_product(blocks, columns)
+        if self.groups is None and len(self.blocks) == 1:
+            return symmetric_product(self.blocks, columns)
+        groups = range(len(self)) if live is None else live.nonzero()[:, 0].tolist()
+        index = range(len(self.blocks)) if self.groups is None else self.groups.tolist()
+        out = columns.new_zeros(columns.shape[0], columns.shape[2], columns.shape[1])
+        for g in groups:
+            out[g] = columns[g].T @ self.blocks[index[g]]
+        return out.transpose(1, 2)
 
 
 @dataclass
@@ -181,9 +236,8 @@ class _Columns:
     """Indices of the live columns of a (b, m) batch, packed group by group.
 
     Groups are padded to the largest live count with dead columns, which are computed but never
-    written back. Groups without live columns are dropped only when that leaves at most half of
-    them: dropping copies the Gram blocks of the others, which costs more than multiplying a few
-    idle blocks.
+    written back. Groups without live columns are dropped (:class:`GramBlocks` selects groups
+    without copying their blocks).
 
     Attributes:
         groups: (b',) kept groups.
@@ -199,11 +253,10 @@ class _Columns:
         """Pack the ``True`` entries of ``live`` (b, m)."""
         counts = live.sum(1)
         busy = counts.nonzero()[:, 0]
-        groups = busy if 2 * len(busy) <= len(live) else torch.arange(len(live), device=live.device)
         width = int(counts.max())
         order = torch.argsort((~live).to(torch.int8), dim=1, stable=True)
-        cols = order[groups, :width]
-        return cls(groups, cols, torch.gather(live[groups], 1, cols))
+        cols = order[busy, :width]
+        return cls(busy, cols, torch.gather(live[busy], 1, cols))
 
     def within(self, inner: '_Columns') -> '_Columns':
         """``inner`` packs slots of this packing; the same columns indexed in the original batch."""
@@ -297,7 +350,7 @@ class _CGState:
     """Conjugate-gradient recurrences of the packed live columns; all (b', n, w) unless noted.
 
     Attributes:
-        gram: (b', n, n) Gram blocks of the kept groups.
+        gram: Gram blocks of the kept groups.
         active, inv2c: the system ``K̃_AA + diag(inv2c_A)`` as a 0/1 row mask and the diagonal.
         precond: the preconditioner of these columns.
         tol: (b', w) residual target.
@@ -307,7 +360,7 @@ class _CGState:
         steps: (b', w) steps taken.
         done: (b', w) converged or padding slots.
     """
-    gram: torch.Tensor
+    gram: GramBlocks
     active: torch.Tensor
     inv2c: torch.Tensor
     precond: _Woodbury
@@ -327,8 +380,9 @@ class _CGState:
         for item in fields(self):
             value = getattr(self, item.name)
             if item.name == 'gram':
-                values[item.name] = _take_groups(value, inner.groups)
+                values[item.name] = value.select(inner.groups)
             elif item.name == 'precond':
+                values[item.name] = value.select(inner)
                 values[item.name] = value.select(inner)
             else:
                 values[item.name] = inner.take(value)
@@ -339,7 +393,8 @@ def _conjugate_gradient(gram, active, inv2c, rhs, precond, tol, max_iter):
     """Solve ``(K̃_AA + diag(inv2c_A)) d = rhs`` per column until ``max|residual| <= tol``.
 
     Args:
-        gram: (b, n, n); active: (b, n, w) float 0/1; inv2c: (b, n, w); rhs: (b, n, w), zero off A.
+        gram: :class:`GramBlocks` of b groups; active: (b, n, w) float 0/1; inv2c: (b, n, w);
+        rhs: (b, n, w), zero off A.
         precond: a :class:`_Woodbury` for these columns; tol: (b, w); max_iter: int.
 
     Returns:
@@ -355,7 +410,7 @@ def _conjugate_gradient(gram, active, inv2c, rhs, precond, tol, max_iter):
     state_precond = precond.select(cols)
     residual = cols.take(rhs)
     z = state_precond(residual)
-    state = _CGState(gram=_take_groups(gram, cols.groups), active=cols.take(active), inv2c=cols.take(inv2c),
+    state = _CGState(gram=gram.select(cols.groups), active=cols.take(active), inv2c=cols.take(inv2c),
                      precond=state_precond, tol=cols.take(tol), x=cols.take(sol), kx=cols.take(sol_image),
                      r=residual, z=z, p=z.clone(), rz=(residual * z).sum(1), steps=cols.take(steps),
                      done=~cols.valid)
@@ -367,7 +422,7 @@ def _conjugate_gradient(gram, active, inv2c, rhs, precond, tol, max_iter):
 
     width = int(live.sum())
     for _ in range(max_iter):
-        kp = state.gram @ state.p
+        kp = state.gram.product(state.p, live=~state.done.all(1))
         ap = state.active * kp + state.inv2c * state.p
         curvature = (state.p * ap).sum(1)
         # Finished columns stay frozen until the next repack (their recurrences may degenerate).
@@ -505,13 +560,15 @@ def solve(gram: torch.Tensor,
         SolveResult: solutions; ``violation > tol`` flags a column that hit ``max_newton``.
     """
     targets, cost = targets.to(gram.dtype), cost.to(gram.dtype)
+    blocks = GramBlocks(gram)
+    product_blocks = blocks if gram_low is None else GramBlocks(gram_low)
     trained = cost > 0
     inv2c = torch.where(trained, 0.5 / torch.where(trained, cost, 1), 0)
     coef = torch.zeros_like(targets) if init is None else init.to(gram.dtype) * trained
     if init is None:
         decision = torch.zeros_like(targets)
     else:
-        decision = gram @ coef if init_decision is None else init_decision.to(gram.dtype).clone()
+        decision = blocks.product(coef) if init_decision is None else init_decision.to(gram.dtype).clone()
     steps = torch.zeros(targets.shape[0], targets.shape[2], dtype=torch.long, device=targets.device)
     cg_steps = torch.zeros_like(steps)
     exact = True
@@ -524,14 +581,14 @@ def solve(gram: torch.Tensor,
             if exact:
                 break
             # Decision values were updated incrementally; confirm optimality on exact ones.
-            decision = gram @ coef
+            decision = blocks.product(coef)
             exact = True
             continue
         exact = False
         cols = _Columns.pack(live)
         cg_tol = torch.clamp(cols.take(violation) * cols.take(accuracy), min=tol * 1e-4)
         new_coef, new_decision, step, cg_used = _newton_step(
-            _take_groups(gram if gram_low is None else gram_low, cols.groups),
+            product_blocks.select(cols.groups),
             cols.take(targets), cols.take(cost), cols.take(inv2c),
             cols.take(coef), cols.take(decision), precond.select(cols.groups), cg_tol, max_cg)
         cols.put(coef, new_coef)
@@ -543,7 +600,7 @@ def solve(gram: torch.Tensor,
 
 
 def _newton_step(gram, targets, cost, inv2c, coef, decision, precond, cg_tol, max_cg):
-    """One Newton step on the live columns; ``gram`` may be a lower-precision copy."""
+    """One Newton step on the live columns; ``gram`` (:class:`GramBlocks`) may be a lower-precision copy."""
     dtype, low = coef.dtype, gram.dtype
     active = ((1 - targets * decision > 0) & (cost > 0)).to(dtype)
     kept = coef * active
@@ -552,7 +609,7 @@ def _newton_step(gram, targets, cost, inv2c, coef, decision, precond, cg_tol, ma
     moved = leaving.any(1)
     if moved.any():  # rows that left the margin drop out of β: remove their share of K̃β
         cols = _Columns.pack(moved)
-        product = _take_groups(gram, cols.groups) @ cols.take(leaving).to(low)
+        product = gram.select(cols.groups).product(cols.take(leaving).to(low))
         cols.put(decision_kept, cols.take(decision) - product.to(dtype))
     rhs = active * (targets - decision_kept - inv2c * kept)
     # A solve cannot get below the rounding of its own precision.
@@ -637,7 +694,7 @@ def solve_path(gram: torch.Tensor,
     coef = decision = None
     if init is not None:
         coef = init.to(gram.dtype)[..., None] * train_mask[..., None]
-        decision = gram @ coef[..., 0]
+        decision = GramBlocks(gram).product(coef[..., 0])
         coef, decision = coef.expand(b, n, m, chains), decision[..., None].expand(b, n, m, chains)
     for start in range(0, c, chains):
         width = min(chains, c - start)

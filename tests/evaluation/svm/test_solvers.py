@@ -13,11 +13,12 @@ def toy_problem(seed=0, n=60, dim=200):
     return features, targets
 
 
-def liblinear_decision(features, targets, cost, class_weight=None, mask=None):
+def liblinear_decision(features, targets, cost, class_weight=None, mask=None, scored=None, tol=1e-12):
     mask = np.ones(len(targets), bool) if mask is None else mask
     model = LinearSVC(C=cost, class_weight=class_weight or {1: 2.0, -1: 1.0}, loss='squared_hinge', dual=True,
-                      tol=1e-12, max_iter=200000, intercept_scaling=1.0)
-    return model.fit(features[mask].astype(np.float64), targets[mask]).decision_function(features)
+                      tol=tol, max_iter=200000, intercept_scaling=1.0)
+    model.fit(features[mask].astype(np.float64), targets[mask])
+    return model.decision_function(features if scored is None else scored)
 
 
 @pytest.mark.parametrize('cost', [2**-10, 0.0625, 1.0, 100.0])
@@ -53,6 +54,36 @@ def test_both_solvers_score_evaluation_rows_alike():
     # liblinear stops at tol 1e-4 of the protocol, so agreement is to about that precision.
     np.testing.assert_allclose(solutions[0].eval_decision, solutions[1].eval_decision, atol=2e-3)
     np.testing.assert_allclose(solutions[0].decision, solutions[1].decision, atol=2e-3)
+
+
+@pytest.mark.filterwarnings('error::sklearn.exceptions.ConvergenceWarning')  # the reference must be exact
+@pytest.mark.parametrize('group_rows', [12, 40])  # groups scored by gathering their rows, and densely
+def test_groups_of_rows_are_scored_like_liblinear_through_weights_and_through_the_gram_matrix(group_rows):
+    features, targets = toy_problem(n=60)
+    rng = np.random.default_rng(3)
+    scored = l2_normalize(np.abs(rng.standard_normal((30, features.shape[1]))))
+    costs = (0.1, 1.0)
+    solver = build_svm_solver('fast', SVMProtocol(costs=costs))
+    solver.prepare(features, scored)
+    picks = [np.sort(np.concatenate([rng.choice(np.flatnonzero(targets == t), group_rows // 2, replace=False)
+                                     for t in (1, -1)])) for _ in range(2)]
+    # The second group is padded by repeating a row with no cost, as the low-shot batches are.
+    picks[1][-3:] = picks[1][-4]
+    valid = np.ones((2, group_rows), bool)
+    valid[1, -3:] = False
+    fold = np.arange(group_rows) % 3 != 0
+    train_mask = np.stack([valid, valid & fold], axis=2)
+    problems = SVMProblems(rows=np.stack(picks), targets=np.repeat(targets[np.stack(picks)][..., None], 2, axis=2),
+                           train_mask=train_mask, costs=np.tile(costs, (2, 1)), evaluate=np.ones(2, bool))
+    expected = np.array([[[liblinear_decision(features[rows], targets[rows], cost, mask=train_mask[g, :, j],
+                                              scored=scored, tol=1e-10) for cost in costs] for j in range(2)]
+                         for g, rows in enumerate(picks)])
+    through_gram = []  # per solve: scored through the evaluation Gram matrix (formed before scoring)
+    while not through_gram or not through_gram[-1]:
+        np.testing.assert_allclose(solver.solve(problems).eval_decision, expected, atol=1e-5)
+        through_gram.append(solver._eval_gram is not None)
+        assert len(through_gram) <= 10, 'the models scored never paid for the evaluation Gram matrix'
+    assert not through_gram[0]  # a few models are scored through their weights
 
 
 def test_problem_batches_are_checked():
