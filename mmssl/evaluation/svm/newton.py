@@ -383,7 +383,6 @@ class _CGState:
                 values[item.name] = value.select(inner.groups)
             elif item.name == 'precond':
                 values[item.name] = value.select(inner)
-                values[item.name] = value.select(inner)
             else:
                 values[item.name] = inner.take(value)
         return _CGState(**values)
