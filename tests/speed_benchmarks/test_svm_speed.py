@@ -1,0 +1,22 @@
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / 'speed_benchmarks' / 'svm_speed.py'
+
+
+def test_svm_speed_prints_agreement_ratios_and_time_breakdown(tmp_path):
+    # A tiny run: it checks that the script works and that the solvers agree, never how fast they are.
+    result = subprocess.run([sys.executable, str(SCRIPT), '--num-train', '150', '--num-test', '100', '--dim', '64',
+                             '--costs', '0.1,1', '--n-jobs', '1', '--primal-vs-dual', '--work-dir', str(tmp_path)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    fast, reference = map(float, re.search(r'mAP fast (\S+)\s+reference (\S+)', out).groups())
+    assert abs(fast - reference) < 0.5  # liblinear stops at the protocol's tol 1e-4
+    assert re.search(r'wall time: fast [\d.]+s, reference [\d.]+s \(all cores\) -> [\d.]+x', out)
+    assert re.search(r'time breakdown of fast .*Gram matrices [\d.]+s .*Newton/CG solves [\d.]+s', out)
+    assert re.search(r'Gram step: [\d.]+ GFLOP/s .* -> \d+% of it', out)
+    gap = float(re.search(r'primal/dual time [\d.]+x, max \|ΔAP\| (\S+)', out).group(1))
+    assert gap < 0.01
