@@ -18,32 +18,38 @@ def _as_columns(array: np.ndarray) -> np.ndarray:
 
 
 def _ranked_curve(scores, positives, valid):
-    """Precision at every rank of the descending score order.
+    """Precision at every rank of the descending score order, one row per column of the input.
 
-    Returns ``(is_pos, precision, recall, is_end, npos)`` for (N, P) inputs, where ``is_end`` marks
-    the last rank of each run of tied scores - the only ranks where precision and recall are defined.
+    Works on (P, N) arrays - column ``p`` of the caller's (N, P) input is row ``p`` - so that
+    sorting, gathering and running sums all walk contiguous memory; along the strided axis of an
+    (N, P) array they took most of the time of the low-shot protocol.
+
+    Returns ``(is_pos, precision, recall, is_end, npos)``, where ``is_end`` marks the last rank of
+    each run of tied scores - the only ranks where precision and recall are defined.
     """
-    order = np.argsort(-scores, axis=0, kind='stable')
-    ranked = np.take_along_axis(scores, order, axis=0)
-    is_valid = np.take_along_axis(valid, order, axis=0)
-    is_pos = np.take_along_axis(positives, order, axis=0) & is_valid
-    tp = np.cumsum(is_pos, axis=0)
-    seen = np.cumsum(is_valid, axis=0)
-    npos = tp[-1].astype(np.float64)
+    # The order inside a run of ties does not matter (only run ends are read), so the faster
+    # unstable sort serves.
+    order = np.argsort(-scores, axis=1)
+    ranked = np.take_along_axis(scores, order, axis=1)
+    is_valid = np.take_along_axis(valid, order, axis=1)
+    is_pos = np.take_along_axis(positives, order, axis=1) & is_valid
+    tp = np.cumsum(is_pos, axis=1)
+    seen = np.cumsum(is_valid, axis=1)
+    npos = tp[:, -1].astype(np.float64)
     is_end = np.ones_like(is_valid)
-    is_end[:-1] = ranked[1:] != ranked[:-1]
+    is_end[:, :-1] = ranked[:, 1:] != ranked[:, :-1]
     with np.errstate(invalid='ignore', divide='ignore'):
         precision = np.where(seen > 0, tp / np.maximum(seen, 1), 0.0)
-        recall = tp / npos
+        recall = tp / npos[:, None]
     return is_pos, precision, recall, is_end, npos
 
 
 def _value_at_run_end(values: np.ndarray, is_end: np.ndarray) -> np.ndarray:
-    """Spread the value at the end of each run of ties back over the whole run."""
-    n = len(values)
-    end_index = np.where(is_end, np.arange(n)[:, None], n)
-    end_index = np.minimum.accumulate(end_index[::-1], axis=0)[::-1]
-    return np.take_along_axis(values, end_index, axis=0)
+    """Spread the value at the end of each run of ties back over the whole run (rows of (P, N))."""
+    n = values.shape[1]
+    end_index = np.where(is_end, np.arange(n), n)
+    end_index = np.minimum.accumulate(end_index[:, ::-1], axis=1)[:, ::-1]
+    return np.take_along_axis(values, end_index, axis=1)
 
 
 def average_precision(scores: np.ndarray,
@@ -68,28 +74,30 @@ def average_precision(scores: np.ndarray,
     if mode not in AP_MODES:
         raise ValueError(f'unknown AP mode {mode!r}, expected one of {AP_MODES}')
     one_d = np.ndim(scores) == 1
-    scores = _as_columns(scores).astype(np.float64)
-    positives = _as_columns(targets) > 0
-    valid = np.ones_like(positives) if valid is None else _as_columns(valid).astype(bool)
+    scores = _as_columns(scores)
+    positives = _as_columns(targets)
+    valid = np.ones(positives.shape, dtype=bool) if valid is None else _as_columns(valid)
     if not (scores.shape == positives.shape == valid.shape):
         raise ValueError(f'shape mismatch: scores {scores.shape}, targets {positives.shape}, '
                          f'valid {valid.shape}')
     if not np.isfinite(scores).all():
         raise ValueError('scores contain NaN or inf')
-    is_pos, precision, recall, is_end, npos = _ranked_curve(scores, positives, valid)
+    # One contiguous row per column, see _ranked_curve.
+    rows = (np.ascontiguousarray(scores.T, dtype=np.float64), np.ascontiguousarray(positives.T > 0),
+            np.ascontiguousarray(valid.T, dtype=bool))
+    is_pos, precision, recall, is_end, npos = _ranked_curve(*rows)
     # Only run ends are points of the curve; zero elsewhere so they never raise an envelope.
     precision = np.where(is_end, precision, 0.0)
     if mode == 'step':
         per_rank = _value_at_run_end(precision, is_end)
     else:
-        per_rank = np.maximum.accumulate(precision[::-1], axis=0)[::-1]
+        per_rank = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
     with np.errstate(invalid='ignore', divide='ignore'):
         if mode == '11points':
-            ap = np.array([_eleven_point(per_rank[:, p], recall[:, p], is_end[:, p])
-                           for p in range(scores.shape[1])])
+            ap = np.array([_eleven_point(*values) for values in zip(per_rank, recall, is_end)])
         else:
             # Each valid positive adds 1/npos of recall at the precision of its (envelope) point.
-            ap = (per_rank * is_pos).sum(axis=0) / npos
+            ap = (per_rank * is_pos).sum(axis=1) / npos
     ap = np.where(npos > 0, ap, np.nan)
     return ap[0] if one_d else ap
 

@@ -384,13 +384,11 @@ def run_lowshot_svm(train: FeatureSplit,
                          'legacy cost selection or a single cost')
     # Shot counts that allow CV go first: the others take the cost chosen at the smallest of them.
     order = selectable + [k for k in samples.shots if k not in selectable]
-    prepared = False
-    for k in order:
-        if store.get(f'k{k}') is not None:
-            continue
-        if not prepared:
-            solver.prepare(train.features, test.features)
-            prepared = True
+    todo = [k for k in order if store.get(f'k{k}') is None]
+    if todo:  # every training set is scored on the test set at every cost
+        solver.prepare(train.features, test.features, num_scored=len(todo) * len(samples.classes)
+                       * samples.num_samples * len(protocol.costs))
+    for k in todo:
         start = time.perf_counter()
         inherited = None if legacy or k in selectable else store.get(f'k{selectable[0]}')
         result = _run_shot(batches[k], solver, test.labels, legacy, inherited, selectable)

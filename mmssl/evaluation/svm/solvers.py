@@ -125,13 +125,20 @@ class BaseSVMSolver(ABC):
         self.protocol = protocol
         self.train_features = None
         self.eval_features = None
+        self.num_scored = None
         self.history = []  # ``info`` of every solve, for benchmarks and logs
         self.prepare_history = []  # timings of every prepare (Gram matrix, preconditioner), for benchmarks
 
-    def prepare(self, train_features: np.ndarray, eval_features: Optional[np.ndarray] = None) -> None:
-        """Attach the (N, D) training rows and optional (N_eval, D) evaluation rows of one layer."""
+    def prepare(self, train_features: np.ndarray, eval_features: Optional[np.ndarray] = None,
+                num_scored: Optional[int] = None) -> None:
+        """Attach the (N, D) training rows and optional (N_eval, D) evaluation rows of one layer.
+
+        ``num_scored``, when known, is how many models the solves until the next ``prepare`` will
+        score on the evaluation rows; a solver may use it to choose how to score them.
+        """
         self.train_features = train_features
         self.eval_features = eval_features
+        self.num_scored = num_scored
 
     def check_memory(self, num_rows: int, dim: int, num_eval: int = 0) -> None:
         """Raise ``ValueError`` now if :meth:`prepare` on ``num_rows`` x ``dim`` rows (and ``num_eval`` evaluation
@@ -274,6 +281,7 @@ class FastSVMSolver(BaseSVMSolver):
         self._rows = self._gram = self._gram_low = self._precond = self._group_precond = None
         self._eval_rows = self._eval_gram = None
         self._weight_cost = 0  # multiply-adds spent scoring through weights, see _prepare_evaluation
+        self._models_scored = 0
         self._solved = {}  # target-vector digest -> {cost: (sum of β over problems, count)}
 
     def dual_bytes(self, num_rows: int, dim: int, num_eval: int = 0) -> int:
@@ -285,8 +293,9 @@ class FastSVMSolver(BaseSVMSolver):
         evaluation = 8 * num_eval * (dim + num_rows)
         return 8 * num_rows * dim + gram + factors + evaluation + self.memory_budget
 
-    def prepare(self, train_features: np.ndarray, eval_features: Optional[np.ndarray] = None) -> None:
-        super().prepare(train_features, eval_features)
+    def prepare(self, train_features: np.ndarray, eval_features: Optional[np.ndarray] = None,
+                num_scored: Optional[int] = None) -> None:
+        super().prepare(train_features, eval_features, num_scored)
         self._reset()
         num_rows, dim = train_features.shape
         need = self.dual_bytes(num_rows, dim, 0 if eval_features is None else len(eval_features))
@@ -399,11 +408,13 @@ class FastSVMSolver(BaseSVMSolver):
     def _prepare_evaluation(self, n: int, models: int) -> None:
         """Choose how to score the next ``models`` models, trained on groups of ``n`` rows.
 
-        Either through the weights ``w = X̃ᵀβ``, ∝ (n + N_eval)·D per model (N + N_eval when scored
-        densely, see :meth:`_evaluate`), or through the evaluation-vs-train Gram matrix: N_eval·N·D
-        once, then ∝ N_eval·N per model. How many models are still to come is unknown (low-shot
-        scores 1,900 per shot count, VOC07 380 in all), so the Gram matrix is formed once the models
-        scored so far would have paid for it: at most twice the cost of the better choice in hindsight.
+        Either through the weights ``w = X̃ᵀβ``, ∝ (n + N_eval)·D per model, or through the
+        evaluation-vs-train Gram matrix: N_eval·N·D once, then ∝ N_eval·n per model (N in place of n
+        when scored densely, see :meth:`_evaluate`). When ``num_scored`` was given to :meth:`prepare`,
+        the Gram matrix is formed as soon as the models still to come pay for it (taking this solve's
+        ``n`` for theirs). Otherwise the count is unknown (low-shot scores 1,900 per shot count, VOC07
+        20), and it is formed once the models scored so far would have paid for it: at most twice the
+        cost of the better choice in hindsight.
         """
         if self._eval_rows is None:
             self._eval_rows = newton.to_tensor(self.eval_features, self.device)
@@ -411,11 +422,18 @@ class FastSVMSolver(BaseSVMSolver):
             return
         num_eval, dim = self._eval_rows.shape
         train_rows = len(self._rows) if self._dense_scoring(n) else n
-        self._weight_cost += models * dim * (train_rows + num_eval)
-        cheaper_per_model = num_eval * len(self._rows) < dim * (train_rows + num_eval)
-        if cheaper_per_model and self._weight_cost > num_eval * len(self._rows) * dim:
-            self._eval_gram = newton.gram_matrix(self._rows, self._eval_rows,
-                                                 self.protocol.intercept_scaling**2)
+        through_gram, through_weights = num_eval * train_rows, dim * (train_rows + num_eval)  # per model
+        forming = num_eval * len(self._rows) * dim
+        if self.num_scored is None:
+            self._weight_cost += models * through_weights
+            form = through_gram < through_weights and self._weight_cost > forming
+        else:
+            ahead = max(self.num_scored - self._models_scored, models)
+            form = forming + ahead * through_gram < ahead * through_weights
+        self._models_scored += models
+        if form:
+            # (N, N_eval): a group's rows of it are contiguous, see _evaluate.
+            self._eval_gram = newton.gram_matrix(self._eval_rows, self._rows, self.protocol.intercept_scaling**2)
 
     def _dense_scoring(self, n: int) -> bool:
         # Groups covering a good part of the rows are scored through one dense product over all N
@@ -432,9 +450,12 @@ class FastSVMSolver(BaseSVMSolver):
         b, n, e, c = coef.shape
         models = coef.reshape(b, n, e * c)
         bias_sq = self.protocol.intercept_scaling**2
-        if self._eval_gram is None and not self._dense_scoring(n):
-            weights = torch.cat([self._rows[r].T @ w for r, w in zip(rows, models)], dim=1)  # (D, b·e·c)
-            scores = (self._eval_rows @ weights).add_(bias_sq * models.sum(1).reshape(-1))
+        if not self._dense_scoring(n):
+            if self._eval_gram is None:
+                weights = torch.cat([self._rows[r].T @ w for r, w in zip(rows, models)], dim=1)  # (D, b·e·c)
+                scores = (self._eval_rows @ weights).add_(bias_sq * models.sum(1).reshape(-1))
+            else:  # the group's rows of the train-vs-evaluation Gram matrix, bias included
+                scores = torch.cat([self._eval_gram.index_select(0, r).T @ w for r, w in zip(rows, models)], dim=1)
             return scores.reshape(-1, b, e, c).permute(1, 2, 3, 0)
         parts = []
         step = max(1, self.memory_budget // (8 * len(self._rows) * e * c))
@@ -445,7 +466,7 @@ class FastSVMSolver(BaseSVMSolver):
                 1, rows[lo:lo + step, :, None].expand(-1, -1, e * c), part)
             scattered = scattered.permute(1, 0, 2).reshape(len(self._rows), -1)
             if self._eval_gram is not None:
-                parts.append(self._eval_gram @ scattered)
+                parts.append(self._eval_gram.T @ scattered)
             else:
                 parts.append((self._eval_rows @ (self._rows.T @ scattered)).add_(bias_sq * scattered.sum(0)))
         return torch.cat(parts, dim=1).reshape(-1, b, e, c).permute(1, 2, 3, 0)
@@ -494,8 +515,9 @@ class PrimalSVMSolver(BaseSVMSolver):
         self._source = self._eval_source = self._subspace = None
         self._row_norm = 1.0
 
-    def prepare(self, train_features: np.ndarray, eval_features: Optional[np.ndarray] = None) -> None:
-        super().prepare(train_features, eval_features)
+    def prepare(self, train_features: np.ndarray, eval_features: Optional[np.ndarray] = None,
+                num_scored: Optional[int] = None) -> None:
+        super().prepare(train_features, eval_features, num_scored)
         num_rows, dim = train_features.shape
         # Raises before any work when the budget cannot hold a single problem.
         plan = primal.plan_memory(num_rows, dim, 1, self.precond_rank, self.max_memory)

@@ -125,7 +125,7 @@ def run_voc07_svm(train: FeatureSplit,
         logger.info(f'{train.layer}: resuming, {len(train.classes) - len(todo)} classes already done')
     if todo:
         start = time.perf_counter()
-        solver.prepare(train.features, test.features)
+        solver.prepare(train.features, test.features, num_scored=len(todo))  # one refit per class
         logger.info(f'{train.layer}: solver ready in {time.perf_counter() - start:.1f}s, '
                     f'{len(todo)} classes to train')
         progress = ProgressBar(len(todo))

@@ -34,3 +34,17 @@ def test_invalid_rows_are_left_out_and_columns_are_independent():
     assert np.isnan(average_precision(np.array([0.5, 0.4]), np.array([-1, -1])))
     with pytest.raises(ValueError, match='NaN or inf'):
         average_precision(np.array([np.nan, 0.1]), np.array([1, -1]))
+
+
+def test_many_columns_with_ties_match_sklearn_and_ignore_row_order():
+    rng = np.random.default_rng(0)
+    scores = np.round(rng.standard_normal((200, 30)), 1)  # many tied scores
+    targets = rng.choice([-1, 1], scores.shape)
+    valid = rng.random(scores.shape) > 0.2
+    step = average_precision(scores, targets, valid, mode='step')
+    expected = [average_precision_score(targets[valid[:, p], p], scores[valid[:, p], p]) for p in range(30)]
+    np.testing.assert_allclose(step, expected, rtol=0, atol=1e-12)
+    shuffled = rng.permutation(len(scores))
+    for mode in ('area', '11points', 'step'):
+        np.testing.assert_allclose(average_precision(scores[shuffled], targets[shuffled], valid[shuffled], mode),
+                                   average_precision(scores, targets, valid, mode), rtol=0, atol=1e-12)

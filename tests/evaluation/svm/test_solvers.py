@@ -84,6 +84,10 @@ def test_groups_of_rows_are_scored_like_liblinear_through_weights_and_through_th
         through_gram.append(solver._eval_gram is not None)
         assert len(through_gram) <= 10, 'the models scored never paid for the evaluation Gram matrix'
     assert not through_gram[0]  # a few models are scored through their weights
+    planned = build_svm_solver('fast', SVMProtocol(costs=costs))
+    planned.prepare(features, scored, num_scored=1000)
+    np.testing.assert_allclose(planned.solve(problems).eval_decision, expected, atol=1e-5)
+    assert planned._eval_gram is not None  # told that many models follow, it forms the Gram matrix at once
 
 
 def test_problem_batches_are_checked():
