@@ -49,13 +49,30 @@ def gram_matrix(rows: torch.Tensor, other: Optional[torch.Tensor] = None,
     """
     if other is not None:
         return (other @ rows.T).add_(bias_sq)
+    if rows.device.type == 'cpu':
+        # NumPy hands X Xᵀ of one buffer to BLAS syrk (one triangle, mirrored): about 1.3x faster on
+        # this 2-core CPU than block_triangle_gram (5,011 x 9,216 rows: 3.4 s against 4.5 s, alternating runs).
+        array = rows.contiguous().numpy()
+        return torch.from_numpy(array @ array.T).add_(bias_sq)
+    return block_triangle_gram(rows).add_(bias_sq)
+
+
+def block_triangle_gram(rows: torch.Tensor) -> torch.Tensor:
+    """``X Xᵀ`` for (N, D) ``rows`` on any device, multiplying only the upper triangle of row blocks.
+
+    The result is exactly symmetric: each product is written once and mirrored, and a diagonal block
+    (which a GEMM need not return symmetric to the last bit) keeps only its upper triangle.
+    """
     n = len(rows)
     gram = torch.empty(n, n, device=rows.device, dtype=rows.dtype)
     for i in range(0, n, _BLOCK):
         block = rows[i:i + _BLOCK] @ rows[i:].T
-        gram[i:i + _BLOCK, i:] = block
-        gram[i:, i:i + _BLOCK] = block.T
-    return gram.add_(bias_sq)
+        size = len(block)
+        diagonal = block[:, :size].triu()
+        gram[i:i + size, i:i + size] = diagonal + diagonal.triu(1).T
+        gram[i:i + size, i + size:] = block[:, size:]
+        gram[i + size:, i:i + size] = block[:, size:].T
+    return gram
 
 
 def symmetric_product(gram: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:

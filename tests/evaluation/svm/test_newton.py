@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mmssl.evaluation.svm.newton import GramBlocks
+from mmssl.evaluation.svm.newton import _BLOCK, GramBlocks, block_triangle_gram, gram_matrix
 
 
 @pytest.mark.parametrize('n', [20, 300])  # gathered into one batched product, and multiplied group by group
@@ -18,3 +18,11 @@ def test_gram_blocks_multiply_the_selected_groups_and_skip_idle_ones(n):
     torch.testing.assert_close(product[1], expected[1])
     if n >= GramBlocks._LOOP_ROWS:  # idle groups cost nothing there
         assert not product[0].any()
+
+
+def test_gram_matrices_are_exactly_symmetric_and_equal_to_the_plain_product():
+    rows = torch.randn(_BLOCK + 37, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    expected = rows @ rows.T + 4.0
+    for gram in (gram_matrix(rows, bias_sq=4.0), block_triangle_gram(rows) + 4.0):  # CPU (syrk), other devices
+        torch.testing.assert_close(gram, expected)
+        assert torch.equal(gram, gram.T)  # the symmetric products rely on it
