@@ -127,22 +127,23 @@ class Preconditioner:
     """Low-rank part of ``K̃`` shared by all problems: ``K̃ ≈ U diag(λ) Uᵀ + diag(r)``.
 
     For a group of rows ``S`` the same identity holds with the rows ``U[S]`` and ``r[S]``, so one
-    eigendecomposition of the full Gram matrix serves every fold and every low-shot sample. Groups
-    are kept as row indices into the full factors and gathered when used.
+    eigendecomposition of the full Gram matrix serves every fold and every low-shot sample. A
+    grouped preconditioner holds the rows of its groups, gathered once when it is made: every
+    Newton step reads them, and reading slabs of whole groups is cheaper than gathering rows again.
 
     Attributes:
-        vectors: (N, k) ``U``.
+        vectors: (N, k) ``U``; (b, n, k) when grouped.
         values: (k,) eigenvalues ``λ``.
-        residual_diag: (N,) ``diag(K̃ - UΛUᵀ)``, clamped positive.
+        residual_diag: (N,) ``diag(K̃ - UΛUᵀ)``, clamped positive; (b, n) when grouped.
         outer: (N, k(k+1)/2) upper triangles of ``u_i u_iᵀ`` for every row ``u_i`` of ``U``, so
-            that ``Uᵀ diag(d) U`` for many vectors ``d`` is one matrix product.
-        rows: (b, n) rows of each group; ``None`` is one group of all N rows.
+            that ``Uᵀ diag(d) U`` for many vectors ``d`` is one matrix product; (b, n, ...) when grouped.
+        grouped: whether the factors are per group; otherwise they are one group of all N rows.
     """
     vectors: torch.Tensor
     values: torch.Tensor
     residual_diag: torch.Tensor
     outer: torch.Tensor
-    rows: Optional[torch.Tensor] = None
+    grouped: bool = False
 
     @classmethod
     def from_gram(cls, gram: torch.Tensor, rank: int) -> 'Preconditioner':
@@ -166,18 +167,19 @@ class Preconditioner:
 
     def take(self, rows: torch.Tensor) -> 'Preconditioner':
         """The groups of rows ``rows`` (b, n) of a single-group preconditioner."""
-        return Preconditioner(self.vectors, self.values, self.residual_diag, self.outer, rows)
+        return Preconditioner(self.vectors[rows], self.values, self.residual_diag[rows], self.outer[rows], True)
 
     def select(self, groups: torch.Tensor) -> 'Preconditioner':
         """The groups ``groups`` of this preconditioner."""
-        if self.rows is None or len(groups) == len(self.rows):
+        if not self.grouped or len(groups) == len(self.vectors):
             return self
-        return self.take(self.rows[groups])
+        return Preconditioner(self.vectors[groups], self.values, self.residual_diag[groups], self.outer[groups],
+                              True)
 
-    def gather(self, name: str, start: int = 0, stop: Optional[int] = None) -> torch.Tensor:
-        """Group rows of ``vectors``, ``residual_diag`` or ``outer``: (groups, n, ...)."""
-        full = getattr(self, name)
-        return full[None] if self.rows is None else full[self.rows[start:stop]]
+    def factor(self, name: str, start: int = 0, stop: Optional[int] = None) -> torch.Tensor:
+        """``vectors``, ``residual_diag`` or ``outer`` of the groups ``start:stop``: (groups, n, ...)."""
+        factor = getattr(self, name)
+        return factor[start:stop] if self.grouped else factor[None]
 
 
 @dataclass
@@ -314,8 +316,8 @@ class _Woodbury:
 
     @classmethod
     def build(cls, precond: Preconditioner, inv2c: torch.Tensor, active: torch.Tensor) -> '_Woodbury':
-        weights = active / (precond.gather('residual_diag')[..., None] + inv2c)  # (b, n, w)
-        vectors = precond.gather('vectors')
+        weights = active / (precond.factor('residual_diag')[..., None] + inv2c)  # (b, n, w)
+        vectors = precond.factor('vectors')
         b, n, w = weights.shape
         k = precond.rank
         if k == 0:
@@ -325,7 +327,7 @@ class _Woodbury:
         system = inv2c.new_empty(b, w, k, k)
         step = max(1, cls._MAX_ELEMENTS // (n * upper.shape[1]))
         for g in range(0, b, step):
-            packed = weights[g:g + step].transpose(1, 2) @ precond.gather('outer', g, g + step)
+            packed = weights[g:g + step].transpose(1, 2) @ precond.factor('outer', g, g + step)
             system[g:g + step, :, upper[0], upper[1]] = packed
             system[g:g + step, :, upper[1], upper[0]] = packed
         system.diagonal(dim1=-2, dim2=-1).add_(1 / precond.values)
