@@ -176,10 +176,10 @@ class Preconditioner:
         return Preconditioner(self.vectors[groups], self.values, self.residual_diag[groups], self.outer[groups],
                               True)
 
-    def factor(self, name: str, start: int = 0, stop: Optional[int] = None) -> torch.Tensor:
-        """``vectors``, ``residual_diag`` or ``outer`` of the groups ``start:stop``: (groups, n, ...)."""
+    def factor(self, name: str) -> torch.Tensor:
+        """``vectors``, ``residual_diag`` or ``outer`` per group: (groups, n, ...)."""
         factor = getattr(self, name)
-        return factor[start:stop] if self.grouped else factor[None]
+        return factor if self.grouped else factor[None]
 
 
 @dataclass
@@ -312,24 +312,20 @@ class _Woodbury:
     weights: torch.Tensor
     chol: Optional[torch.Tensor]
 
-    _MAX_ELEMENTS = 1 << 24  # bound on gathered (groups, n, k(k+1)/2) outer products
-
     @classmethod
     def build(cls, precond: Preconditioner, inv2c: torch.Tensor, active: torch.Tensor) -> '_Woodbury':
         weights = active / (precond.factor('residual_diag')[..., None] + inv2c)  # (b, n, w)
         vectors = precond.factor('vectors')
-        b, n, w = weights.shape
+        b, _, w = weights.shape
         k = precond.rank
         if k == 0:
             return cls(vectors, weights, None)
         # Uᵀ diag(weights_j) U for all columns j: weights (w × n) times the row outer products.
         upper = torch.triu_indices(k, k, device=inv2c.device)
         system = inv2c.new_empty(b, w, k, k)
-        step = max(1, cls._MAX_ELEMENTS // (n * upper.shape[1]))
-        for g in range(0, b, step):
-            packed = weights[g:g + step].transpose(1, 2) @ precond.factor('outer', g, g + step)
-            system[g:g + step, :, upper[0], upper[1]] = packed
-            system[g:g + step, :, upper[1], upper[0]] = packed
+        packed = weights.transpose(1, 2) @ precond.factor('outer')
+        system[:, :, upper[0], upper[1]] = packed
+        system[:, :, upper[1], upper[0]] = packed
         system.diagonal(dim1=-2, dim2=-1).add_(1 / precond.values)
         return cls(vectors, weights, torch.linalg.cholesky(system))
 

@@ -409,7 +409,7 @@ class FastSVMSolver(BaseSVMSolver):
         """Choose how to score the next ``models`` models, trained on groups of ``n`` rows.
 
         Either through the weights ``w = X̃ᵀβ``, ∝ (n + N_eval)·D per model, or through the
-        evaluation-vs-train Gram matrix: N_eval·N·D once, then ∝ N_eval·n per model (N in place of n
+        train-vs-evaluation Gram matrix: N_eval·N·D once, then ∝ N_eval·n per model (N in place of n
         when scored densely, see :meth:`_evaluate`). When ``num_scored`` was given to :meth:`prepare`,
         the Gram matrix is formed as soon as the models still to come pay for it (taking this solve's
         ``n`` for theirs). Otherwise the count is unknown (low-shot scores 1,900 per shot count, VOC07
