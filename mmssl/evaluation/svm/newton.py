@@ -41,7 +41,8 @@ def gram_matrix(rows: torch.Tensor, other: Optional[torch.Tensor] = None,
 
     Args:
         rows: (N, D) samples X.
-        other: (M, D) samples Y; ``None`` means X, and only the upper block triangle is multiplied.
+        other: (M, D) samples Y; ``None`` means X, and only one triangle is multiplied (BLAS syrk on CPU, else
+            :func:`block_triangle_gram`).
         bias_sq: the squared constant feature, ``intercept_scaling²``.
 
     Returns:
