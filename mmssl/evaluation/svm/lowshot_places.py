@@ -398,7 +398,8 @@ def _run_sample(features, rows, classes_of_rows, test_features, test_targets, so
     n = len(rows)
     targets = np.where(classes_of_rows[:, None] == np.arange(num_classes), POSITIVE, NEGATIVE).astype(np.int8)
     folds = cv_fold_ids(targets, num_folds) if num_folds else np.zeros(targets.shape, np.int8)
-    solver.prepare(np.asarray(features[rows]), test_features)
+    # Every class's SVM on the whole sample is scored on the test set at every cost.
+    solver.prepare(np.asarray(features[rows]), test_features, num_scored=num_classes * len(costs))
     test_ap = np.empty((num_classes, len(costs)))
     cv_sum, cv_count = np.zeros(len(costs)), 0
     for lo in range(0, num_classes, class_batch):
