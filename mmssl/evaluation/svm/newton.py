@@ -168,14 +168,17 @@ class Preconditioner:
 
     def take(self, rows: torch.Tensor) -> 'Preconditioner':
         """The groups of rows ``rows`` (b, n) of a single-group preconditioner."""
-        return Preconditioner(self.vectors[rows], self.values, self.residual_diag[rows], self.outer[rows], True)
+        return self._indexed(rows)
 
     def select(self, groups: torch.Tensor) -> 'Preconditioner':
         """The groups ``groups`` of this preconditioner."""
         if not self.grouped or len(groups) == len(self.vectors):
             return self
-        return Preconditioner(self.vectors[groups], self.values, self.residual_diag[groups], self.outer[groups],
-                              True)
+        return self._indexed(groups)
+
+    def _indexed(self, index: torch.Tensor) -> 'Preconditioner':
+        """A grouped preconditioner of the factors' entries ``index`` (rows of one group, or groups)."""
+        return Preconditioner(self.vectors[index], self.values, self.residual_diag[index], self.outer[index], True)
 
     def factor(self, name: str) -> torch.Tensor:
         """``vectors``, ``residual_diag`` or ``outer`` per group: (groups, n, ...)."""
