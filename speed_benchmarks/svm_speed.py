@@ -13,8 +13,9 @@ Further comparisons, each printed side by side (ratios in the same run, never mi
   of synthetic features whose labels follow the class frequencies of that annotation file (the real file is the
   only source of the frequencies used here), solved with the fast solver (primal at the default budget), and
   the reference on ``--reference-classes`` classes, scaled to all classes.
-- ``--products``: the Gram-block products of the solver, ``K @ P`` against ``(Pᵀ K)ᵀ``
+- ``--products``: the layouts of the solver's Gram-block products in float64 and float32
   (:func:`mmssl.evaluation.svm.newton.symmetric_product`), at the shapes of VOC07 and of low-shot k = 96.
+- ``--precision-vs-double``: the VOC07 layer again with ``precision='double'`` (float64 products throughout).
 - ``--places-lowshot``: the Places205 low-shot protocol (205 classes, 5 samples, CV selection) on synthetic
   single-label features, fast solver only.
 
@@ -53,7 +54,10 @@ def parse_args():
     parser.add_argument('--costs', default='voc07_19', help='cost preset or comma separated list')
     parser.add_argument('--n-jobs', type=int, default=-1, help='processes of the reference')
     parser.add_argument('--device', default='cpu', help='device of the fast solver')
-    parser.add_argument('--precision', default='double', choices=['double', 'mixed'])
+    parser.add_argument('--precision', default='mixed', choices=['double', 'mixed'],
+                        help="the fast solver's precision (its default is 'mixed')")
+    parser.add_argument('--precision-vs-double', action='store_true',
+                        help="also time the VOC07 layer with precision='double' (same run, side by side)")
     parser.add_argument('--skip-reference', action='store_true', help='time the fast solver only')
     parser.add_argument('--lowshot', action='store_true', help='also time the low-shot protocol (fast solver)')
     parser.add_argument('--work-dir', help='outputs (a temporary directory by default)')
@@ -110,22 +114,37 @@ def gemm_rate(dim: int, device: str, rows: int = 2048, repeats: int = 3) -> floa
 
 
 def time_products(device: str, repeats: int = 5) -> None:
-    """``K @ P`` against ``(Pᵀ K)ᵀ`` for symmetric float64 blocks, at the solver's shapes: (groups, n, columns)."""
-    for groups, n, width in ((1, 5011, 20), (1, 5011, 60), (1, 5011, 80), (18, 1920, 4), (18, 1920, 16)):
+    """The layouts of the solver's Gram-block products at its shapes (groups, n, columns), side by side.
+
+    Blocks of these sizes are multiplied group by group, as :class:`~mmssl.evaluation.svm.newton.GramBlocks`
+    does. Float64 (the exact blocks): ``K @ P`` against ``(Pᵀ K)ᵀ``. Float32 (the residual blocks of
+    ``precision='mixed'``): ``(Pᵀ K)ᵀ`` and unpadded ``K @ P`` against
+    :func:`~mmssl.evaluation.svm.newton.symmetric_product`, which pads the columns to a multiple of 16.
+    """
+    layouts = dict(kp=lambda k, p: k @ p, pk=lambda k, p: (p.T.contiguous() @ k).T,
+                   solver=newton.symmetric_product)
+    for groups, n, width in ((1, 5011, 8), (1, 5011, 20), (1, 5011, 60), (18, 1920, 4), (18, 1920, 8),
+                             (18, 1920, 16)):
         rows = torch.randn(groups, n, 64, dtype=torch.float64, device=device)
-        gram = rows @ rows.transpose(1, 2)
-        columns = torch.randn(groups, n, width, dtype=torch.float64, device=device)
-        seconds = []
-        for product in (lambda: gram @ columns, lambda: newton.symmetric_product(gram, columns)):
-            product()
-            start = time.perf_counter()
-            for _ in range(repeats):
-                product()
-            if device.startswith('cuda'):
-                torch.cuda.synchronize()
-            seconds.append((time.perf_counter() - start) / repeats)
-        print(f'products of {groups} x ({n} x {n}) blocks with {width} columns: K @ P {1e3 * seconds[0]:.1f} ms, '
-              f'(P^T K)^T {1e3 * seconds[1]:.1f} ms -> {seconds[0] / seconds[1]:.2f}x')
+        ms = {}
+        for dtype in (torch.float64, torch.float32):
+            gram = (rows @ rows.transpose(1, 2)).to(dtype)
+            columns = torch.randn(groups, n, width, dtype=dtype, device=device)
+            for name, layout in layouts.items():
+                layout(gram[0], columns[0])
+                start = time.perf_counter()
+                for _ in range(repeats):
+                    for g in range(groups):
+                        layout(gram[g], columns[g])
+                if device.startswith('cuda'):
+                    torch.cuda.synchronize()
+                ms[str(dtype)[-7:], name] = 1e3 * (time.perf_counter() - start) / repeats
+        f64, f32 = (lambda name: ms['float64', name]), (lambda name: ms['float32', name])
+        print(f'products of {groups} x ({n} x {n}) blocks with {width} columns: float64 K @ P {f64("kp"):.1f} ms, '
+              f'(P^T K)^T {f64("pk"):.1f} ms -> {f64("kp") / f64("pk"):.2f}x; float32 K @ P {f32("kp"):.1f} ms, '
+              f'(P^T K)^T {f32("pk"):.1f} ms, solver {f32("solver"):.1f} ms -> '
+              f'{min(f32("kp"), f32("pk")) / f32("solver"):.2f}x the better of those, '
+              f'{f64("solver") / f32("solver"):.2f}x the float64 solver layout')
 
 
 def time_breakdown(solver, total: float, device: str) -> None:
@@ -182,6 +201,17 @@ def time_lowshot(train, test, protocol, work_dir, args):
     means = ' '.join(f'{results["shots"][str(k)]["mean"]:.2f}' for k in samples.shots)
     print(f'low-shot (fast, k={samples.shots}, {samples.num_samples} samples, {len(train.classes)} classes, '
           f'{len(protocol.costs)} costs, CV cost selection): {seconds:.1f}s; mean mAP per k: {means}')
+
+
+def time_precision_vs_double(train, test, protocol, work_dir, args, fast, fast_time):
+    """The VOC07 layer again with ``precision='double'``: ratio to the run above and agreement."""
+    solver = build_svm_solver('fast', protocol, device=args.device, precision='double', max_memory=args.max_memory)
+    start = time.perf_counter()
+    double = run_voc07_svm(train, test, solver, osp.join(work_dir, 'fast_double'), solver_name='fast-double')
+    seconds = time.perf_counter() - start
+    gap = max(abs(double['per_class'][c]['test_ap'] - fast['per_class'][c]['test_ap']) for c in train.classes)
+    print(f"precision '{args.precision}' {fast_time:.1f}s vs 'double' {seconds:.1f}s (mAP {double['mAP']:.4f}): "
+          f'{seconds / fast_time:.2f}x, max |ΔAP| {gap:.4f}')
 
 
 def time_primal_vs_dual(train, test, protocol, work_dir, args):
@@ -280,6 +310,8 @@ def main():
     print(f'fast: {fast_time:.1f}s, mAP {fast["mAP"]:.4f}, {info["newton"]} Newton and {info["cg"]} '
           f'CG column steps, max violation {max(h["max_violation"] for h in fast_history):.1e}')
     time_breakdown(fast_solver, fast_time, args.device)
+    if args.precision_vs_double:
+        time_precision_vs_double(train, test, protocol, work_dir, args, fast, fast_time)
     if args.lowshot:
         time_lowshot(train, test, protocol, work_dir, args)
     if args.primal_vs_dual:

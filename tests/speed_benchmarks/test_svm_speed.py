@@ -9,7 +9,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / 'speed_benchmarks' / 'svm_speed.p
 def test_svm_speed_prints_agreement_ratios_and_time_breakdown(tmp_path):
     # A tiny run: it checks that the script works and that the solvers agree, never how fast they are.
     result = subprocess.run([sys.executable, str(SCRIPT), '--num-train', '150', '--num-test', '100', '--dim', '64',
-                             '--costs', '0.1,1', '--n-jobs', '1', '--primal-vs-dual', '--work-dir', str(tmp_path)],
+                             '--costs', '0.1,1', '--n-jobs', '1', '--primal-vs-dual', '--precision-vs-double',
+                             '--work-dir', str(tmp_path)],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
@@ -19,4 +20,6 @@ def test_svm_speed_prints_agreement_ratios_and_time_breakdown(tmp_path):
     assert re.search(r'time breakdown of fast .*Gram matrices [\d.]+s .*Newton/CG solves [\d.]+s', out)
     assert re.search(r'Gram step: [\d.]+ GFLOP/s .* -> \d+% of it', out)
     gap = float(re.search(r'primal/dual time [\d.]+x, max \|ΔAP\| (\S+)', out).group(1))
+    assert gap < 0.01
+    gap = float(re.search(r"precision 'mixed' [\d.]+s vs 'double' [\d.]+s .*x, max \|ΔAP\| (\S+)", out).group(1))
     assert gap < 0.01

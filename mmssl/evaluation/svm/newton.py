@@ -25,13 +25,17 @@ import numpy as np
 import torch
 
 _BLOCK = 2048  # rows per block when forming Gram matrices
+_SGEMM_COLUMNS = 16  # float32 products are fastest at multiples of this width, see symmetric_product
 
 
 def to_tensor(array: np.ndarray, device='cpu', dtype=torch.float64) -> torch.Tensor:
     """Copy (possibly memory-mapped) rows to a tensor block by block, converting on the way."""
     out = torch.empty(array.shape, device=device, dtype=dtype)
     for i in range(0, len(array), _BLOCK):
-        out[i:i + _BLOCK] = torch.from_numpy(np.array(array[i:i + _BLOCK])).to(out)
+        block = np.asarray(array[i:i + _BLOCK])
+        if not (block.flags.writeable and block.flags.c_contiguous):  # torch.from_numpy wants writable rows
+            block = np.array(block)
+        out[i:i + _BLOCK].copy_(torch.from_numpy(block))
     return out
 
 
@@ -77,12 +81,20 @@ def block_triangle_gram(rows: torch.Tensor) -> torch.Tensor:
 
 
 def symmetric_product(gram: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
-    """``gram @ columns`` for symmetric (..., n, n) ``gram`` and (..., n, w) ``columns``, as ``(columnsᵀ gram)ᵀ``.
+    """``gram @ columns`` for symmetric (..., n, n) ``gram`` and (..., n, w) ``columns``.
 
-    Every Gram block here is symmetric, and MKL multiplies a few rows by a square matrix up to
-    twice as fast as a square matrix by a few columns (``speed_benchmarks/svm_speed.py --products``
-    measures both); the result is a transposed view.
+    The fastest layout of MKL's kernels on this 2-core CPU (AMD EPYC), measured by
+    ``speed_benchmarks/svm_speed.py --products``: in float64, a few rows times a square matrix,
+    ``(columnsᵀ gram)ᵀ`` (up to twice as fast as ``gram @ columns``); in float32, ``gram @ columns``
+    with the columns padded to a multiple of 16 (1.3-1.5x faster than either unpadded layout at 4-16
+    columns, the same at 20-60), except for one or two columns. The result may be a view.
     """
+    width = columns.shape[-1]
+    if columns.dtype == torch.float32 and columns.device.type == 'cpu' and width > 2:
+        padded = -width % _SGEMM_COLUMNS
+        if padded:
+            columns = torch.nn.functional.pad(columns, (0, padded))
+        return (gram @ columns)[..., :width]
     return (columns.transpose(-1, -2).contiguous() @ gram).transpose(-1, -2)
 
 
@@ -186,6 +198,15 @@ class Preconditioner:
         return factor if self.grouped else factor[None]
 
 
+def low_rank_residual(gram: torch.Tensor, precond: Preconditioner) -> torch.Tensor:
+    """``K̃ - UΛUᵀ`` in float32 for a single-group preconditioner, formed block by block (no float64 copy)."""
+    scaled = precond.vectors * precond.values
+    residual = torch.empty(gram.shape, device=gram.device, dtype=torch.float32)
+    for i in range(0, len(gram), _BLOCK):
+        residual[i:i + _BLOCK] = gram[i:i + _BLOCK] - scaled[i:i + _BLOCK] @ precond.vectors.T
+    return residual
+
+
 @dataclass
 class SolveResult:
     """Solutions of a batch of problems.
@@ -217,18 +238,25 @@ class GramBlocks:
     blocks are therefore multiplied group by group, skipping groups without live columns; small ones
     are gathered into one batched product, where a copy costs less than a Python loop.
 
+    The blocks may instead hold the float32 residual ``R = K̃ - UΛUᵀ`` of a low-rank part given by
+    ``vectors`` and ``values``: a product is then ``R @ P`` in float32 plus ``U(Λ(UᵀP))`` in the
+    precision of ``P``. Float32 rounding of ``K̃`` itself would swamp the solves (the leading
+    eigenvalue of the Gram matrix of non-negative features is thousands of times the others);
+    rounding ``R``, whose norm is the first eigenvalue left out, costs no accuracy the Newton steps
+    need, while the products read half the bytes.
+
     Attributes:
-        blocks: (B, n, n) symmetric blocks of all groups.
+        blocks: (B, n, n) symmetric blocks of all groups (float64, or the float32 residuals).
         groups: (b,) the groups these blocks stand for; ``None`` is all B.
+        vectors: optional (B, n, k) rows of ``U`` of each group, when ``blocks`` are residuals.
+        values: optional (k,) eigenvalues ``Λ``.
     """
     blocks: torch.Tensor
     groups: Optional[torch.Tensor] = None
+    vectors: Optional[torch.Tensor] = None
+    values: Optional[torch.Tensor] = None
 
     _LOOP_ROWS = 256  # block size from which products loop over groups
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.blocks.dtype
 
     def __len__(self) -> int:
         return len(self.blocks) if self.groups is None else len(self.groups)
@@ -237,10 +265,19 @@ class GramBlocks:
         """The groups ``groups`` (indices into these groups)."""
         if len(groups) == len(self):
             return self
-        return GramBlocks(self.blocks, groups if self.groups is None else self.groups[groups])
+        return GramBlocks(self.blocks, groups if self.groups is None else self.groups[groups], self.vectors,
+                          self.values)
 
     def product(self, columns: torch.Tensor, live: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """``K̃_g @ columns[g]`` for every group g: (b, n, w); zero for groups where ``live`` (b,) is False."""
+        """``K̃_g @ columns[g]`` for every group g: (b, n, w) in the dtype of ``columns``; zero (or only the
+        low-rank part) for groups where ``live`` (b,) is False."""
+        out = self._block_product(columns.to(self.blocks.dtype), live).to(columns.dtype)
+        if self.vectors is None:
+            return out
+        vectors = self.vectors if self.groups is None else self.vectors[self.groups]
+        return out + vectors @ (self.values[:, None] * (vectors.transpose(1, 2) @ columns))
+
+    def _block_product(self, columns: torch.Tensor, live: Optional[torch.Tensor]) -> torch.Tensor:
         if self.blocks.shape[-1] < self._LOOP_ROWS:
             blocks = self.blocks if self.groups is None else self.blocks[self.groups]
             return symmetric_product(blocks, columns)
@@ -248,10 +285,10 @@ class GramBlocks:
             return symmetric_product(self.blocks, columns)
         groups = range(len(self)) if live is None else live.nonzero()[:, 0].tolist()
         index = range(len(self.blocks)) if self.groups is None else self.groups.tolist()
-        out = columns.new_zeros(columns.shape[0], columns.shape[2], columns.shape[1])
+        out = columns.new_zeros(columns.shape)
         for g in groups:
-            out[g] = columns[g].T @ self.blocks[index[g]]
-        return out.transpose(1, 2)
+            out[g] = symmetric_product(self.blocks[index[g]], columns[g])
+        return out
 
 
 @dataclass
@@ -340,11 +377,6 @@ class _Woodbury:
         projected = (self.vectors.transpose(1, 2) @ scaled).transpose(1, 2)[..., None]  # (b, w, k, 1)
         solved = torch.cholesky_solve(projected, self.chol)[..., 0].transpose(1, 2)  # (b, k, w)
         return scaled - self.weights * (self.vectors @ solved)
-
-    def to(self, dtype: torch.dtype) -> '_Woodbury':
-        """The same preconditioner in another precision (factorised in the original one)."""
-        return _Woodbury(self.vectors.to(dtype), self.weights.to(dtype),
-                         None if self.chol is None else self.chol.to(dtype))
 
     def select(self, cols: _Columns) -> '_Woodbury':
         """The packed columns ``cols`` of this preconditioner."""
@@ -553,7 +585,7 @@ def solve(gram: torch.Tensor,
           tol: float = 1e-8,
           max_newton: int = 100,
           forcing: float = 1e-2,
-          gram_low: Optional[torch.Tensor] = None) -> SolveResult:
+          residual: Optional[GramBlocks] = None) -> SolveResult:
     """Solve a batch of squared-hinge SVMs exactly.
 
     Args:
@@ -569,17 +601,18 @@ def solve(gram: torch.Tensor,
         forcing: each CG solve reduces the residual below ``forcing ×`` the current violation. A
             column whose step fails to decrease the objective (an inexact step need not be a
             descent direction) retries with a 100 times tighter solve.
-        gram_low: optional float32 copy of ``gram`` for the products inside the CG solves. Newton
-            steps only need to be approximately right: every residual, violation and the final
-            decision values are computed from ``gram`` itself, so the solution is as exact as with
-            ``gram`` alone (iterative refinement), while the products run at float32 speed.
+        residual: optional :class:`GramBlocks` of the float32 residuals of ``gram`` and their low-rank part,
+            for the products inside the Newton steps. Newton steps only need to be approximately right:
+            every violation and the final decision values are computed from ``gram`` itself, so the
+            solution is as exact as with ``gram`` alone, while most products read half the bytes. A
+            column whose step fails, whose CG solve hits its cap, or which is not optimal on exact
+            decision values when it is on the incremental ones takes its later steps on ``gram``.
 
     Returns:
         SolveResult: solutions; ``violation > tol`` flags a column that hit ``max_newton``.
     """
     targets, cost = targets.to(gram.dtype), cost.to(gram.dtype)
     blocks = GramBlocks(gram)
-    product_blocks = blocks if gram_low is None else GramBlocks(gram_low)
     trained = cost > 0
     inv2c = torch.where(trained, 0.5 / torch.where(trained, cost, 1), 0)
     coef = torch.zeros_like(targets) if init is None else init.to(gram.dtype) * trained
@@ -592,50 +625,55 @@ def solve(gram: torch.Tensor,
     exact = True
     max_cg = 10 * int(np.sqrt(targets.shape[1])) + 100
     accuracy = torch.full(steps.shape, forcing, dtype=gram.dtype, device=gram.device)
+    on_gram = torch.full(steps.shape, residual is None, device=gram.device)  # columns whose steps use gram
     while True:
         violation = _violation(coef, decision, targets, cost, inv2c)
         live = (violation > tol) & (steps < max_newton)
         if not live.any():
             if exact:
                 break
-            # Decision values were updated incrementally; confirm optimality on exact ones.
+            # Decision values were updated incrementally; confirm optimality on exact ones. A column
+            # that is not optimal on them drifted on the residual products: it goes on with gram.
             decision = blocks.product(coef)
             exact = True
+            on_gram |= _violation(coef, decision, targets, cost, inv2c) > tol
             continue
         exact = False
-        cols = _Columns.pack(live)
-        cg_tol = torch.clamp(cols.take(violation) * cols.take(accuracy), min=tol * 1e-4)
-        new_coef, new_decision, step, cg_used = _newton_step(
-            product_blocks.select(cols.groups),
-            cols.take(targets), cols.take(cost), cols.take(inv2c),
-            cols.take(coef), cols.take(decision), precond.select(cols.groups), cg_tol, max_cg)
-        cols.put(coef, new_coef)
-        cols.put(decision, new_decision)
-        cols.put(accuracy, torch.where(step < 1e-6, cols.take(accuracy) * 1e-2, cols.take(accuracy)))
-        cols.put(cg_steps, cols.take(cg_steps) + cg_used)
+        for products, part in ((residual, live & ~on_gram), (blocks, live & on_gram)):
+            if not part.any():
+                continue
+            cols = _Columns.pack(part)
+            cg_tol = torch.clamp(cols.take(violation) * cols.take(accuracy), min=tol * 1e-4)
+            new_coef, new_decision, step, cg_used = _newton_step(
+                products.select(cols.groups),
+                cols.take(targets), cols.take(cost), cols.take(inv2c),
+                cols.take(coef), cols.take(decision), precond.select(cols.groups), cg_tol, max_cg)
+            cols.put(coef, new_coef)
+            cols.put(decision, new_decision)
+            failed = step < 1e-6
+            cols.put(accuracy, torch.where(failed, cols.take(accuracy) * 1e-2, cols.take(accuracy)))
+            cols.put(on_gram, cols.take(on_gram) | failed | (cg_used >= max_cg))
+            cols.put(cg_steps, cols.take(cg_steps) + cg_used)
         steps[live] += 1
     return SolveResult(coef, decision, steps, cg_steps, violation)
 
 
 def _newton_step(gram, targets, cost, inv2c, coef, decision, precond, cg_tol, max_cg):
-    """One Newton step on the live columns; ``gram`` (:class:`GramBlocks`) may be a lower-precision copy."""
-    dtype, low = coef.dtype, gram.dtype
-    active = ((1 - targets * decision > 0) & (cost > 0)).to(dtype)
+    """One Newton step on the live columns; ``gram`` is a :class:`GramBlocks`, exact or residual."""
+    active = ((1 - targets * decision > 0) & (cost > 0)).to(coef.dtype)
     kept = coef * active
     leaving = coef - kept
     decision_kept = decision.clone()
     moved = leaving.any(1)
     if moved.any():  # rows that left the margin drop out of β: remove their share of K̃β
         cols = _Columns.pack(moved)
-        product = gram.select(cols.groups).product(cols.take(leaving).to(low))
-        cols.put(decision_kept, cols.take(decision) - product.to(dtype))
+        product = gram.select(cols.groups).product(cols.take(leaving))
+        cols.put(decision_kept, cols.take(decision) - product)
     rhs = active * (targets - decision_kept - inv2c * kept)
     # A solve cannot get below the rounding of its own precision.
-    cg_tol = torch.maximum(cg_tol, 100 * torch.finfo(low).eps * rhs.abs().amax(1))
-    precond = _Woodbury.build(precond, inv2c, active).to(low)
-    delta, image, cg_used = _conjugate_gradient(gram, active.to(low), inv2c.to(low), rhs.to(low),
-                                                precond, cg_tol.to(low), max_cg)
-    delta, image = delta.to(dtype), image.to(dtype)
+    cg_tol = torch.maximum(cg_tol, 100 * torch.finfo(rhs.dtype).eps * rhs.abs().amax(1))
+    precond = _Woodbury.build(precond, inv2c, active)
+    delta, image, cg_used = _conjugate_gradient(gram, active, inv2c, rhs, precond, cg_tol, max_cg)
     # The Newton point is kept + delta: the step from coef drops the leaving rows and adds delta.
     direction = delta - leaving
     image = image - (decision - decision_kept)
@@ -674,7 +712,7 @@ def solve_path(gram: torch.Tensor,
                max_newton: int = 100,
                chains: int = 1,
                init: Optional[torch.Tensor] = None,
-               gram_low: Optional[torch.Tensor] = None) -> SolveResult:
+               residual: Optional[GramBlocks] = None) -> SolveResult:
     """Solve every problem for every one of its costs, warm-starting along ascending costs.
 
     The sorted costs of a problem are split into ``chains`` interleaved paths that advance
@@ -694,7 +732,7 @@ def solve_path(gram: torch.Tensor,
         max_newton: Newton step cap per solve.
         chains: number of interleaved cost paths.
         init: (b, n, m) optional warm start ``β`` for the smallest cost of every problem.
-        gram_low: optional float32 copy of ``gram`` for the CG products, see :func:`solve`.
+        residual: optional residual blocks of ``gram`` for the Newton steps' products, see :func:`solve`.
 
     Returns:
         SolveResult: tensors with a trailing cost axis in the order of ``costs``: coef and decision
@@ -727,7 +765,7 @@ def solve_path(gram: torch.Tensor,
             init, init_decision = warm_start_scale(coef[keep].reshape(b, n, -1),
                                                    decision[keep].reshape(b, n, -1), widen(targets), cost)
         result = solve(gram, widen(targets), cost, precond, init, init_decision, tol=tol,
-                       max_newton=max_newton, gram_low=gram_low)
+                       max_newton=max_newton, residual=residual)
         coef = result.coef.reshape(b, n, m, width)
         decision = result.decision.reshape(b, n, m, width)
         pieces.append(result)

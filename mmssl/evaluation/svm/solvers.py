@@ -238,10 +238,12 @@ class FastSVMSolver(BaseSVMSolver):
             preconditioner has to be rebuilt from gathered rows at every Newton step.
         chains: interleaved cost paths (see :func:`.newton.solve_path`); ``None`` picks 1 when the
             problems of a group fill a matrix product and more when its columns are few.
-        precision: ``'double'`` (default) uses float64 throughout. ``'mixed'`` runs the products
-            inside the CG solves in float32 and the optimality checks in float64; it is faster per
-            step, but on ill-conditioned problems (large costs, more samples than dimensions) the
-            float32 Newton steps stall far from the optimum and the step cap is hit.
+        precision: ``'mixed'`` (default) runs the products inside the Newton steps on float32 residuals
+            of the Gram matrix after its top ``precond_rank`` eigenpairs, adding the eigenpart in float64
+            (:class:`.newton.GramBlocks`). Violations, stopping and decision values stay float64, so the
+            models are as exact as with ``'double'``, which runs every product in float64. Groups of
+            fewer than ``8 × precond_rank`` rows use float64 (their low-rank part would cost more than
+            it saves), and so does a layer whose float32 copy would not fit ``max_memory``.
         memory_budget: bytes of Gram blocks gathered at once for problems on row subsets.
         max_memory: bytes (or a size string such as ``'16G'``) the solver may hold; decides between
             the dual and the primal path, and bounds the primal path's batches.
@@ -252,10 +254,10 @@ class FastSVMSolver(BaseSVMSolver):
                  protocol: SVMProtocol,
                  device='cpu',
                  tol: float = 1e-6,
-                 precond_rank: int = 64,
+                 precond_rank: int = 32,
                  group_precond_rank: int = 16,
                  chains: Optional[int] = None,
-                 precision: str = 'double',
+                 precision: str = 'mixed',
                  memory_budget: int = 1 << 29,
                  max_memory=DEFAULT_MAX_MEMORY,
                  method: str = 'auto'):
@@ -278,17 +280,17 @@ class FastSVMSolver(BaseSVMSolver):
 
     def _reset(self):
         self._primal = None
-        self._rows = self._gram = self._gram_low = self._precond = self._group_precond = None
+        self._rows = self._gram = self._residual = self._precond = self._group_precond = None
         self._eval_rows = self._eval_gram = None
         self._weight_cost = 0  # multiply-adds spent scoring through weights, see _prepare_evaluation
         self._models_scored = 0
         self._solved = {}  # target-vector digest -> {cost: (sum of β over problems, count)}
 
-    def dual_bytes(self, num_rows: int, dim: int, num_eval: int = 0) -> int:
-        """Bytes the dual path holds for a layer: float64 rows, Gram matrix (and its float32 copy),
-        preconditioner factors, gathered blocks, evaluation rows and their Gram matrix (worst case)."""
+    def dual_bytes(self, num_rows: int, dim: int, num_eval: int = 0, mixed: bool = False) -> int:
+        """Bytes the dual path holds for a layer: float64 rows, Gram matrix (and its float32 residual when
+        ``mixed``), preconditioner factors, gathered blocks, evaluation rows and their Gram matrix (worst case)."""
         rank = self.precond_rank
-        gram = num_rows * num_rows * (12 if self.precision == 'mixed' else 8)
+        gram = num_rows * num_rows * (12 if mixed else 8)
         factors = 8 * num_rows * (rank + rank * (rank + 1) // 2)
         evaluation = 8 * num_eval * (dim + num_rows)
         return 8 * num_rows * dim + gram + factors + evaluation + self.memory_budget
@@ -312,10 +314,12 @@ class FastSVMSolver(BaseSVMSolver):
         start = time.perf_counter()
         self._rows = newton.to_tensor(train_features, self.device)
         self._gram = newton.gram_matrix(self._rows, bias_sq=self.protocol.intercept_scaling**2)
-        self._gram_low = self._gram.float() if self.precision == 'mixed' else None
         gram_done = _synchronized_time(self.device)
         self._precond = newton.Preconditioner.from_gram(self._gram, self.precond_rank)
         self._group_precond = self._precond.truncate(self.group_precond_rank)
+        num_eval = 0 if eval_features is None else len(eval_features)
+        if self.precision == 'mixed' and self.dual_bytes(num_rows, dim, num_eval, mixed=True) <= self.max_memory:
+            self._residual = newton.low_rank_residual(self._gram, self._precond)
         self.prepare_history.append(dict(rows=num_rows, dim=dim, gram_seconds=gram_done - start,
                                          preconditioner_seconds=_synchronized_time(self.device) - gram_done))
 
@@ -344,19 +348,25 @@ class FastSVMSolver(BaseSVMSolver):
         eval_decision = np.empty((b, len(scored), c, len(self.eval_features))) if len(scored) else None
         stats = dict(newton=0, cg=0, max_violation=0.0)
         full = b == 1 and n == len(self._gram) and np.array_equal(problems.rows[0], np.arange(n))
-        per_chunk = max(1, self.memory_budget // ((8 if self._gram_low is None else 12) * n * n))
+        mixed = self._residual is not None and n >= 8 * self._precond.rank
+        per_chunk = max(1, self.memory_budget // ((12 if mixed else 8) * n * n))
         if len(scored):
             self._prepare_evaluation(n, b * len(scored) * c)
         for lo in range(0, b, per_chunk):
             part = slice(lo, lo + per_chunk)
             rows = torch.from_numpy(problems.rows[part]).to(self.device)
-            gram, gram_low = (self._gather(g, rows, full) for g in (self._gram, self._gram_low))
+            gram = self._gather(self._gram, rows, full)
+            residual = None
+            if mixed:
+                vectors = self._precond.vectors[None] if full else self._precond.vectors[rows]
+                residual = newton.GramBlocks(self._gather(self._residual, rows, full), vectors=vectors,
+                                             values=self._precond.values)
             precond = self._precond if full else self._group_precond.take(rows)
             result = newton.solve_path(
                 gram, torch.from_numpy(problems.targets[part]).to(self.device),
                 torch.from_numpy(problems.train_mask[part]).to(self.device),
                 torch.from_numpy(problems.costs), weights, precond, tol=self.tol, chains=chains,
-                init=self._recall(problems) if full else None, gram_low=gram_low)
+                init=self._recall(problems) if full else None, residual=residual)
             if full:
                 self._remember(problems, result.coef[0])
             decision[part] = result.decision.cpu().numpy()
@@ -375,10 +385,8 @@ class FastSVMSolver(BaseSVMSolver):
         return SVMSolution(decision, eval_decision, info)
 
     @staticmethod
-    def _gather(gram: Optional[torch.Tensor], rows: torch.Tensor, full: bool) -> Optional[torch.Tensor]:
+    def _gather(gram: torch.Tensor, rows: torch.Tensor, full: bool) -> torch.Tensor:
         """The (b, n, n) Gram blocks of groups of rows; a view when the group is everything."""
-        if gram is None:
-            return None
         return gram[None] if full else gram[rows[:, :, None], rows[:, None, :]]
 
     def _remember(self, problems: SVMProblems, coef: torch.Tensor) -> None:

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from mmssl.evaluation.svm.newton import _BLOCK, GramBlocks, block_triangle_gram, gram_matrix
+from mmssl.evaluation.svm.newton import (_BLOCK, GramBlocks, Preconditioner, block_triangle_gram, gram_matrix, solve,
+                                         symmetric_product)
 
 
 @pytest.mark.parametrize('n', [20, 300])  # gathered into one batched product, and multiplied group by group
@@ -26,3 +27,49 @@ def test_gram_matrices_are_exactly_symmetric_and_equal_to_the_plain_product():
     for gram in (gram_matrix(rows, bias_sq=4.0), block_triangle_gram(rows) + 4.0):  # CPU (syrk), other devices
         torch.testing.assert_close(gram, expected)
         assert torch.equal(gram, gram.T)  # the symmetric products rely on it
+
+
+@pytest.mark.parametrize('n', [20, 300])
+def test_residual_blocks_add_their_low_rank_part_back(n):
+    generator = torch.Generator().manual_seed(2)
+    rows = torch.rand(3, n, 40, dtype=torch.float64, generator=generator)  # non-negative: one dominant eigenvalue
+    gram = rows @ rows.transpose(1, 2) + 1
+    values, vectors = torch.linalg.eigh(gram)
+    values, vectors = values[:, -4:], vectors[..., -4:]
+    # One set of eigenvalues for every group, as the solver's groups share the full matrix's.
+    vectors = vectors * (values / values[0]).sqrt()[:, None, :]
+    residual = (gram - (vectors * values[0]) @ vectors.transpose(1, 2)).float()
+    blocks = GramBlocks(residual, vectors=vectors, values=values[0]).select(torch.tensor([2, 0]))
+    columns = torch.randn(2, n, 5, dtype=torch.float64, generator=generator)
+    expected = torch.stack([gram[2] @ columns[0], gram[0] @ columns[1]])
+    product = blocks.product(columns)
+    assert product.dtype == torch.float64
+    # Float32 rounding of the residual only: far below the rounding of the Gram matrix itself in float32.
+    error = (product - expected).abs().max() / expected.abs().max()
+    float32_error = (GramBlocks(gram.float()).select(torch.tensor([2, 0])).product(columns) - expected).abs().max()
+    assert error < 1e-6 and error * expected.abs().max() < float32_error / 10
+
+
+@pytest.mark.parametrize('width', [1, 2, 3, 8, 16, 17, 40])
+def test_float32_products_are_padded_without_changing_them(width):
+    rows = torch.rand(2, 70, 9, generator=torch.Generator().manual_seed(width))
+    gram = rows @ rows.transpose(1, 2)
+    columns = torch.randn(2, 70, width, generator=torch.Generator().manual_seed(1))
+    product = symmetric_product(gram, columns)
+    assert product.shape == (2, 70, width)
+    torch.testing.assert_close(product, gram @ columns)
+
+
+def test_a_wrong_residual_costs_steps_but_not_accuracy():
+    generator = torch.Generator().manual_seed(4)
+    rows = torch.rand(1, 80, 30, dtype=torch.float64, generator=generator)
+    gram = rows @ rows.transpose(1, 2) + 1
+    targets = torch.where(rows[..., :1].expand(1, 80, 3) > 0.5, 1.0, -1.0).double()
+    cost = torch.tensor([0.1, 1.0, 10.0], dtype=torch.float64).expand(1, 80, 3).clone()
+    precond = Preconditioner.from_gram(gram[0], 4)
+    exact = solve(gram, targets, cost, precond, tol=1e-9)
+    # A residual that is all wrong (zero, no low-rank part): steps drift, the exact checks catch it.
+    wrong = solve(gram, targets, cost, precond, tol=1e-9, residual=GramBlocks(torch.zeros(1, 80, 80)))
+    assert (wrong.violation <= 1e-9).all()
+    torch.testing.assert_close(wrong.decision, exact.decision, atol=1e-7, rtol=0)
+    assert wrong.newton_steps.sum() > exact.newton_steps.sum()

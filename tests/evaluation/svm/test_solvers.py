@@ -21,11 +21,14 @@ def liblinear_decision(features, targets, cost, class_weight=None, mask=None, sc
     return model.decision_function(features if scored is None else scored)
 
 
+# Rank 4 makes the 60 rows enough for the float32 residual products of 'mixed' (groups of >= 8 x rank rows).
+@pytest.mark.parametrize('precision', ['double', 'mixed'])
 @pytest.mark.parametrize('cost', [2**-10, 0.0625, 1.0, 100.0])
-def test_fast_solver_matches_liblinear_with_class_weights(cost):
+def test_fast_solver_matches_liblinear_with_class_weights(cost, precision):
     features, targets = toy_problem()
-    solver = build_svm_solver('fast', SVMProtocol(costs=(cost, )))
+    solver = build_svm_solver('fast', SVMProtocol(costs=(cost, )), precision=precision, precond_rank=4)
     solver.prepare(features)
+    assert (solver._residual is not None) == (precision == 'mixed')
     held_out = np.arange(len(targets)) % 3 == 0
     problems = SVMProblems(rows=np.arange(len(targets))[None], targets=np.stack([targets, targets], 1)[None],
                            train_mask=np.stack([np.ones_like(held_out), ~held_out], 1)[None],
@@ -57,13 +60,14 @@ def test_both_solvers_score_evaluation_rows_alike():
 
 
 @pytest.mark.filterwarnings('error::sklearn.exceptions.ConvergenceWarning')  # the reference must be exact
-@pytest.mark.parametrize('group_rows', [12, 40])  # groups scored by gathering their rows, and densely
+# Groups scored by gathering their rows, and densely; the groups of 40 rows use the residual products.
+@pytest.mark.parametrize('group_rows', [12, 40])
 def test_groups_of_rows_are_scored_like_liblinear_through_weights_and_through_the_gram_matrix(group_rows):
     features, targets = toy_problem(n=60)
     rng = np.random.default_rng(3)
     scored = l2_normalize(np.abs(rng.standard_normal((30, features.shape[1]))))
     costs = (0.1, 1.0)
-    solver = build_svm_solver('fast', SVMProtocol(costs=costs))
+    solver = build_svm_solver('fast', SVMProtocol(costs=costs), precond_rank=5)
     solver.prepare(features, scored)
     picks = [np.sort(np.concatenate([rng.choice(np.flatnonzero(targets == t), group_rows // 2, replace=False)
                                      for t in (1, -1)])) for _ in range(2)]
@@ -88,6 +92,22 @@ def test_groups_of_rows_are_scored_like_liblinear_through_weights_and_through_th
     planned.prepare(features, scored, num_scored=1000)
     np.testing.assert_allclose(planned.solve(problems).eval_decision, expected, atol=1e-5)
     assert planned._eval_gram is not None  # told that many models follow, it forms the Gram matrix at once
+
+
+def test_mixed_precision_falls_back_to_double_when_its_copy_does_not_fit(caplog):
+    features, targets = toy_problem()
+    probe = build_svm_solver('fast', SVMProtocol(costs=(1.0, )), precond_rank=4)
+    double, mixed = (probe.dual_bytes(*features.shape, mixed=m) for m in (False, True))
+    assert mixed == double + 4 * len(features)**2  # the float32 residual
+    problems = SVMProblems(rows=np.arange(len(targets))[None], targets=targets[None, :, None],
+                           train_mask=np.ones((1, len(targets), 1), bool), costs=[[1.0]])
+    decisions = []
+    for budget in (double, mixed):
+        solver = build_svm_solver('fast', SVMProtocol(costs=(1.0, )), precond_rank=4, max_memory=budget)
+        solver.prepare(features)
+        assert solver.path == 'dual' and (solver._residual is not None) == (budget == mixed)
+        decisions.append(solver.solve(problems).decision)
+    np.testing.assert_allclose(decisions[0], decisions[1], atol=1e-6)
 
 
 def test_problem_batches_are_checked():
