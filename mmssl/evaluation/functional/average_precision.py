@@ -44,6 +44,22 @@ def _ranked_curve(scores, positives, valid):
     return is_pos, precision, recall, is_end, npos
 
 
+def _valid_first(scores, positives, valid):
+    """Drop the trailing invalid entries of (P, N) rows whose valid entries are at most half of them.
+
+    Cross-validation scores every row but validates a fold of them: ranking only the valid entries
+    (moved to the front of each row, in order) sorts a third of the data. The invalid entries kept
+    to fill a row are ranked last and count for nothing, as before.
+    """
+    width = int(valid.sum(axis=1).max(initial=0))
+    if 2 * width > valid.shape[1]:
+        return scores, positives, valid
+    order = np.argsort(~valid, axis=1, kind='stable')[:, :width]
+    valid = np.take_along_axis(valid, order, axis=1)
+    scores = np.where(valid, np.take_along_axis(scores, order, axis=1), -np.inf)
+    return scores, np.take_along_axis(positives, order, axis=1), valid
+
+
 def _value_at_run_end(values: np.ndarray, is_end: np.ndarray) -> np.ndarray:
     """Spread the value at the end of each run of ties back over the whole run (rows of (P, N))."""
     n = values.shape[1]
@@ -85,7 +101,7 @@ def average_precision(scores: np.ndarray,
     # One contiguous row per column, see _ranked_curve.
     rows = (np.ascontiguousarray(scores.T, dtype=np.float64), np.ascontiguousarray(positives.T > 0),
             np.ascontiguousarray(valid.T, dtype=bool))
-    is_pos, precision, recall, is_end, npos = _ranked_curve(*rows)
+    is_pos, precision, recall, is_end, npos = _ranked_curve(*_valid_first(*rows))
     # Only run ends are points of the curve; zero elsewhere so they never raise an envelope.
     precision = np.where(is_end, precision, 0.0)
     if mode == 'step':

@@ -48,3 +48,20 @@ def test_many_columns_with_ties_match_sklearn_and_ignore_row_order():
     for mode in ('area', '11points', 'step'):
         np.testing.assert_allclose(average_precision(scores[shuffled], targets[shuffled], valid[shuffled], mode),
                                    average_precision(scores, targets, valid, mode), rtol=0, atol=1e-12)
+
+
+def test_mostly_invalid_columns_give_the_ap_of_their_valid_rows():
+    # A third of the rows valid per column, as in cross-validation: only those are ranked.
+    rng = np.random.default_rng(1)
+    scores = np.round(rng.standard_normal((300, 12)), 1)
+    targets = rng.choice([-1, 1], scores.shape)
+    valid = rng.random(scores.shape) < 1 / 3
+    for mode in ('area', '11points', 'step'):
+        ap = average_precision(scores, targets, valid, mode)
+        for p in range(12):
+            rows = valid[:, p]
+            assert ap[p] == pytest.approx(float(average_precision(scores[rows, p], targets[rows, p], mode=mode)),
+                                          abs=1e-12)
+        if mode == 'step':
+            expected = [average_precision_score(targets[valid[:, p], p], scores[valid[:, p], p]) for p in range(12)]
+            np.testing.assert_allclose(ap, expected, rtol=0, atol=1e-12)
