@@ -86,8 +86,9 @@ def symmetric_product(gram: torch.Tensor, columns: torch.Tensor) -> torch.Tensor
     The fastest layout of MKL's kernels on this 2-core CPU (AMD EPYC), measured by
     ``speed_benchmarks/svm_speed.py --products``: in float64, a few rows times a square matrix,
     ``(columnsᵀ gram)ᵀ`` (up to twice as fast as ``gram @ columns``); in float32, ``gram @ columns``
-    with the columns padded to a multiple of 16 (1.3-1.5x faster than either unpadded layout at 4-16
-    columns, the same at 20-60), except for one or two columns. The result may be a view.
+    with the columns padded to a multiple of 16 (1.1-1.4x faster than the better unpadded layout at
+    4-8 columns, the same within run-to-run noise from 16 on), except for one or two columns. The
+    result may be a view.
     """
     width = columns.shape[-1]
     if columns.dtype == torch.float32 and columns.device.type == 'cpu' and width > 2:
