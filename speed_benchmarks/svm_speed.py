@@ -138,8 +138,8 @@ def time_products(device: str, repeats: int = 5) -> None:
                         layout(gram[g], columns[g])
                 if device.startswith('cuda'):
                     torch.cuda.synchronize()
-                ms[str(dtype)[-7:], name] = 1e3 * (time.perf_counter() - start) / repeats
-        f64, f32 = (lambda name: ms['float64', name]), (lambda name: ms['float32', name])
+                ms[dtype, name] = 1e3 * (time.perf_counter() - start) / repeats
+        f64, f32 = (lambda name: ms[torch.float64, name]), (lambda name: ms[torch.float32, name])
         print(f'products of {groups} x ({n} x {n}) blocks with {width} columns: float64 K @ P {f64("kp"):.1f} ms, '
               f'(P^T K)^T {f64("pk"):.1f} ms -> {f64("kp") / f64("pk"):.2f}x; float32 K @ P {f32("kp"):.1f} ms, '
               f'(P^T K)^T {f32("pk"):.1f} ms, solver {f32("solver"):.1f} ms -> '
