@@ -242,8 +242,9 @@ class FastSVMSolver(BaseSVMSolver):
             of the Gram matrix after its top ``precond_rank`` eigenpairs, adding the eigenpart in float64
             (:class:`.newton.GramBlocks`). Violations, stopping and decision values stay float64, so the
             models are as exact as with ``'double'``, which runs every product in float64. Groups of
-            fewer than ``8 × precond_rank`` rows use float64 (their low-rank part would cost more than
-            it saves), and so does a layer whose float32 copy would not fit ``max_memory``.
+            fewer than ``8 × precond_rank`` rows use float64 (below that, the low-rank part costs a
+            quarter or more of the block product), and so does a layer whose float32 copy would not fit
+            ``max_memory``.
         memory_budget: bytes of Gram blocks gathered at once for problems on row subsets.
         max_memory: bytes (or a size string such as ``'16G'``) the solver may hold; decides between
             the dual and the primal path, and bounds the primal path's batches.
