@@ -249,7 +249,8 @@ class GramBlocks:
     Attributes:
         blocks: (B, n, n) symmetric blocks of all groups (float64, or the float32 residuals).
         groups: (b,) the groups these blocks stand for; ``None`` is all B.
-        vectors: optional (B, n, k) rows of ``U`` of each group, when ``blocks`` are residuals.
+        vectors: optional (b, n, k) rows of ``U`` of the groups these blocks stand for, when ``blocks`` are
+            residuals; gathered when groups are selected, since every product reads them.
         values: optional (k,) eigenvalues ``Λ``.
     """
     blocks: torch.Tensor
@@ -266,8 +267,8 @@ class GramBlocks:
         """The groups ``groups`` (indices into these groups)."""
         if len(groups) == len(self):
             return self
-        return GramBlocks(self.blocks, groups if self.groups is None else self.groups[groups], self.vectors,
-                          self.values)
+        vectors = None if self.vectors is None else self.vectors[groups]
+        return GramBlocks(self.blocks, groups if self.groups is None else self.groups[groups], vectors, self.values)
 
     def product(self, columns: torch.Tensor, live: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``K̃_g @ columns[g]`` for every group g: (b, n, w) in the dtype of ``columns``; zero (or only the
@@ -275,8 +276,7 @@ class GramBlocks:
         out = self._block_product(columns.to(self.blocks.dtype), live).to(columns.dtype)
         if self.vectors is None:
             return out
-        vectors = self.vectors if self.groups is None else self.vectors[self.groups]
-        return out + vectors @ (self.values[:, None] * (vectors.transpose(1, 2) @ columns))
+        return out + self.vectors @ (self.values[:, None] * (self.vectors.transpose(1, 2) @ columns))
 
     def _block_product(self, columns: torch.Tensor, live: Optional[torch.Tensor]) -> torch.Tensor:
         if self.blocks.shape[-1] < self._LOOP_ROWS:
