@@ -16,7 +16,7 @@ def toy_problem(seed=0, n=60, dim=200):
 def liblinear_decision(features, targets, cost, class_weight=None, mask=None, scored=None, tol=1e-12):
     mask = np.ones(len(targets), bool) if mask is None else mask
     model = LinearSVC(C=cost, class_weight=class_weight or {1: 2.0, -1: 1.0}, loss='squared_hinge', dual=True,
-                      tol=tol, max_iter=200000, intercept_scaling=1.0)
+                      tol=tol, max_iter=200000, intercept_scaling=1.0, random_state=0)
     model.fit(features[mask].astype(np.float64), targets[mask])
     return model.decision_function(features if scored is None else scored)
 
