@@ -557,10 +557,13 @@ def segment_search(slope0: torch.Tensor, curvature: torch.Tensor, scale0: torch.
     # last digit; the Newton step is then taken whole (it still fixes tiny KKT violations).
     slope, _, noise = slope_at(torch.zeros_like(curvature))
     flat = slope.abs() <= noise
-    t = torch.full_like(curvature, min(1.0, max_step))
+    # A convex function that rises at t = 0 is smallest there. Bisecting towards 0 would take all
+    # ``iters`` steps (an inexact Newton direction near the optimum can be such an ascent direction).
+    rising = slope > noise
+    t = torch.full_like(curvature, min(1.0, max_step)).masked_fill_(rising, 0)
     low = torch.zeros_like(t)
     high = torch.full_like(t, max_step)
-    finished = flat
+    finished = flat | rising
     for _ in range(iters):
         if finished.all():
             break

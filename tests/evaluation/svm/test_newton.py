@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from mmssl.evaluation.svm.newton import (_BLOCK, GramBlocks, Preconditioner, block_triangle_gram, gram_matrix, solve,
-                                         symmetric_product)
+from mmssl.evaluation.svm.newton import (_BLOCK, GramBlocks, Preconditioner, block_triangle_gram, gram_matrix,
+                                         segment_search, solve, symmetric_product)
 
 
 @pytest.mark.parametrize('n', [20, 300])  # gathered into one batched product, and multiplied group by group
@@ -73,3 +73,17 @@ def test_a_wrong_residual_costs_steps_but_not_accuracy():
     assert (wrong.violation <= 1e-9).all()
     torch.testing.assert_close(wrong.decision, exact.decision, atol=1e-7, rtol=0)
     assert wrong.newton_steps.sum() > exact.newton_steps.sum()
+
+
+def test_segment_search_stops_at_zero_on_a_rising_direction():
+    # Column 0 rises from t = 0 (an inexact Newton direction can); column 1 has its minimiser inside.
+    # q(t) = slope0·t + curvature·t²/2 plus c·max(0, margin - t·speed)² over one sample.
+    slope0 = torch.tensor([[1e-8, -0.5]], dtype=torch.float64)
+    curvature = torch.tensor([[1e-16, 1.0]], dtype=torch.float64)
+    margin = torch.tensor([[[0.0, 1.0]]], dtype=torch.float64)
+    speed = torch.tensor([[[1.0, 1.0]]], dtype=torch.float64)
+    cost = torch.ones(1, 1, 2, dtype=torch.float64)
+    t = segment_search(slope0, curvature, slope0.abs(), margin, speed, cost)
+    assert t[0, 0] == 0  # bisecting towards 0 instead ends near 2**-50 after all its steps
+    # Column 1: slope -0.5 + t - 2(1 - t) vanishes at t = 5/6.
+    torch.testing.assert_close(t[0, 1], torch.tensor(5 / 6, dtype=torch.float64))
