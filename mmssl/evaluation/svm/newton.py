@@ -630,6 +630,7 @@ def solve(gram: torch.Tensor,
     max_cg = 10 * int(np.sqrt(targets.shape[1])) + 100
     accuracy = torch.full(steps.shape, forcing, dtype=gram.dtype, device=gram.device)
     on_gram = torch.full(steps.shape, residual is None, device=gram.device)  # columns whose steps use gram
+    drifted = torch.zeros_like(on_gram)  # columns found not optimal on exact decision values once
     while True:
         violation = _violation(coef, decision, targets, cost, inv2c)
         live = (violation > tol) & (steps < max_newton)
@@ -637,10 +638,14 @@ def solve(gram: torch.Tensor,
             if exact:
                 break
             # Decision values were updated incrementally; confirm optimality on exact ones. A column
-            # that is not optimal on them drifted on the residual products: it goes on with gram.
+            # that is not optimal on them drifted on the residual products (by about the rounding of the
+            # float32 residual times its coefficients). From the exact values its drift starts over, so
+            # it takes its next steps on the residual again; one that drifts out twice goes on with gram.
             decision = blocks.product(coef)
             exact = True
-            on_gram |= _violation(coef, decision, targets, cost, inv2c) > tol
+            failed = _violation(coef, decision, targets, cost, inv2c) > tol
+            on_gram |= failed & drifted
+            drifted |= failed
             continue
         exact = False
         for products, part in ((residual, live & ~on_gram), (blocks, live & on_gram)):
