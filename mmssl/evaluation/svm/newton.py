@@ -609,8 +609,8 @@ def solve(gram: torch.Tensor,
             for the products inside the Newton steps. Newton steps only need to be approximately right:
             every violation and the final decision values are computed from ``gram`` itself, so the
             solution is as exact as with ``gram`` alone, while most products read half the bytes. A
-            column whose step fails, whose CG solve hits its cap, or which is not optimal on exact
-            decision values when it is on the incremental ones takes its later steps on ``gram``.
+            column whose step fails or whose CG solve hits its cap takes its later steps on ``gram``; so
+            does one that is twice not optimal on exact decision values when it is on the incremental ones.
 
     Returns:
         SolveResult: solutions; ``violation > tol`` flags a column that hit ``max_newton``.
