@@ -31,6 +31,9 @@ def add_lowshot_arguments(parser):
                         'not a k-shot result) instead of refusing')
     parser.add_argument('--legacy-cost-selection', action='store_true',
                         help='choose the cost by mean TEST mAP (published tables; optimistic)')
+    parser.add_argument('--test-per-cost', action='store_true',
+                        help="also score every cost's models on the test set and record the mean test mAP per cost "
+                        '(for comparison; the legacy selection always does)')
     parser.add_argument('--plot', help='PNG of mAP vs k (default WORK_DIR/lowshot.png)')
     return add_solver_arguments(parser)
 
@@ -137,7 +140,8 @@ class VOC07LowShotSVM(VOC07SVM):
     def run_on_features(self, feature_dir: str, work_dir: str, layers: Optional[Sequence[str]] = None,
                         shots: Sequence[int] = LOWSHOT_SHOTS, num_samples: int = LOWSHOT_NUM_SAMPLES, seed: int = 0,
                         samples: Optional[str] = None, save_samples: Optional[str] = None,
-                        legacy_cost_selection: bool = False, allow_small_pools: bool = False,
+                        legacy_cost_selection: bool = False, test_per_cost: bool = False,
+                        allow_small_pools: bool = False,
                         solver: str = 'fast', costs='voc07_19',
                         device: str = 'cpu', n_jobs: int = -1, max_memory=DEFAULT_MAX_MEMORY,
                         recompute: bool = False) -> Dict[str, dict]:
@@ -166,13 +170,13 @@ class VOC07LowShotSVM(VOC07SVM):
             results[layer] = run_lowshot_svm(train, test, drawn,
                                              solver_of(solver, protocol, device, n_jobs, max_memory),
                                              osp.join(work_dir, layer), legacy=legacy_cost_selection,
-                                             solver_name=solver, recompute=recompute)
+                                             solver_name=solver, recompute=recompute, test_per_cost=test_per_cost)
         metrics = lowshot_metrics(results)
         self.write_feature_record(
             feature_dir, work_dir, metrics, seeds=dict(lowshot_samples=drawn.seed),
             extra=dict(protocol=protocol.to_dict(), solver=solver, feature_dir=feature_dir, sample_file=samples,
                        samples_sha1=drawn.digest(), legacy_cost_selection=legacy_cost_selection,
-                       allow_small_pools=allow_small_pools,
+                       test_per_cost=test_per_cost, allow_small_pools=allow_small_pools,
                        num_samples=drawn.num_samples,
                        summary=lowshot_summary(results)))
         return results

@@ -58,7 +58,8 @@ class SVMProblems:
     per group). Within a group, problem ``j`` trains on the rows where ``train_mask[g, :, j]`` holds,
     with targets ``targets[g, :, j]``, once for every cost in ``costs[j]``; every row of the group
     gets a decision value, so held-out rows are scored for free. The models of the problems
-    flagged in ``evaluate`` are also scored on the evaluation rows given to ``prepare``.
+    flagged in ``evaluate`` are also scored on the evaluation rows given to ``prepare``: at every
+    cost, or, with ``score_later``, only at the cost chosen afterwards (:meth:`BaseSVMSolver.score`).
 
     Attributes:
         rows: (b, n) int64 indices into the prepared training features.
@@ -66,12 +67,16 @@ class SVMProblems:
         train_mask: (b, n, m) bool.
         costs: (m, c) float64.
         evaluate: (m,) bool, problems to score on the evaluation rows; ``None`` scores none.
+        score_later: keep the models of the ``evaluate`` problems instead of scoring them at every cost, for
+            :meth:`BaseSVMSolver.score` to score one chosen cost each. A solver may still score every cost
+            when that costs it nothing extra (the reference does).
     """
     rows: np.ndarray
     targets: np.ndarray
     train_mask: np.ndarray
     costs: np.ndarray
     evaluate: Optional[np.ndarray] = None
+    score_later: bool = False
 
     def __post_init__(self):
         self.rows = np.asarray(self.rows, dtype=np.int64)
@@ -106,12 +111,15 @@ class SVMSolution:
     Attributes:
         decision: (b, n, m, c) on the rows of each group.
         eval_decision: (b, e, c, N_eval) on the evaluation rows for the ``e`` problems flagged in
-            ``SVMProblems.evaluate``, in their order; ``None`` when none is flagged.
+            ``SVMProblems.evaluate``, in their order; ``None`` when none is flagged, or when their models
+            were kept for :meth:`BaseSVMSolver.score` instead.
         info: solver statistics (timings, iteration counts) for logs.
+        models: the kept models of the flagged problems (solver-specific), see ``SVMProblems.score_later``.
     """
     decision: np.ndarray
     eval_decision: Optional[np.ndarray] = None
     info: dict = field(default_factory=dict)
+    models: Optional[object] = None
 
 
 class BaseSVMSolver(ABC):
@@ -148,6 +156,21 @@ class BaseSVMSolver(ABC):
     @abstractmethod
     def solve(self, problems: SVMProblems) -> SVMSolution:
         """Train every (problem, cost) of the batch and score the requested evaluations."""
+
+    def score(self, solution: SVMSolution, cost_index: np.ndarray) -> np.ndarray:
+        """Decision values on the evaluation rows of the flagged problems at one cost each.
+
+        Args:
+            solution: the result of :meth:`solve` on problems with ``evaluate`` flags.
+            cost_index: (b, e) index into each flagged problem's costs.
+
+        Returns:
+            np.ndarray: (b, e, N_eval).
+        """
+        if solution.eval_decision is None:
+            raise RuntimeError('the solution holds neither scores nor models of evaluated problems')
+        index = np.asarray(cost_index)[:, :, None, None]
+        return np.take_along_axis(solution.eval_decision, index, axis=2)[:, :, 0]
 
     def _check_ready(self, problems: SVMProblems) -> None:
         if self.train_features is None:
@@ -214,6 +237,18 @@ class SklearnSVMSolver(BaseSVMSolver):
         return SVMSolution(decision, eval_decision, info)
 
 
+@dataclass
+class _DualModels:
+    """Models kept by the dual path for :meth:`FastSVMSolver.score`.
+
+    Attributes:
+        rows: (b, n) training rows of each group.
+        coef: (b, n, e, c) ``β`` of the ``e`` flagged problems at every cost.
+    """
+    rows: torch.Tensor
+    coef: torch.Tensor
+
+
 class FastSVMSolver(BaseSVMSolver):
     """Exact batched Newton solver on the shared Gram matrix (torch, float64; CPU or GPU).
 
@@ -245,7 +280,10 @@ class FastSVMSolver(BaseSVMSolver):
             fewer than ``8 × precond_rank`` rows use float64 (below that, the low-rank part costs a
             quarter or more of the block product), and so does a layer whose float32 copy would not fit
             ``max_memory``.
-        memory_budget: bytes of Gram blocks gathered at once for problems on row subsets.
+        memory_budget: bytes of Gram blocks gathered at once for problems on row subsets. Every CG step multiplies
+            the float32 blocks of one chunk in turn, so a chunk whose blocks stay in the CPU's cache is faster:
+            low-shot k = 96 took 25.1-26.0 s with 192 MiB (4 training sets of 1,920 rows) against 28.2-28.5 s
+            with 512 MiB (11 of them), alternating runs on the 2-core development CPU.
         max_memory: bytes (or a size string such as ``'16G'``) the solver may hold; decides between
             the dual and the primal path, and bounds the primal path's batches.
         method: ``'auto'`` (dual when it fits ``max_memory``, else primal), ``'dual'`` or ``'primal'``.
@@ -259,7 +297,7 @@ class FastSVMSolver(BaseSVMSolver):
                  group_precond_rank: int = 16,
                  chains: Optional[int] = None,
                  precision: str = 'mixed',
-                 memory_budget: int = 1 << 29,
+                 memory_budget: int = 3 << 26,
                  max_memory=DEFAULT_MAX_MEMORY,
                  method: str = 'auto'):
         super().__init__(protocol)
@@ -286,6 +324,7 @@ class FastSVMSolver(BaseSVMSolver):
         self._weight_cost = 0  # multiply-adds spent scoring through weights, see _prepare_evaluation
         self._models_scored = 0
         self._solved = {}  # target-vector digest -> {cost: (sum of β over problems, count)}
+        self._block_buffers = {}  # dtype -> flat buffer of gathered Gram blocks, see _gather
 
     def dual_bytes(self, num_rows: int, dim: int, num_eval: int = 0, mixed: bool = False) -> int:
         """Bytes the dual path holds for a layer: float64 rows, Gram matrix (and its float32 residual when
@@ -345,13 +384,15 @@ class FastSVMSolver(BaseSVMSolver):
         weights = (self.protocol.positive_weight, self.protocol.negative_weight)
         chains = self.chains or self._auto_chains(m, c)
         scored = torch.from_numpy(np.flatnonzero(problems.evaluate)).to(self.device)
+        later = problems.score_later and len(scored) > 0
         decision = np.empty((b, n, m, c))
-        eval_decision = np.empty((b, len(scored), c, len(self.eval_features))) if len(scored) else None
+        eval_decision = np.empty((b, len(scored), c, len(self.eval_features))) if len(scored) and not later else None
+        kept = []  # (b', n, e, c) coefficients of the flagged problems, chunk by chunk, when scored later
         stats = dict(newton=0, cg=0, max_violation=0.0)
         full = b == 1 and n == len(self._gram) and np.array_equal(problems.rows[0], np.arange(n))
         mixed = self._residual is not None and n >= 8 * self._precond.rank
         per_chunk = max(1, self.memory_budget // ((12 if mixed else 8) * n * n))
-        if len(scored):
+        if eval_decision is not None:
             self._prepare_evaluation(n, b * len(scored) * c)
         for lo in range(0, b, per_chunk):
             part = slice(lo, lo + per_chunk)
@@ -373,7 +414,10 @@ class FastSVMSolver(BaseSVMSolver):
             decision[part] = result.decision.cpu().numpy()
             if len(scored):
                 coef = result.coef.index_select(2, scored)
-                eval_decision[part] = self._evaluate(rows, coef).cpu().numpy()
+                if later:
+                    kept.append(coef)
+                else:
+                    eval_decision[part] = self._evaluate(rows, coef).cpu().numpy()
             stats['newton'] += int(result.newton_steps.sum())
             stats['cg'] += int(result.cg_steps.sum())
             stats['max_violation'] = max(stats['max_violation'], float(result.violation.max()))
@@ -383,12 +427,29 @@ class FastSVMSolver(BaseSVMSolver):
                 f'tol {self.tol:.0e} (Newton step cap reached)')
         info = dict(fits=b * m * c, wall_time=time.perf_counter() - start, chains=chains, path='dual', **stats)
         self.history.append(info)
-        return SVMSolution(decision, eval_decision, info)
+        models = _DualModels(torch.from_numpy(problems.rows).to(self.device), torch.cat(kept)) if later else None
+        return SVMSolution(decision, eval_decision, info, models)
 
-    @staticmethod
-    def _gather(gram: torch.Tensor, rows: torch.Tensor, full: bool) -> torch.Tensor:
-        """The (b, n, n) Gram blocks of groups of rows; a view when the group is everything."""
-        return gram[None] if full else gram[rows[:, :, None], rows[:, None, :]]
+    def score(self, solution: SVMSolution, cost_index: np.ndarray) -> np.ndarray:
+        models = solution.models
+        if not isinstance(models, _DualModels):
+            return super().score(solution, cost_index)
+        index = torch.from_numpy(np.asarray(cost_index)).to(self.device)  # (b, e)
+        b, n, e, _ = models.coef.shape
+        coef = torch.gather(models.coef, 3, index[:, None, :, None].expand(b, n, e, 1))
+        self._prepare_evaluation(n, b * e)
+        return self._evaluate(models.rows, coef)[:, :, 0].cpu().numpy()
+
+    def _gather(self, matrix: torch.Tensor, rows: torch.Tensor, full: bool) -> torch.Tensor:
+        """The (b, n, n) blocks of ``matrix`` (the Gram matrix or its residual) for groups of rows; a view when
+        the group is everything. Chunks of one solve reuse a buffer per dtype (see :func:`.newton.gather_blocks`)."""
+        if full:
+            return matrix[None]
+        size = rows.numel() * rows.shape[1]
+        buffer = self._block_buffers.get(matrix.dtype)
+        if buffer is None or buffer.numel() < size:
+            buffer = self._block_buffers[matrix.dtype] = matrix.new_empty(size)
+        return newton.gather_blocks(matrix, rows, out=buffer[:size].view(*rows.shape, rows.shape[1]))
 
     def _remember(self, problems: SVMProblems, coef: torch.Tensor) -> None:
         for j, targets in enumerate(problems.targets[0].T):
@@ -417,9 +478,9 @@ class FastSVMSolver(BaseSVMSolver):
     def _prepare_evaluation(self, n: int, models: int) -> None:
         """Choose how to score the next ``models`` models, trained on groups of ``n`` rows.
 
-        Either through the weights ``w = X̃ᵀβ``, ∝ (n + N_eval)·D per model, or through the
-        train-vs-evaluation Gram matrix: N_eval·N·D once, then ∝ N_eval·n per model (N in place of n
-        when scored densely, see :meth:`_evaluate`). When ``num_scored`` was given to :meth:`prepare`,
+        Either through the weights ``w = X̃ᵀβ``, ∝ (N + N_eval)·D per model (models are scattered over
+        all N rows, see :meth:`_evaluate`), or through the train-vs-evaluation Gram matrix: N_eval·N·D
+        once, then ∝ N_eval·n per model (N in place of n when scored densely). When ``num_scored`` was given to :meth:`prepare`,
         the Gram matrix is formed as soon as the models still to come pay for it (taking this solve's
         ``n`` for theirs). Otherwise the count is unknown (low-shot scores 1,900 per shot count, VOC07
         20), and it is formed once the models scored so far would have paid for it: at most twice the
@@ -430,8 +491,8 @@ class FastSVMSolver(BaseSVMSolver):
         if self._eval_gram is not None:
             return
         num_eval, dim = self._eval_rows.shape
-        train_rows = len(self._rows) if self._dense_scoring(n) else n
-        through_gram, through_weights = num_eval * train_rows, dim * (train_rows + num_eval)  # per model
+        gram_rows = len(self._rows) if self._dense_scoring(n) else n
+        through_gram, through_weights = num_eval * gram_rows, dim * (len(self._rows) + num_eval)  # per model
         forming = num_eval * len(self._rows) * dim
         if self.num_scored is None:
             self._weight_cost += models * through_weights
@@ -445,8 +506,10 @@ class FastSVMSolver(BaseSVMSolver):
             self._eval_gram = newton.gram_matrix(self._eval_rows, self._rows, self.protocol.intercept_scaling**2)
 
     def _dense_scoring(self, n: int) -> bool:
-        # Groups covering a good part of the rows are scored through one dense product over all N
-        # rows; small ones gather their rows (a dense product would multiply mostly zeros).
+        # Through the train-vs-evaluation Gram matrix, groups covering a good part of the rows are
+        # scored through one dense product over all N rows; small ones gather their rows of it (a dense
+        # product would multiply mostly zeros). Through the weights, every group is scored densely (see
+        # _evaluate).
         return 4 * n >= len(self._rows)
 
     def _evaluate(self, rows: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
@@ -454,17 +517,16 @@ class FastSVMSolver(BaseSVMSolver):
 
         Dense scoring scatters the models of several groups into one (N, groups·e·c) coefficient
         matrix over all training rows, so that scoring is one large product instead of a gather and
-        a thin, memory-bound product per group.
+        a thin, memory-bound product per group. Scoring through the weights is always dense: gathering a
+        group's n feature rows (n·D floats) costs more than multiplying the zeros (low-shot k = 32, 100
+        groups of 640 rows, one model each: 1.8 s gathered).
         """
         b, n, e, c = coef.shape
         models = coef.reshape(b, n, e * c)
         bias_sq = self.protocol.intercept_scaling**2
-        if not self._dense_scoring(n):
-            if self._eval_gram is None:
-                weights = torch.cat([self._rows[r].T @ w for r, w in zip(rows, models)], dim=1)  # (D, b·e·c)
-                scores = (self._eval_rows @ weights).add_(bias_sq * models.sum(1).reshape(-1))
-            else:  # the group's rows of the train-vs-evaluation Gram matrix, bias included
-                scores = torch.cat([self._eval_gram.index_select(0, r).T @ w for r, w in zip(rows, models)], dim=1)
+        if self._eval_gram is not None and not self._dense_scoring(n):
+            # the group's rows of the train-vs-evaluation Gram matrix, bias included
+            scores = torch.cat([self._eval_gram.index_select(0, r).T @ w for r, w in zip(rows, models)], dim=1)
             return scores.reshape(-1, b, e, c).permute(1, 2, 3, 0)
         parts = []
         step = max(1, self.memory_budget // (8 * len(self._rows) * e * c))

@@ -99,6 +99,21 @@ def test_lowshot_statistics_cost_selection_and_resume(tmp_path):
                         str(tmp_path / 'cv'))
 
 
+def test_scoring_only_the_chosen_cost_gives_the_same_results_as_scoring_every_cost(tmp_path):
+    train, test = lowshot_splits()
+    samples = generate_lowshot_samples(train.labels, train.classes, shots=(1, 2, 4), num_samples=2, seed=1)
+    protocol = SVMProtocol(costs=(2**-8, 0.0625, 1.0))
+    chosen_only, per_cost = (run_lowshot_svm(train, test, samples, build_svm_solver('fast', protocol),
+                                             str(tmp_path / str(flag)), test_per_cost=flag) for flag in (False, True))
+    for k in ('1', '2', '4'):
+        a, b = chosen_only['shots'][k], per_cost['shots'][k]
+        assert a['test_map_per_cost'] is None and set(b['test_map_per_cost']) == {repr(c) for c in protocol.costs}
+        assert b['test_map_per_cost'][repr(b['chosen_cost'])] == pytest.approx(b['mean'], abs=1e-9)
+        assert a['chosen_cost'] == b['chosen_cost'] and a['selection'] == b['selection']
+        np.testing.assert_allclose(a['sample_map'], b['sample_map'], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(a['class_ap'], b['class_ap'], rtol=0, atol=1e-9)
+
+
 def test_small_pools_are_an_error_unless_allowed():
     labels = voc_labels(n=60)  # about 15 positives and 40 negatives per class
     with pytest.raises(ValueError, match=r"low-shot pool too small: class 'a' has \d+ positives and \d+ negatives "

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from mmssl.evaluation.svm.newton import (_BLOCK, GramBlocks, Preconditioner, block_triangle_gram, gram_matrix,
-                                         segment_search, solve, symmetric_product)
+from mmssl.evaluation.svm.newton import (_BLOCK, GramBlocks, Preconditioner, block_triangle_gram, gather_blocks,
+                                         gram_matrix, segment_search, solve, symmetric_product)
 
 
 @pytest.mark.parametrize('n', [20, 300])  # gathered into one batched product, and multiplied group by group
@@ -19,6 +19,19 @@ def test_gram_blocks_multiply_the_selected_groups_and_skip_idle_ones(n):
     torch.testing.assert_close(product[1], expected[1])
     if n >= GramBlocks._LOOP_ROWS:  # idle groups cost nothing there
         assert not product[0].any()
+
+
+@pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
+def test_gathered_blocks_are_the_rows_and_columns_of_each_group_also_in_a_reused_buffer(dtype):
+    generator = torch.Generator().manual_seed(4)
+    matrix = torch.randn(50, 50, generator=generator).to(dtype)
+    rows = torch.stack([torch.randperm(50, generator=generator)[:7].sort().values for _ in range(3)])
+    rows[2, -2:] = rows[2, -3]  # a padded group repeats a row
+    expected = matrix[rows[:, :, None], rows[:, None, :]]
+    assert torch.equal(gather_blocks(matrix, rows), expected)
+    buffer = torch.full((3, 7, 7), float('nan'), dtype=dtype)
+    assert gather_blocks(matrix, rows, out=buffer) is buffer and torch.equal(buffer, expected)
+    assert torch.equal(gather_blocks(matrix, rows[1:], out=buffer[:2]), expected[1:])  # a shorter last chunk
 
 
 def test_gram_matrices_are_exactly_symmetric_and_equal_to_the_plain_product():

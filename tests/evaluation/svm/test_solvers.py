@@ -59,26 +59,34 @@ def test_both_solvers_score_evaluation_rows_alike():
     np.testing.assert_allclose(solutions[0].decision, solutions[1].decision, atol=2e-3)
 
 
-@pytest.mark.filterwarnings('error::sklearn.exceptions.ConvergenceWarning')  # the reference must be exact
-# Groups scored by gathering their rows, and densely; the groups of 40 rows use the residual products.
-@pytest.mark.parametrize('group_rows', [12, 40])
-def test_groups_of_rows_are_scored_like_liblinear_through_weights_and_through_the_gram_matrix(group_rows):
+def group_problems(group_rows, costs=(0.1, 1.0), score_later=False):
+    """Two groups of ``group_rows`` of 60 toy rows, a problem on all of a group and one on a fold, both evaluated
+    on 30 more rows; the second group is padded by repeating a row with no cost, as the low-shot batches are."""
     features, targets = toy_problem(n=60)
     rng = np.random.default_rng(3)
     scored = l2_normalize(np.abs(rng.standard_normal((30, features.shape[1]))))
-    costs = (0.1, 1.0)
-    solver = build_svm_solver('fast', SVMProtocol(costs=costs), precond_rank=5)
-    solver.prepare(features, scored)
     picks = [np.sort(np.concatenate([rng.choice(np.flatnonzero(targets == t), group_rows // 2, replace=False)
                                      for t in (1, -1)])) for _ in range(2)]
-    # The second group is padded by repeating a row with no cost, as the low-shot batches are.
     picks[1][-3:] = picks[1][-4]
     valid = np.ones((2, group_rows), bool)
     valid[1, -3:] = False
     fold = np.arange(group_rows) % 3 != 0
     train_mask = np.stack([valid, valid & fold], axis=2)
     problems = SVMProblems(rows=np.stack(picks), targets=np.repeat(targets[np.stack(picks)][..., None], 2, axis=2),
-                           train_mask=train_mask, costs=np.tile(costs, (2, 1)), evaluate=np.ones(2, bool))
+                           train_mask=train_mask, costs=np.tile(costs, (2, 1)), evaluate=np.ones(2, bool),
+                           score_later=score_later)
+    return features, targets, scored, picks, problems
+
+
+@pytest.mark.filterwarnings('error::sklearn.exceptions.ConvergenceWarning')  # the reference must be exact
+# Groups scored by gathering their rows, and densely; the groups of 40 rows use the residual products.
+@pytest.mark.parametrize('group_rows', [12, 40])
+def test_groups_of_rows_are_scored_like_liblinear_through_weights_and_through_the_gram_matrix(group_rows):
+    costs = (0.1, 1.0)
+    features, targets, scored, picks, problems = group_problems(group_rows, costs)
+    train_mask = problems.train_mask
+    solver = build_svm_solver('fast', SVMProtocol(costs=costs), precond_rank=5)
+    solver.prepare(features, scored)
     expected = np.array([[[liblinear_decision(features[rows], targets[rows], cost, mask=train_mask[g, :, j],
                                               scored=scored, tol=1e-10) for cost in costs] for j in range(2)]
                          for g, rows in enumerate(picks)])
@@ -92,6 +100,34 @@ def test_groups_of_rows_are_scored_like_liblinear_through_weights_and_through_th
     planned.prepare(features, scored, num_scored=1000)
     np.testing.assert_allclose(planned.solve(problems).eval_decision, expected, atol=1e-5)
     assert planned._eval_gram is not None  # told that many models follow, it forms the Gram matrix at once
+
+
+# Scored through the weights or the evaluation Gram matrix, by gathering a group's rows of it or densely.
+@pytest.mark.parametrize('num_scored', [None, 1000])
+@pytest.mark.parametrize('group_rows', [12, 40])
+@pytest.mark.parametrize('name', ['fast', 'sklearn'])
+def test_models_scored_later_at_chosen_costs_score_like_every_cost_scored_at_once(name, group_rows, num_scored):
+    costs = (0.1, 1.0, 10.0)
+    options = dict(precond_rank=5) if name == 'fast' else dict(n_jobs=1)
+    solutions = []
+    for score_later in (False, True):
+        features, _, scored, _, problems = group_problems(group_rows, costs, score_later=score_later)
+        solver = build_svm_solver(name, SVMProtocol(costs=costs), **options)
+        solver.prepare(features, scored, num_scored=num_scored)
+        solutions.append((solver, solver.solve(problems)))
+    (_, at_once), (solver, later) = solutions
+    if name == 'fast':  # the fast solver keeps the models instead of scoring them
+        assert later.eval_decision is None and later.models is not None
+        np.testing.assert_array_equal(later.decision, at_once.decision)
+    else:  # the reference scores every cost anyway (and liblinear's random coordinate order differs per fit)
+        at_once = later
+    chosen = np.array([[2, 0], [1, 2]])  # (group, evaluated problem) -> cost index
+    expected = np.take_along_axis(at_once.eval_decision, chosen[:, :, None, None], axis=2)[:, :, 0]
+    np.testing.assert_allclose(solver.score(later, chosen), expected, rtol=0, atol=1e-9)
+    if name == 'fast':
+        assert (solver._eval_gram is not None) == (num_scored == 1000)
+    with pytest.raises(RuntimeError, match='neither scores nor models'):
+        solver.score(type(later)(later.decision), chosen)
 
 
 def test_mixed_precision_falls_back_to_double_when_its_copy_does_not_fit(caplog):

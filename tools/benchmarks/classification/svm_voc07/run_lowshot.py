@@ -3,7 +3,8 @@
 For k in 1, 2, 4, ..., 96 and 5 seeded samples: each class trains on k positives and 19k negatives of trainval
 (difficult never drawn) and is tested on the whole test set; mean / min / max / std of mAP over samples per k.
 The cost per k is chosen by CV inside the low-shot training sets (never on test);
-``--legacy-cost-selection`` picks it by mean test mAP, as the published tables did. ``--samples FILE`` reads
+``--legacy-cost-selection`` picks it by mean test mAP, as the published tables did. Only the chosen cost's models
+are tested unless ``--test-per-cost`` (the mean test mAP of every cost, for comparison). ``--samples FILE`` reads
 training sets from a file (``--save-samples FILE`` writes the drawn ones in that format). Resumes finished k;
 results there of other features, samples or settings are refused (``--recompute`` deletes them).
 Writes ``WORK_DIR/<layer>/lowshot_svm.json``, the record ``WORK_DIR/result_lowshot_svm_voc07.json`` and a plot.
