@@ -569,16 +569,21 @@ def segment_search(slope0: torch.Tensor, curvature: torch.Tensor, scale0: torch.
         torch.Tensor: (b, w) step sizes.
     """
 
-    def slope_at(t):
-        gap = margin - t[:, None] * speed
-        term = cost * speed * gap.clamp_min(0)
-        slope = slope0 + t * curvature - 2 * term.sum(1)
-        noise = 1e-10 * (scale0 * (1 + t) + 2 * term.abs().sum(1))
-        return slope, curvature + 2 * (cost * speed * speed * (gap > 0)).sum(1), noise
+    # Products that do not depend on t, formed once (the same values, in the same order, as inline).
+    weighted = cost * speed
+    weighted_size = weighted.abs()
+    weighted_speed = weighted * speed
+
+    def slope_at(t, with_hess=True):
+        inside = (margin - t[:, None] * speed).clamp_min(0)
+        slope = slope0 + t * curvature - 2 * (weighted * inside).sum(1)
+        noise = 1e-10 * (scale0 * (1 + t) + 2 * (weighted_size * inside).sum(1))
+        hess = curvature + 2 * (weighted_speed * (inside > 0)).sum(1) if with_hess else None
+        return slope, hess, noise
 
     # A step whose slope is rounding noise already at t = 0 changes the objective by less than its
     # last digit; the Newton step is then taken whole (it still fixes tiny KKT violations).
-    slope, _, noise = slope_at(torch.zeros_like(curvature))
+    slope, _, noise = slope_at(torch.zeros_like(curvature), with_hess=False)
     flat = slope.abs() <= noise
     # A convex function that rises at t = 0 is smallest there. Bisecting towards 0 would take all
     # ``iters`` steps (an inexact Newton direction near the optimum can be such an ascent direction).
