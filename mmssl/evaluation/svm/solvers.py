@@ -480,11 +480,11 @@ class FastSVMSolver(BaseSVMSolver):
 
         Either through the weights ``w = X̃ᵀβ``, ∝ (N + N_eval)·D per model (models are scattered over
         all N rows, see :meth:`_evaluate`), or through the train-vs-evaluation Gram matrix: N_eval·N·D
-        once, then ∝ N_eval·n per model (N in place of n when scored densely). When ``num_scored`` was given to :meth:`prepare`,
-        the Gram matrix is formed as soon as the models still to come pay for it (taking this solve's
-        ``n`` for theirs). Otherwise the count is unknown (low-shot scores 1,900 per shot count, VOC07
-        20), and it is formed once the models scored so far would have paid for it: at most twice the
-        cost of the better choice in hindsight.
+        once, then ∝ N_eval·n per model (N in place of n when scored densely). When ``num_scored`` was
+        given to :meth:`prepare`, the Gram matrix is formed as soon as the models still to come pay for
+        it (taking this solve's ``n`` for theirs). Otherwise the count is unknown (low-shot scores 100
+        per shot count, or 1,900 with every cost; VOC07 20), and it is formed once the models scored so
+        far would have paid for it: at most twice the cost of the better choice in hindsight.
         """
         if self._eval_rows is None:
             self._eval_rows = newton.to_tensor(self.eval_features, self.device)
