@@ -105,21 +105,23 @@ def test_groups_of_rows_are_scored_like_liblinear_through_weights_and_through_th
 # Scored through the weights or the evaluation Gram matrix, by gathering a group's rows of it or densely.
 @pytest.mark.parametrize('num_scored', [None, 1000])
 @pytest.mark.parametrize('group_rows', [12, 40])
-@pytest.mark.parametrize('name', ['fast', 'sklearn'])
+@pytest.mark.parametrize('name', ['fast', 'sklearn', 'primal'])
 def test_models_scored_later_at_chosen_costs_score_like_every_cost_scored_at_once(name, group_rows, num_scored):
     costs = (0.1, 1.0, 10.0)
-    options = dict(precond_rank=5) if name == 'fast' else dict(n_jobs=1)
+    # 'primal': the fast solver on its primal path, which scores every cost at once like the reference.
+    options = dict(fast=dict(precond_rank=5), sklearn=dict(n_jobs=1), primal=dict(method='primal'))[name]
     solutions = []
     for score_later in (False, True):
         features, _, scored, _, problems = group_problems(group_rows, costs, score_later=score_later)
-        solver = build_svm_solver(name, SVMProtocol(costs=costs), **options)
+        solver = build_svm_solver('sklearn' if name == 'sklearn' else 'fast', SVMProtocol(costs=costs), **options)
         solver.prepare(features, scored, num_scored=num_scored)
         solutions.append((solver, solver.solve(problems)))
     (_, at_once), (solver, later) = solutions
     if name == 'fast':  # the fast solver keeps the models instead of scoring them
         assert later.eval_decision is None and later.models is not None
         np.testing.assert_array_equal(later.decision, at_once.decision)
-    else:  # the reference scores every cost anyway (and liblinear's random coordinate order differs per fit)
+    else:  # these score every cost anyway (and liblinear's random coordinate order differs per fit)
+        assert later.models is None
         at_once = later
     chosen = np.array([[2, 0], [1, 2]])  # (group, evaluated problem) -> cost index
     expected = np.take_along_axis(at_once.eval_decision, chosen[:, :, None, None], axis=2)[:, :, 0]
