@@ -117,7 +117,7 @@ def symmetric_product(gram: torch.Tensor, columns: torch.Tensor) -> torch.Tensor
         if padded:
             columns = torch.nn.functional.pad(columns, (0, padded))
         return (gram @ columns)[..., :width]
-    if _PLAIN_FLOAT64 and columns.device.type == 'cpu':
+    if _PLAIN_FLOAT64 and columns.dtype == torch.float64 and columns.device.type == 'cpu':
         return gram @ columns
     return (columns.transpose(-1, -2).contiguous() @ gram).transpose(-1, -2)
 
