@@ -1,3 +1,5 @@
+import importlib
+
 import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
@@ -65,3 +67,20 @@ def test_mostly_invalid_columns_give_the_ap_of_their_valid_rows():
         if mode == 'step':
             expected = [average_precision_score(targets[valid[:, p], p], scores[valid[:, p], p]) for p in range(12)]
             np.testing.assert_allclose(ap, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize('fraction_valid', [1 / 3, 0.9])
+def test_columns_ranked_in_blocks_give_the_same_ap_to_the_last_bit(monkeypatch, fraction_valid):
+    # Large inputs are ranked a few columns at a time to bound memory; the blocks must not change any AP.
+    module = importlib.import_module('mmssl.evaluation.functional.average_precision')
+    rng = np.random.default_rng(2)
+    scores = np.round(rng.standard_normal((500, 23)), 2)
+    targets = rng.choice([-1, 1], scores.shape, p=[0.8, 0.2])
+    valid = rng.random(scores.shape) < fraction_valid
+    valid[:, 5] = rng.random(len(scores)) < 0.45  # the widest column sets the row length of every block
+    for mode in ('area', '11points', 'step'):
+        whole = average_precision(scores, targets, valid, mode)
+        monkeypatch.setattr(module, '_BLOCK_ENTRIES', 3 * len(scores))  # blocks of 3 columns, the last of 2
+        blocked = average_precision(scores, targets, valid, mode)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(blocked, whole)
