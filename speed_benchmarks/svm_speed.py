@@ -11,8 +11,12 @@ Further comparisons, each printed side by side (ratios in the same run, never mi
 - ``--primal-vs-dual``: the fast solver's dual (Gram matrix) and primal (row chunks) paths on the same layer.
 - ``--coco-ann instances_train2014.json``: a COCO2014-size layer (82,783 x 9,216 train, 40,504 val, 80 classes)
   of synthetic features whose labels follow the class frequencies of that annotation file (the real file is the
-  only source of the frequencies used here), solved with the fast solver (primal at the default budget), and
-  the reference on ``--reference-classes`` classes, scaled to all classes.
+  only source of the frequencies used here), solved with the fast solver (primal at the default budget, 16
+  classes at a time like the ``svm_coco2014`` benchmark: ``--coco-class-batch``), and the reference on
+  ``--reference-classes`` classes, scaled to all classes. ``--coco-size`` runs the same layer without the file,
+  its labels following VOC07's frequencies repeated over the 80 classes. The process's peak memory is printed.
+- ``--versus-cpu`` (with ``--device cuda``): the VOC07 layer also with the fast solver on the CPU; ratio and
+  agreement.
 - ``--products``: the layouts of the solver's Gram-block products in float64 and float32
   (:func:`mmssl.evaluation.svm.newton.symmetric_product`), at the shapes of VOC07 and of low-shot k = 96.
 - ``--precision-vs-double``: the VOC07 layer again with ``precision='double'`` (float64 products throughout).
@@ -28,6 +32,7 @@ Examples::
 """
 import argparse
 import os.path as osp
+import resource
 import tempfile
 import time
 
@@ -36,6 +41,7 @@ import torch
 from mmengine.logging import MMLogger
 
 from mmssl.benchmarks.protocol import VOC_CLASSES
+from mmssl.benchmarks.svm import COCO2014SVM
 from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, generate_lowshot_samples,
                                   generate_places_lowshot_samples, load_split, make_places_like_features,
                                   make_voc_like_features, newton, parse_memory, read_meta, run_lowshot_svm,
@@ -66,10 +72,16 @@ def parse_args():
     parser.add_argument('--primal-vs-dual', action='store_true', help='time both paths of the fast solver')
     parser.add_argument('--coco-ann', help='instances_train2014.json: time a COCO2014-size layer with its class '
                         'frequencies')
+    parser.add_argument('--coco-size', action='store_true',
+                        help="time the COCO2014-size layer without --coco-ann (VOC07's frequencies, repeated)")
     parser.add_argument('--coco-train', type=int, default=82783, help='train rows of the COCO-size layer')
     parser.add_argument('--coco-test', type=int, default=40504, help='val rows of the COCO-size layer')
+    parser.add_argument('--coco-class-batch', type=int, default=COCO2014SVM.class_batch,
+                        help="classes solved together on the COCO-size layer (default: the svm_coco2014 benchmark's)")
     parser.add_argument('--reference-classes', type=int, default=2,
                         help='classes the reference solves on the COCO-size layer (time scaled to all)')
+    parser.add_argument('--versus-cpu', action='store_true',
+                        help='also time the fast solver on the CPU (with --device cuda)')
     parser.add_argument('--products', action='store_true', help='time the two layouts of the Gram-block products')
     parser.add_argument('--places-lowshot', action='store_true', help='time the Places205 low-shot protocol')
     parser.add_argument('--places-classes', type=int, default=205)
@@ -237,9 +249,22 @@ def coco_class_counts(ann_file):
     return classes, (labels == 1).sum(0), len(labels)
 
 
+def peak_memory(device: str) -> str:
+    """The process's peak resident memory (and the peak CUDA allocation on a GPU) so far."""
+    text = f'peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GiB'
+    if device.startswith('cuda'):
+        text += f', peak CUDA allocation {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB'
+    return text
+
+
 def time_coco(protocol, work_dir, args):
     """A COCO2014-size layer: the fast solver on all classes, the reference on a few, scaled."""
-    classes, counts, total = coco_class_counts(args.coco_ann)
+    if args.coco_ann:
+        classes, counts, total = coco_class_counts(args.coco_ann)
+        source = f'frequencies of {args.coco_ann}, {total} images'
+    else:  # the generator's default: VOC07 trainval's frequencies, repeated over the classes
+        classes, counts, total = [f'c{i}' for i in range(80)], None, None
+        source = "VOC07 trainval's frequencies repeated over 80 classes, not COCO's"
     train_x, train_y, test_x, test_y = make_voc_like_features(args.coco_train, args.coco_test, args.dim,
                                                               num_classes=len(classes), class_counts=counts,
                                                               count_total=total, difficult_rate=0.0,
@@ -247,28 +272,44 @@ def time_coco(protocol, work_dir, args):
     train = FeatureSplit(train_x, train_y, [f'tr{i}' for i in range(len(train_y))], classes, 'coco', 'trainval')
     test = FeatureSplit(test_x, test_y, [f'va{i}' for i in range(len(test_y))], classes, 'coco', 'test')
     print(f'COCO-size layer: {len(train)} train x {args.dim} dims, {len(test)} val, {len(classes)} classes '
-          f'(frequencies of {args.coco_ann}, {total} images)')
+          f'({source}); {peak_memory(args.device)} after drawing the features')
     solver = build_svm_solver('fast', protocol, device=args.device, max_memory=args.max_memory)
     start = time.perf_counter()
-    fast = run_voc07_svm(train, test, solver, osp.join(work_dir, 'coco_fast'), solver_name='fast')
+    fast = run_voc07_svm(train, test, solver, osp.join(work_dir, 'coco_fast'), solver_name='fast',
+                         class_batch=args.coco_class_batch)
     fast_time = time.perf_counter() - start
-    print(f'fast ({solver.path} path): {fast_time:.1f}s, mAP {fast["mAP"]:.4f}')
+    print(f'fast ({solver.path} path, {args.coco_class_batch} classes at a time): {fast_time:.1f}s, '
+          f'mAP {fast["mAP"]:.4f}; {peak_memory(args.device)}')
     if args.skip_reference or args.reference_classes <= 0:
         return
     # The reference on the rarest and the most frequent classes, scaled by the class count.
-    order = np.argsort(counts)
+    order = np.argsort((train.labels == 1).sum(0))
     picked = sorted({int(order[0]), int(order[-1])} | set(order[:max(0, args.reference_classes - 2)].tolist()))
     picked = picked[:args.reference_classes]
     names = [classes[p] for p in picked]
     subset = [FeatureSplit(s.features, s.labels[:, picked], s.ids, names, 'coco', s.split) for s in (train, test)]
     reference = build_svm_solver('sklearn', protocol, n_jobs=args.n_jobs)
     start = time.perf_counter()
-    ref = run_voc07_svm(*subset, reference, osp.join(work_dir, 'coco_reference'), solver_name='sklearn')
+    ref = run_voc07_svm(*subset, reference, osp.join(work_dir, 'coco_reference'), solver_name='sklearn',
+                        class_batch=args.coco_class_batch)
     ref_time = time.perf_counter() - start
     projected = ref_time * len(classes) / len(picked)
     gap = max(abs(ref['per_class'][n]['test_ap'] - fast['per_class'][n]['test_ap']) for n in names)
     print(f'reference on {names}: {ref_time:.1f}s -> projected {projected:.1f}s for {len(classes)} classes; '
           f'fast is {projected / fast_time:.1f}x faster; max |ΔAP| on those classes {gap:.4f}')
+
+
+def time_versus_cpu(train, test, protocol, work_dir, args, fast, fast_time):
+    """The VOC07 layer again with the fast solver on the CPU: ratio to the run on ``--device`` and agreement."""
+    solver = build_svm_solver('fast', protocol, device='cpu', precision=args.precision, max_memory=args.max_memory)
+    start = time.perf_counter()
+    cpu = run_voc07_svm(train, test, solver, osp.join(work_dir, 'fast_cpu'), solver_name='fast-cpu')
+    seconds = time.perf_counter() - start
+    gap = max(abs(cpu['per_class'][c]['test_ap'] - fast['per_class'][c]['test_ap']) for c in train.classes)
+    same = sum(cpu['per_class'][c]['chosen_cost'] == fast['per_class'][c]['chosen_cost'] for c in train.classes)
+    print(f'{args.device} {fast_time:.1f}s (mAP {fast["mAP"]:.4f}) vs cpu {seconds:.1f}s (mAP {cpu["mAP"]:.4f}, '
+          f'{torch.get_num_threads()} threads): cpu/{args.device} time {seconds / fast_time:.2f}x, '
+          f'max |ΔAP| {gap:.4f}, chosen costs agree for {same}/{len(train.classes)} classes')
 
 
 def time_places_lowshot(protocol, work_dir, args):
@@ -312,11 +353,13 @@ def main():
     time_breakdown(fast_solver, fast_time, args.device)
     if args.precision_vs_double:
         time_precision_vs_double(train, test, protocol, work_dir, args, fast, fast_time)
+    if args.versus_cpu:
+        time_versus_cpu(train, test, protocol, work_dir, args, fast, fast_time)
     if args.lowshot:
         time_lowshot(train, test, protocol, work_dir, args)
     if args.primal_vs_dual:
         time_primal_vs_dual(train, test, protocol, work_dir, args)
-    if args.coco_ann:
+    if args.coco_ann or args.coco_size:
         time_coco(protocol, work_dir, args)
     if args.places_lowshot:
         time_places_lowshot(protocol, work_dir, args)

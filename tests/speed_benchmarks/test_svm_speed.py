@@ -10,6 +10,7 @@ def test_svm_speed_prints_agreement_ratios_and_time_breakdown(tmp_path):
     # A tiny run: it checks that the script works and that the solvers agree, never how fast they are.
     result = subprocess.run([sys.executable, str(SCRIPT), '--num-train', '150', '--num-test', '100', '--dim', '64',
                              '--costs', '0.1,1', '--n-jobs', '1', '--primal-vs-dual', '--precision-vs-double',
+                             '--versus-cpu', '--coco-size', '--coco-train', '300', '--coco-test', '100',
                              '--work-dir', str(tmp_path)],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -23,3 +24,11 @@ def test_svm_speed_prints_agreement_ratios_and_time_breakdown(tmp_path):
     assert gap < 0.01
     gap = float(re.search(r"precision 'mixed' [\d.]+s vs 'double' [\d.]+s .*x, max \|ΔAP\| (\S+)", out).group(1))
     assert gap < 0.01
+    gap = float(re.search(r'cpu/cpu time [\d.]+x, max \|ΔAP\| (\S+), chosen costs agree for 20/20', out).group(1))
+    assert gap == 0  # the same solver on the same device
+    assert re.search(r"COCO-size layer: 300 train x 64 dims, 100 val, 80 classes \(VOC07 trainval's frequencies "
+                     r"repeated over 80 classes, not COCO's\); peak resident memory [\d.]+ GiB", out)
+    assert re.search(r'fast \((dual|primal) path, 16 classes at a time\): [\d.]+s, mAP [\d.]+; peak resident', out)
+    gap = float(re.search(r'reference on .*: [\d.]+s -> projected [\d.]+s for 80 classes; fast is [\d.]+x faster; '
+                          r'max \|ΔAP\| on those classes (\S+)', out).group(1))
+    assert gap < 0.5
