@@ -53,56 +53,80 @@ class MemoryPlan:
         chunk_rows: rows per chunk of ``X``.
         resident: whether the float64 rows are kept in memory (else re-read from the source).
         bytes: estimated peak bytes of this plan.
+        mixed: whether the float32 split of the rows (:class:`MixedRows`) is held as well.
     """
     columns: int
     chunk_rows: int
     resident: bool
     bytes: int
+    mixed: bool = False
 
 
-def primal_bytes(num_rows: int, dim: int, columns: int, chunk_rows: int, rank: int, resident: bool) -> int:
-    """Estimated peak bytes of :func:`solve_primal` (float64 state, rows, chunk temporaries)."""
+def primal_bytes(num_rows: int, dim: int, columns: int, chunk_rows: int, rank: int, resident: bool,
+                 mixed: bool = False) -> int:
+    """Estimated peak bytes of :func:`solve_primal` (float64 state, rows, chunk temporaries, float32 split)."""
     packed = rank * (rank + 1) // 2
     per_column = _FLOAT * (10 * (dim + 1) + 12 * num_rows + 3 * rank * rank + 4 * chunk_rows)
     fixed = _FLOAT * (num_rows * rank + (dim + 1) * rank + chunk_rows * packed)
     rows = _FLOAT * num_rows * dim if resident else (_FLOAT + 4) * chunk_rows * dim
-    return fixed + rows + columns * per_column
+    split = MixedRows.bytes(num_rows, dim) if mixed else 0
+    return fixed + rows + split + columns * per_column
 
 
-def columns_that_fit(num_rows: int, dim: int, chunk_rows: int, rank: int, resident: bool, max_memory: int) -> int:
+def columns_that_fit(num_rows: int, dim: int, chunk_rows: int, rank: int, resident: bool, max_memory: int,
+                     mixed: bool = False) -> int:
     """How many problems fit ``max_memory`` next to the rows in the given layout."""
-    base = primal_bytes(num_rows, dim, 0, chunk_rows, rank, resident)
-    per_column = primal_bytes(num_rows, dim, 1, chunk_rows, rank, resident) - base
+    base = primal_bytes(num_rows, dim, 0, chunk_rows, rank, resident, mixed)
+    per_column = primal_bytes(num_rows, dim, 1, chunk_rows, rank, resident, mixed) - base
     return int(max(0, max_memory - base) // per_column)
 
 
-def plan_memory(num_rows: int, dim: int, columns: int, rank: int, max_memory: int) -> MemoryPlan:
+def plan_memory(num_rows: int, dim: int, columns: int, rank: int, max_memory: int,
+                mixed: bool = False) -> MemoryPlan:
     """The largest column batch and chunk that fit ``max_memory`` bytes.
 
     Prefers keeping the rows in memory (each pass is then a plain matrix product) when that still
-    leaves room for all ``columns`` or at least a quarter of them; otherwise streams chunks.
+    leaves room for all ``columns`` or at least a quarter of them; otherwise streams chunks. With
+    ``mixed``, the float32 split of the rows is planned in when it leaves room for the same layout,
+    and left out otherwise (``MemoryPlan.mixed`` says which).
 
     Raises:
         ValueError: when even one column with the smallest chunk does not fit; the message says how
             much is needed.
     """
-    smallest_chunk = min(MIN_CHUNK_ROWS, num_rows)
-    smallest = min(primal_bytes(num_rows, dim, 1, smallest_chunk, rank, resident=False),
-                   primal_bytes(num_rows, dim, 1, min(MAX_CHUNK_ROWS, num_rows), rank, resident=True))
-    if smallest > max_memory:
+    double = _plan_layout(num_rows, dim, columns, rank, max_memory, mixed=False)
+    if double is None:
+        smallest = min(primal_bytes(num_rows, dim, 1, min(MIN_CHUNK_ROWS, num_rows), rank, resident=False),
+                       primal_bytes(num_rows, dim, 1, min(MAX_CHUNK_ROWS, num_rows), rank, resident=True))
         raise ValueError(
             f'max_memory={max_memory / 2**30:.3g} GiB ({max_memory} bytes) is too small for the primal SVM '
             f'solver: {num_rows} rows x {dim} dims need at least {smallest / 2**30:.3g} GiB ({smallest} '
             'bytes) for one problem and the smallest chunk; raise max_memory')
+    split = _plan_layout(num_rows, dim, columns, rank, max_memory, mixed=True) if mixed else None
+    # The split must not cost the rows their place in memory: streaming them is slower than float64 products.
+    return split if split is not None and split.resident == double.resident else double
+
+
+def _plan_layout(num_rows: int, dim: int, columns: int, rank: int, max_memory: int,
+                 mixed: bool) -> Optional[MemoryPlan]:
+    """:func:`plan_memory` for one choice of ``mixed``; ``None`` when not even one problem fits."""
+    smallest_chunk = min(MIN_CHUNK_ROWS, num_rows)
+    smallest = min(primal_bytes(num_rows, dim, 1, smallest_chunk, rank, False, mixed),
+                   primal_bytes(num_rows, dim, 1, min(MAX_CHUNK_ROWS, num_rows), rank, True, mixed))
+    if smallest > max_memory:
+        return None
     chunk = min(MAX_CHUNK_ROWS, num_rows)
 
     def fit(resident, chunk_rows):
-        return columns_that_fit(num_rows, dim, chunk_rows, rank, resident, max_memory)
+        return columns_that_fit(num_rows, dim, chunk_rows, rank, resident, max_memory, mixed)
+
+    def plan(cols, chunk_rows, resident):
+        return MemoryPlan(cols, chunk_rows, resident,
+                          primal_bytes(num_rows, dim, cols, chunk_rows, rank, resident, mixed), mixed)
 
     resident_cols = fit(True, chunk)
     if resident_cols >= max(1, min(columns, max(1, columns // 4))):
-        cols = min(columns, resident_cols)
-        return MemoryPlan(cols, chunk, True, primal_bytes(num_rows, dim, cols, chunk, rank, True))
+        return plan(min(columns, resident_cols), chunk, True)
     # Streamed chunks only need to be large enough for efficient products; smaller ones leave room
     # for more problems per pass.
     chunk = min(chunk, STREAM_CHUNK_ROWS)
@@ -110,11 +134,8 @@ def plan_memory(num_rows: int, dim: int, columns: int, rank: int, max_memory: in
         chunk //= 2
     chunk = max(chunk, smallest_chunk)
     if fit(False, chunk) < 1:  # only the resident layout fits (tiny problems)
-        cols = max(1, min(columns, resident_cols))
-        return MemoryPlan(cols, min(MAX_CHUNK_ROWS, num_rows), True,
-                          primal_bytes(num_rows, dim, cols, min(MAX_CHUNK_ROWS, num_rows), rank, True))
-    cols = max(1, min(columns, fit(False, chunk)))
-    return MemoryPlan(cols, chunk, False, primal_bytes(num_rows, dim, cols, chunk, rank, False))
+        return plan(max(1, min(columns, resident_cols)), min(MAX_CHUNK_ROWS, num_rows), True)
+    return plan(max(1, min(columns, fit(False, chunk))), chunk, False)
 
 
 class RowSource:
@@ -276,14 +297,61 @@ def _hessian_product(source, direction, weight, bias_scale):
     return product, image
 
 
-def _conjugate_gradient(source, rhs, weight, precond, tol, max_iter, bias_scale):
+class MixedRows:
+    """``X̃ = Z Vᵀ + R``: the rows split along the preconditioner's subspace, ``R`` kept in float32.
+
+    The dual path's mixed precision (:class:`.newton.GramBlocks`) on rows: the leading eigenvectors
+    carry most of ``X̃``'s norm (the mean direction of post-ReLU features), so a float32 ``R`` has an
+    error far below a float32 ``X̃``'s. Used for the Hessian products inside CG only; gradients, line
+    searches and decision values stay float64, so the models are as exact as with float64 products.
+
+    Args:
+        source: the (N, D) rows.
+        subspace: ``V`` (D + 1, k) and ``Z = X̃V`` (N, k).
+        bias_scale: the constant feature ``s``.
+    """
+
+    def __init__(self, source: RowSource, subspace: Subspace, bias_scale: float):
+        self.subspace = subspace
+        self.shape = source.shape
+        self.chunks = []
+        for rows, x in source.chunks():
+            images = subspace.images[rows]
+            residual = torch.empty(len(x), x.shape[1] + 1, dtype=torch.float32, device=x.device)
+            residual[:, :-1] = x - images @ subspace.vectors[:-1].T
+            residual[:, -1] = bias_scale - images @ subspace.vectors[-1]
+            self.chunks.append((rows, residual))
+
+    @staticmethod
+    def bytes(num_rows: int, dim: int) -> int:
+        return 4 * num_rows * (dim + 1)
+
+    def hessian_product(self, direction: torch.Tensor, weight: torch.Tensor):
+        """``H p`` (D + 1, w) for (D + 1, w) directions and ``X̃ p`` (N, w, float32 accuracy)."""
+        vectors, images = self.subspace.vectors, self.subspace.images
+        low = vectors.T @ direction  # (k, w)
+        direction32 = direction.float()
+        image = direction.new_empty(self.shape[0], direction.shape[1])
+        transposed = torch.zeros_like(direction32)
+        projected = low.new_zeros(low.shape)
+        for rows, residual in self.chunks:
+            image[rows] = images[rows] @ low + (residual @ direction32).double()
+            scaled = weight[rows] * image[rows]
+            transposed += residual.T @ scaled.float()
+            projected += images[rows].T @ scaled
+        return direction + vectors @ projected + transposed.double(), image
+
+
+def _conjugate_gradient(hessian_product, rhs, weight, precond, tol, max_iter):
     """Solve ``H d = rhs`` per column until ``‖residual‖ <= tol``; finished columns drop out.
+
+    ``hessian_product(p, weight)`` returns ``H p`` and ``X̃ p``.
 
     Returns:
         tuple: ``d`` (D + 1, w), ``X̃ d`` (N, w) and the steps per column (w,).
     """
     sol = torch.zeros_like(rhs)
-    image = rhs.new_zeros(source.shape[0], rhs.shape[1])
+    image = rhs.new_zeros(weight.shape[0], rhs.shape[1])
     steps = torch.zeros(rhs.shape[1], dtype=torch.long, device=rhs.device)
     live = torch.arange(rhs.shape[1], device=rhs.device)
     r = rhs.clone()
@@ -291,7 +359,7 @@ def _conjugate_gradient(source, rhs, weight, precond, tol, max_iter, bias_scale)
     p = z.clone()
     rz = (r * z).sum(0)
     for _ in range(max_iter):
-        hp, xp = _hessian_product(source, p, weight[:, live], bias_scale)
+        hp, xp = hessian_product(p, weight[:, live])
         step = rz / (p * hp).sum(0)
         sol[:, live] += step * p
         image[:, live] += step * xp
@@ -319,7 +387,8 @@ def solve_primal(source: RowSource,
                  init_decision: Optional[torch.Tensor] = None,
                  tol: float = 1e-6,
                  max_newton: int = 100,
-                 forcing: float = 1e-2) -> PrimalResult:
+                 forcing: float = 1e-2,
+                 mixed: Optional[MixedRows] = None) -> PrimalResult:
     """Solve a batch of squared-hinge SVMs on the rows of ``source`` in the primal.
 
     Args:
@@ -335,6 +404,8 @@ def solve_primal(source: RowSource,
         max_newton: Newton step cap per column.
         forcing: each CG solve reduces the residual below ``forcing × ‖g‖`` (any CG iterate is a
             descent direction, so a loose solve is safe; the exact line search keeps progress).
+        mixed: the float32 split of the rows for the Hessian products inside CG (see
+            :class:`MixedRows`); ``None`` runs them in float64 on ``source``.
 
     Returns:
         PrimalResult: ``gradient_norm > tol / row_norm`` flags a column that hit ``max_newton``.
@@ -351,6 +422,11 @@ def solve_primal(source: RowSource,
     grad_tol = tol / row_norm
     max_cg = 10 * int(np.sqrt(dim)) + 100
     exact = True
+    if mixed is None:
+        def hessian_product(direction, weight):
+            return _hessian_product(source, direction, weight, bias_scale)
+    else:
+        hessian_product = mixed.hessian_product
     while True:
         grad, diagonal, weight = _gradient(source, weights, decision, targets, cost, bias_scale)
         norm = grad.norm(dim=0)
@@ -365,8 +441,10 @@ def solve_primal(source: RowSource,
         exact = False
         precond = _Preconditioner(subspace, weight[:, live], diagonal[:, live], source.chunk_rows)
         cg_tol = torch.clamp(forcing * norm[live], min=0.1 * grad_tol)
-        direction, image, used = _conjugate_gradient(source, -grad[:, live], weight[:, live], precond,
-                                                     cg_tol, max_cg, bias_scale)
+        direction, image, used = _conjugate_gradient(hessian_product, -grad[:, live], weight[:, live], precond,
+                                                     cg_tol, max_cg)
+        if mixed is not None:  # the line search and the decision values need X̃d in float64
+            image = decision_values(source, direction, bias_scale)
         w, f = weights[:, live], decision[:, live]
         y, c = targets[:, live], cost[:, live]
         slope0 = (w * direction).sum(0)

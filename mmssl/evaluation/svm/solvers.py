@@ -279,7 +279,7 @@ class FastSVMSolver(BaseSVMSolver):
             models are as exact as with ``'double'``, which runs every product in float64. Groups of
             fewer than ``8 × precond_rank`` rows use float64 (below that, the low-rank part costs a
             quarter or more of the block product), and so does a layer whose float32 copy would not fit
-            ``max_memory``.
+            ``max_memory``. The primal path applies the same split to the rows (see :class:`PrimalSVMSolver`).
         memory_budget: bytes of Gram blocks gathered at once for problems on row subsets. Every CG step multiplies
             the float32 blocks of one chunk in turn, so a chunk whose blocks stay in the CPU's cache is faster:
             low-shot k = 96 took 25.1-26.0 s with 192 MiB (4 training sets of 1,920 rows) against 28.2-28.5 s
@@ -367,7 +367,8 @@ class FastSVMSolver(BaseSVMSolver):
         return self.method == 'primal' or (self.method == 'auto' and dual_bytes > self.max_memory)
 
     def _primal_solver(self) -> 'PrimalSVMSolver':
-        return PrimalSVMSolver(self.protocol, device=self.device, tol=self.tol, max_memory=self.max_memory)
+        return PrimalSVMSolver(self.protocol, device=self.device, tol=self.tol, max_memory=self.max_memory,
+                               precision=self.precision)
 
     def check_memory(self, num_rows: int, dim: int, num_eval: int = 0) -> None:
         if self._uses_primal(self.dual_bytes(num_rows, dim, num_eval)):
@@ -561,6 +562,11 @@ class PrimalSVMSolver(BaseSVMSolver):
             problem with the smallest chunk does not fit.
         precond_rank: eigenvectors of ``X̃ᵀX̃`` in the preconditioner.
         max_newton: Newton step cap per (problem, cost).
+        precision: ``'mixed'`` (default) runs the Hessian products inside CG on a float32 copy of the rows
+            with their part along the preconditioner's eigenvectors taken out and added back in float64
+            (:class:`.primal.MixedRows`, 4 bytes per entry more) when that copy fits ``max_memory`` without
+            streaming the rows; gradients, line searches, stopping and decision values stay float64, so the
+            models are as exact as with ``'double'`` (float64 products throughout).
         chunk_rows, resident: override the memory plan's chunk size and whether the rows are kept in
             memory (``None``: as planned from ``max_memory``).
     """
@@ -572,9 +578,13 @@ class PrimalSVMSolver(BaseSVMSolver):
                  max_memory=DEFAULT_MAX_MEMORY,
                  precond_rank: int = 32,
                  max_newton: int = 100,
+                 precision: str = 'mixed',
                  chunk_rows: Optional[int] = None,
                  resident: Optional[bool] = None):
         super().__init__(protocol)
+        if precision not in ('mixed', 'double'):
+            raise ValueError(f"precision must be 'mixed' or 'double', got {precision!r}")
+        self.precision = precision
         self.chunk_rows = chunk_rows
         self.resident = resident
         self.device = torch.device(device)
@@ -583,7 +593,7 @@ class PrimalSVMSolver(BaseSVMSolver):
         self.precond_rank = precond_rank
         self.max_newton = max_newton
         self.path = 'primal'
-        self._source = self._eval_source = self._subspace = None
+        self._source = self._eval_source = self._subspace = self._mixed = None
         self._row_norm = 1.0
 
     def prepare(self, train_features: np.ndarray, eval_features: Optional[np.ndarray] = None,
@@ -591,7 +601,8 @@ class PrimalSVMSolver(BaseSVMSolver):
         super().prepare(train_features, eval_features, num_scored)
         num_rows, dim = train_features.shape
         # Raises before any work when the budget cannot hold a single problem.
-        plan = primal.plan_memory(num_rows, dim, 1, self.precond_rank, self.max_memory)
+        plan = primal.plan_memory(num_rows, dim, 1, self.precond_rank, self.max_memory,
+                                  mixed=self.precision == 'mixed')
         chunk_rows = self.chunk_rows or plan.chunk_rows
         resident = plan.resident if self.resident is None else self.resident
         self._source = primal.RowSource(train_features, self.device, chunk_rows, resident)
@@ -601,6 +612,11 @@ class PrimalSVMSolver(BaseSVMSolver):
         norms = [float((x * x).sum(1).max()) for _, x in self._source.chunks()]
         self._row_norm = float(np.sqrt(max(norms) + scale**2))
         self._subspace = primal.Subspace.build(self._source, scale, self.precond_rank)
+        self._mixed = primal.MixedRows(self._source, self._subspace, scale) if plan.mixed else None
+        if self.precision == 'mixed' and not plan.mixed:
+            MMLogger.get_current_instance().info(
+                'primal SVM solver: float64 Hessian products (the float32 copy of the rows does not fit '
+                f'max_memory {self.max_memory / 2**30:.2f} GiB next to the float64 rows)')
 
     def check_memory(self, num_rows: int, dim: int, num_eval: int = 0) -> None:
         primal.plan_memory(num_rows, dim, 1, self.precond_rank, self.max_memory)
@@ -612,11 +628,12 @@ class PrimalSVMSolver(BaseSVMSolver):
         num_rows, dim = self._source.shape
         source = self._source
         resident = source.resident
+        mixed = self._mixed is not None
         fit = primal.columns_that_fit(num_rows, dim, source.chunk_rows, self._subspace.rank, resident,
-                                      self.max_memory)
-        plan = primal.MemoryPlan(max(1, min(b * m, fit)), source.chunk_rows, resident, 0)
+                                      self.max_memory, mixed)
+        plan = primal.MemoryPlan(max(1, min(b * m, fit)), source.chunk_rows, resident, 0, mixed)
         plan.bytes = primal.primal_bytes(num_rows, dim, plan.columns, plan.chunk_rows, self._subspace.rank,
-                                         resident)
+                                         resident, mixed)
         targets, mask = self._full_rows(problems)
         scored = np.flatnonzero(problems.evaluate)
         decision = np.empty((b, n, m, c))
@@ -634,7 +651,7 @@ class PrimalSVMSolver(BaseSVMSolver):
                 f'the optimum > tol {self.tol:.0e} (Newton step cap reached)')
         info = dict(fits=b * m * c, wall_time=time.perf_counter() - start, path='primal',
                     memory_plan=dict(columns=plan.columns, chunk_rows=plan.chunk_rows, resident=plan.resident,
-                                     bytes=plan.bytes), **stats)
+                                     bytes=plan.bytes, mixed=plan.mixed), **stats)
         self.history.append(info)
         return SVMSolution(decision, eval_decision, info)
 
@@ -671,7 +688,7 @@ class PrimalSVMSolver(BaseSVMSolver):
                 init, init_decision = primal.warm_start(weights, result_decision, targets, cost)
             result = primal.solve_primal(self._source, targets, cost, self._subspace, scale, self._row_norm,
                                          init=init, init_decision=init_decision, tol=self.tol,
-                                         max_newton=self.max_newton)
+                                         max_newton=self.max_newton, mixed=self._mixed)
             weights, result_decision = result.weights, result.decision
             stats['newton'] += int(result.newton_steps.sum())
             stats['cg'] += int(result.cg_steps.sum())

@@ -2,12 +2,13 @@ import logging
 
 import numpy as np
 import pytest
+import torch
 from mmengine.logging import MMLogger
 from sklearn.svm import LinearSVC
 
 from mmssl.evaluation.svm import (SVMProblems, SVMProtocol, build_svm_solver, l2_normalize, make_voc_like_features,
                                   parse_memory)
-from mmssl.evaluation.svm.primal import plan_memory
+from mmssl.evaluation.svm.primal import _hessian_product, plan_memory
 
 COSTS = (2**-10, 0.0625, 1.0, 100.0)
 
@@ -43,11 +44,13 @@ def solve(name, features, problems, eval_features=None, **kwargs):
     return solver, solver.solve(problems)
 
 
-def test_primal_matches_dual_and_liblinear():
+@pytest.mark.parametrize('precision', ['mixed', 'double'])
+def test_primal_matches_dual_and_liblinear(precision):
     features, targets = toy_problem()
     eval_features = toy_problem(seed=1)[0]
     held_out, problems = cv_like_problems(targets)
-    _, primal = solve('primal', features, problems, eval_features)
+    _, primal = solve('primal', features, problems, eval_features, precision=precision)
+    assert primal.info['memory_plan']['mixed'] == (precision == 'mixed')
     _, dual = solve('fast', features, problems, eval_features, method='dual')
     # Both solvers are converged far below liblinear's tolerance: they agree with each other closely.
     np.testing.assert_allclose(primal.decision, dual.decision, atol=1e-6)
@@ -146,3 +149,23 @@ def test_memory_plan_and_sizes():
     assert roomy.resident and roomy.columns == 240 and roomy.bytes <= 16 * 2**30
     tight = plan_memory(82783, 9216, 240, 32, 2**30)
     assert not tight.resident and 1 <= tight.columns < 240 and tight.bytes <= 2**30
+    # The float32 split of the rows (3.05 GB here) is planned in only where it leaves the rows in memory.
+    split = plan_memory(82783, 9216, 48, 32, 16 * 2**30, mixed=True)
+    assert split.mixed and split.resident and split.columns == 48 and split.bytes <= 16 * 2**30
+    assert split.bytes - plan_memory(82783, 9216, 48, 32, 16 * 2**30).bytes == 4 * 82783 * 9217
+    assert not plan_memory(82783, 9216, 48, 32, 7 * 2**30, mixed=True).mixed  # 6.1 GB of float64 rows
+
+
+def test_mixed_products_are_the_float64_ones_to_float32_accuracy():
+    features, targets = toy_problem()
+    solver = build_svm_solver('primal', SVMProtocol(costs=COSTS), chunk_rows=16)
+    solver.prepare(features)
+    rng = np.random.default_rng(0)
+    direction = torch.from_numpy(rng.standard_normal((201, 3)))
+    weight = torch.from_numpy(rng.random((60, 3)))
+    product, image = solver._mixed.hessian_product(direction, weight)
+    expected, expected_image = _hessian_product(solver._source, direction, weight, bias_scale=1.0)
+    assert product.dtype == image.dtype == torch.float64
+    np.testing.assert_allclose(image, expected_image, rtol=0, atol=1e-5 * expected_image.abs().max())
+    np.testing.assert_allclose(product, expected, rtol=0, atol=1e-5 * expected.abs().max())
+    assert not torch.equal(product, expected)  # the products did run in float32
