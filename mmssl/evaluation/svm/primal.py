@@ -96,8 +96,7 @@ def plan_memory(num_rows: int, dim: int, columns: int, rank: int, max_memory: in
     """
     double = _plan_layout(num_rows, dim, columns, rank, max_memory, mixed=False)
     if double is None:
-        smallest = min(primal_bytes(num_rows, dim, 1, min(MIN_CHUNK_ROWS, num_rows), rank, resident=False),
-                       primal_bytes(num_rows, dim, 1, min(MAX_CHUNK_ROWS, num_rows), rank, resident=True))
+        smallest = _smallest_bytes(num_rows, dim, rank, mixed=False)
         raise ValueError(
             f'max_memory={max_memory / 2**30:.3g} GiB ({max_memory} bytes) is too small for the primal SVM '
             f'solver: {num_rows} rows x {dim} dims need at least {smallest / 2**30:.3g} GiB ({smallest} '
@@ -107,14 +106,18 @@ def plan_memory(num_rows: int, dim: int, columns: int, rank: int, max_memory: in
     return split if split is not None and split.resident == double.resident else double
 
 
+def _smallest_bytes(num_rows: int, dim: int, rank: int, mixed: bool) -> int:
+    """Bytes of one problem in the smaller of the layouts: the smallest streamed chunk or the rows in memory."""
+    return min(primal_bytes(num_rows, dim, 1, min(MIN_CHUNK_ROWS, num_rows), rank, False, mixed),
+               primal_bytes(num_rows, dim, 1, min(MAX_CHUNK_ROWS, num_rows), rank, True, mixed))
+
+
 def _plan_layout(num_rows: int, dim: int, columns: int, rank: int, max_memory: int,
                  mixed: bool) -> Optional[MemoryPlan]:
     """:func:`plan_memory` for one choice of ``mixed``; ``None`` when not even one problem fits."""
-    smallest_chunk = min(MIN_CHUNK_ROWS, num_rows)
-    smallest = min(primal_bytes(num_rows, dim, 1, smallest_chunk, rank, False, mixed),
-                   primal_bytes(num_rows, dim, 1, min(MAX_CHUNK_ROWS, num_rows), rank, True, mixed))
-    if smallest > max_memory:
+    if _smallest_bytes(num_rows, dim, rank, mixed) > max_memory:
         return None
+    smallest_chunk = min(MIN_CHUNK_ROWS, num_rows)
     chunk = min(MAX_CHUNK_ROWS, num_rows)
 
     def fit(resident, chunk_rows):
