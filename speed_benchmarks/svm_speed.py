@@ -18,7 +18,8 @@ Further comparisons, each printed side by side (ratios in the same run, never mi
 - ``--versus-cpu`` (with ``--device cuda``): the VOC07 layer also with the fast solver on the CPU; ratio and
   agreement.
 - ``--products``: the layouts of the solver's Gram-block products in float64 and float32
-  (:func:`mmssl.evaluation.svm.newton.symmetric_product`), at the shapes of VOC07 and of low-shot k = 96.
+  (:func:`mmssl.evaluation.svm.newton.symmetric_product`), at the shapes of VOC07 and of low-shot k = 96, and of
+  the primal path's transposed chunk products (:func:`mmssl.evaluation.svm.primal.chunk_transpose_product`).
 - ``--precision-vs-double``: the VOC07 layer again with ``precision='double'`` (float64 products throughout).
 - ``--places-lowshot``: the Places205 low-shot protocol (205 classes, 5 samples, CV selection) on synthetic
   single-label features, fast solver only.
@@ -44,7 +45,7 @@ from mmssl.benchmarks.protocol import VOC_CLASSES
 from mmssl.benchmarks.svm import COCO2014SVM
 from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, generate_lowshot_samples,
                                   generate_places_lowshot_samples, load_split, make_places_like_features,
-                                  make_voc_like_features, newton, parse_memory, read_meta, run_lowshot_svm,
+                                  make_voc_like_features, newton, parse_memory, primal, read_meta, run_lowshot_svm,
                                   run_places_lowshot_svm, run_voc07_svm)
 from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
 
@@ -157,6 +158,28 @@ def time_products(device: str, repeats: int = 5) -> None:
               f'(P^T K)^T {f32("pk"):.1f} ms, solver {f32("solver"):.1f} ms -> '
               f'{min(f32("kp"), f32("pk")) / f32("solver"):.2f}x the better of those, '
               f'{f64("solver") / f32("solver"):.2f}x the float64 solver layout')
+
+
+def time_chunk_products(device: str, repeats: int = 5, rows: int = 8192, dim: int = 9217) -> None:
+    """The primal path's ``xᵀ U`` for one chunk of rows: both layouts and the solver's choice, side by side."""
+    layouts = dict(xt=lambda x, u: x.T @ u, ut=lambda x, u: (u.T @ x).T, solver=primal.chunk_transpose_product)
+    for dtype in (torch.float64, torch.float32):
+        chunk = torch.rand(rows, dim, dtype=dtype, device=device)
+        for width in (4, 8, 16, 48, 128):
+            columns = torch.rand(rows, width, dtype=dtype, device=device)
+            ms = {}
+            for name, layout in layouts.items():
+                layout(chunk, columns)
+                start = time.perf_counter()
+                for _ in range(repeats):
+                    layout(chunk, columns)
+                if device.startswith('cuda'):
+                    torch.cuda.synchronize()
+                ms[name] = 1e3 * (time.perf_counter() - start) / repeats
+            print(f'{str(dtype)[6:]} chunk ({rows} x {dim})^T times {width} columns: x^T U {ms["xt"]:.1f} ms, '
+                  f'(U^T x)^T {ms["ut"]:.1f} ms, solver {ms["solver"]:.1f} ms -> '
+                  f'{min(ms["xt"], ms["ut"]) / ms["solver"]:.2f}x the better layout, '
+                  f'{max(ms["xt"], ms["ut"]) / ms["solver"]:.2f}x the worse')
 
 
 def time_breakdown(solver, total: float, device: str) -> None:
@@ -338,6 +361,7 @@ def main():
     MMLogger.get_instance('svm_speed', log_level='WARNING')
     if args.products:
         time_products(args.device)
+        time_chunk_products(args.device)
     work_dir = args.work_dir or tempfile.mkdtemp(prefix='svm_speed_')
     train, test = load_features(args)
     protocol = SVMProtocol(costs=args.costs)

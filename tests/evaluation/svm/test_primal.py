@@ -8,7 +8,7 @@ from sklearn.svm import LinearSVC
 
 from mmssl.evaluation.svm import (SVMProblems, SVMProtocol, build_svm_solver, l2_normalize, make_voc_like_features,
                                   parse_memory)
-from mmssl.evaluation.svm.primal import _hessian_product, plan_memory
+from mmssl.evaluation.svm.primal import _hessian_product, chunk_transpose_product, plan_memory
 
 COSTS = (2**-10, 0.0625, 1.0, 100.0)
 
@@ -169,3 +169,14 @@ def test_mixed_products_are_the_float64_ones_to_float32_accuracy():
     np.testing.assert_allclose(image, expected_image, rtol=0, atol=1e-5 * expected_image.abs().max())
     np.testing.assert_allclose(product, expected, rtol=0, atol=1e-5 * expected.abs().max())
     assert not torch.equal(product, expected)  # the products did run in float32
+
+
+@pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
+@pytest.mark.parametrize('width', [1, 4, 16, 20])  # both layouts of each precision
+def test_chunk_transpose_product_is_the_plain_one(dtype, width):
+    generator = torch.Generator().manual_seed(width)
+    chunk = torch.rand(300, 50, generator=generator, dtype=dtype)
+    columns = torch.rand(300, width, generator=generator, dtype=dtype)
+    product = chunk_transpose_product(chunk, columns)
+    assert product.shape == (50, width) and product.dtype == dtype
+    np.testing.assert_allclose(product, chunk.T @ columns, rtol=1e-12 if dtype == torch.float64 else 1e-5)
