@@ -222,10 +222,9 @@ class Subspace:
 def chunk_transpose_product(x: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
     """``xᵀ @ columns`` (D, w) for an (r, D) chunk of rows and (r, w) ``columns``.
 
-    MKL's product with the chunk transposed is several times slower for a few columns than
-    ``(columnsᵀ x)ᵀ`` (8,192 x 9,216 chunk, 4 columns: 7x in float64, 6x in float32, 2-core AMD EPYC);
-    from 16 columns on it is 15-25% faster in float32 (float64 keeps the other layout: 1.3-1.7x faster at
-    48-128 columns). Measured by ``speed_benchmarks/svm_speed.py --products``.
+    MKL's product with the chunk transposed is 5-7x slower than ``(columnsᵀ x)ᵀ`` for 4-8 columns, in
+    float64 and float32 (8,192 x 9,217 chunk, 2-core AMD EPYC); from 16 columns on it is 1.2-1.3x faster
+    in float32 and still 1.3-1.9x slower in float64. Measured by ``speed_benchmarks/svm_speed.py --products``.
     """
     if columns.dtype == torch.float32 and columns.device.type == 'cpu' and columns.shape[1] >= 16:
         return x.T @ columns
