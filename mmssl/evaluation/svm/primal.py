@@ -474,13 +474,3 @@ def solve_primal(source: RowSource,
         newton_steps[live] += 1
         cg_steps[live] += used
     return PrimalResult(weights, decision, newton_steps, cg_steps, norm)
-
-
-def warm_start(weights: torch.Tensor, decision: torch.Tensor, targets: torch.Tensor,
-               cost: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """The best multiple of a previous solution as the start for new costs: (D + 1, m) and (N, m)."""
-    curvature = (weights * weights).sum(0)
-    zeros = torch.zeros_like(curvature)
-    scale = segment_search(zeros[None], curvature[None], curvature[None], torch.ones_like(decision)[None],
-                           (targets * decision)[None], cost[None], max_step=1e12, iters=80)[0]
-    return weights * scale, decision * scale
