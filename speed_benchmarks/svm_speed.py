@@ -126,6 +126,16 @@ def gemm_rate(dim: int, device: str, rows: int = 2048, repeats: int = 3) -> floa
     return 2 * rows * rows * dim / best / 1e9
 
 
+def milliseconds(call, device: str, repeats: int) -> float:
+    """Mean wall time of ``call()`` over ``repeats`` calls, in ms (a GPU's queue drained before the clock stops)."""
+    start = time.perf_counter()
+    for _ in range(repeats):
+        call()
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+    return 1e3 * (time.perf_counter() - start) / repeats
+
+
 def time_products(device: str, repeats: int = 5) -> None:
     """The layouts of the solver's Gram-block products at its shapes (groups, n, columns), side by side.
 
@@ -145,13 +155,8 @@ def time_products(device: str, repeats: int = 5) -> None:
             columns = torch.randn(groups, n, width, dtype=dtype, device=device)
             for name, layout in layouts.items():
                 layout(gram[0], columns[0])
-                start = time.perf_counter()
-                for _ in range(repeats):
-                    for g in range(groups):
-                        layout(gram[g], columns[g])
-                if device.startswith('cuda'):
-                    torch.cuda.synchronize()
-                ms[dtype, name] = 1e3 * (time.perf_counter() - start) / repeats
+                ms[dtype, name] = milliseconds(lambda: [layout(gram[g], columns[g]) for g in range(groups)], device,
+                                               repeats)
         f64, f32 = (lambda name: ms[torch.float64, name]), (lambda name: ms[torch.float32, name])
         print(f'products of {groups} x ({n} x {n}) blocks with {width} columns: float64 K @ P {f64("kp"):.1f} ms, '
               f'(P^T K)^T {f64("pk"):.1f} ms -> {f64("kp") / f64("pk"):.2f}x; float32 K @ P {f32("kp"):.1f} ms, '
@@ -170,12 +175,7 @@ def time_chunk_products(device: str, repeats: int = 5, rows: int = 8192, dim: in
             ms = {}
             for name, layout in layouts.items():
                 layout(chunk, columns)
-                start = time.perf_counter()
-                for _ in range(repeats):
-                    layout(chunk, columns)
-                if device.startswith('cuda'):
-                    torch.cuda.synchronize()
-                ms[name] = 1e3 * (time.perf_counter() - start) / repeats
+                ms[name] = milliseconds(lambda: layout(chunk, columns), device, repeats)
             print(f'{str(dtype)[6:]} chunk ({rows} x {dim})^T times {width} columns: x^T U {ms["xt"]:.1f} ms, '
                   f'(U^T x)^T {ms["ut"]:.1f} ms, solver {ms["solver"]:.1f} ms -> '
                   f'{min(ms["xt"], ms["ut"]) / ms["solver"]:.2f}x the better layout, '

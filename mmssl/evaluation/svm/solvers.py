@@ -629,11 +629,12 @@ class PrimalSVMSolver(BaseSVMSolver):
         source = self._source
         resident = source.resident
         mixed = self._mixed is not None
-        fit = primal.columns_that_fit(num_rows, dim, source.chunk_rows, self._subspace.rank, resident,
-                                      self.max_memory, mixed)
-        plan = primal.MemoryPlan(max(1, min(b * m, fit)), source.chunk_rows, resident, 0, mixed)
-        plan.bytes = primal.primal_bytes(num_rows, dim, plan.columns, plan.chunk_rows, self._subspace.rank,
-                                         resident, mixed)
+        rank = self._subspace.rank
+        batch = max(1, min(b * m, primal.columns_that_fit(num_rows, dim, source.chunk_rows, rank, resident,
+                                                          self.max_memory, mixed)))
+        plan = primal.MemoryPlan(batch, source.chunk_rows, resident,
+                                 primal.primal_bytes(num_rows, dim, batch, source.chunk_rows, rank, resident, mixed),
+                                 mixed)
         targets, mask = self._full_rows(problems)
         scored = np.flatnonzero(problems.evaluate)
         decision = np.empty((b, n, m, c))
