@@ -61,6 +61,13 @@ class MemoryPlan:
     bytes: int
     mixed: bool = False
 
+    @classmethod
+    def sized(cls, num_rows: int, dim: int, rank: int, columns: int, chunk_rows: int, resident: bool,
+              mixed: bool) -> 'MemoryPlan':
+        """The plan for this layout with its bytes from :func:`primal_bytes`."""
+        return cls(columns, chunk_rows, resident,
+                   primal_bytes(num_rows, dim, columns, chunk_rows, rank, resident, mixed), mixed)
+
 
 def primal_bytes(num_rows: int, dim: int, columns: int, chunk_rows: int, rank: int, resident: bool,
                  mixed: bool = False) -> int:
@@ -124,8 +131,7 @@ def _plan_layout(num_rows: int, dim: int, columns: int, rank: int, max_memory: i
         return columns_that_fit(num_rows, dim, chunk_rows, rank, resident, max_memory, mixed)
 
     def plan(cols, chunk_rows, resident):
-        return MemoryPlan(cols, chunk_rows, resident,
-                          primal_bytes(num_rows, dim, cols, chunk_rows, rank, resident, mixed), mixed)
+        return MemoryPlan.sized(num_rows, dim, rank, cols, chunk_rows, resident, mixed)
 
     resident_cols = fit(True, chunk)
     if resident_cols >= max(1, min(columns, max(1, columns // 4))):

@@ -632,9 +632,7 @@ class PrimalSVMSolver(BaseSVMSolver):
         rank = self._subspace.rank
         batch = max(1, min(b * m, primal.columns_that_fit(num_rows, dim, source.chunk_rows, rank, resident,
                                                           self.max_memory, mixed)))
-        plan = primal.MemoryPlan(batch, source.chunk_rows, resident,
-                                 primal.primal_bytes(num_rows, dim, batch, source.chunk_rows, rank, resident, mixed),
-                                 mixed)
+        plan = primal.MemoryPlan.sized(num_rows, dim, rank, batch, source.chunk_rows, resident, mixed)
         targets, mask = self._full_rows(problems)
         scored = np.flatnonzero(problems.evaluate)
         decision = np.empty((b, n, m, c))
