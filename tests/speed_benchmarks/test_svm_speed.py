@@ -28,7 +28,26 @@ def test_svm_speed_prints_agreement_ratios_and_time_breakdown(tmp_path):
     assert gap == 0  # the same solver on the same device
     assert re.search(r"COCO-size layer: 300 train x 64 dims, 100 val, 80 classes \(VOC07 trainval's frequencies "
                      r"repeated over 80 classes, not COCO's\); peak resident memory [\d.]+ GiB", out)
-    assert re.search(r'fast \((dual|primal) path, 16 classes at a time\): [\d.]+s, mAP [\d.]+; peak resident', out)
+    assert re.search(r"fast \((dual|primal) path, 16 classes at a time\): [\d.]+s in this run, mAP [\d.]+; the 80 "
+                     r"classes' solves sum to [\d.]+s \(with any resumed from an earlier run\); peak resident", out)
     gap = float(re.search(r'reference on .*: [\d.]+s -> projected [\d.]+s for 80 classes; fast is [\d.]+x faster; '
                           r'max \|ΔAP\| on those classes (\S+)', out).group(1))
     assert gap < 0.5
+
+
+def test_svm_speed_resumes_from_its_work_dir(tmp_path):
+    cmd = [sys.executable, str(SCRIPT), '--num-train', '150', '--num-test', '100', '--dim', '32', '--costs', '0.1,1',
+           '--coco-size', '--coco-train', '300', '--coco-test', '100', '--skip-reference', '--work-dir', str(tmp_path)]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    first_map, again_map = (re.search(r'fast: .*mAP ([\d.]+)', run.stdout).group(1) for run in (first, again))
+    assert f'every class loaded from {tmp_path / "fast"}' in again.stdout and again_map == first_map
+    solves = [re.search(r"the 80 classes' solves sum to (\S+)s", run.stdout).group(1) for run in (first, again)]
+    assert solves[0] == solves[1]  # the resumed run reports the classes' times as first measured
+
+    refused = subprocess.run([arg for arg in cmd if arg != '--skip-reference'], capture_output=True, text=True,
+                             timeout=600)
+    assert refused.returncode != 0
+    assert "the reference run compare with the VOC07 layer's time, which this run did not measure" in refused.stderr
