@@ -3,6 +3,7 @@ import pytest
 from sklearn.svm import LinearSVC
 
 from mmssl.evaluation.svm import SVMProblems, SVMProtocol, build_svm_solver, l2_normalize, make_voc_like_features
+from mmssl.evaluation.svm.solvers import _chunked_decision
 
 
 def toy_problem(seed=0, n=60, dim=200):
@@ -154,3 +155,10 @@ def test_problem_batches_are_checked():
                     costs=[[1.0]])
     with pytest.raises(ValueError, match='unknown SVM solver'):
         build_svm_solver('liblinear', SVMProtocol())
+
+
+def test_reference_scores_evaluation_rows_in_chunks_like_one_call():
+    features, targets = toy_problem()
+    model = LinearSVC(C=1.0, dual=True).fit(features.astype(np.float64), targets)
+    np.testing.assert_allclose(_chunked_decision(model, features, chunk_rows=7),
+                               model.decision_function(features.astype(np.float64)), rtol=1e-12)
