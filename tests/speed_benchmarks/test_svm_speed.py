@@ -30,8 +30,9 @@ def test_svm_speed_prints_agreement_ratios_and_time_breakdown(tmp_path):
                      r"repeated over 80 classes, not COCO's\); peak resident memory [\d.]+ GiB", out)
     assert re.search(r"fast \((dual|primal) path, 16 classes at a time\): [\d.]+s in this run, mAP [\d.]+; the 80 "
                      r"classes' solves sum to [\d.]+s \(with any resumed from an earlier run\); peak resident", out)
-    gap = float(re.search(r'reference on .*: [\d.]+s -> projected [\d.]+s for 80 classes; fast is [\d.]+x faster; '
-                          r'max \|ΔAP\| on those classes (\S+)', out).group(1))
+    gap = float(re.search(r'reference \(1 processes\) on .*: [\d.]+s in this run, solves [\d.]+s -> projected '
+                          r'[\d.]+s for 80 classes; fast is [\d.]+x faster \(solve seconds\); max \|ΔAP\| on those '
+                          r'classes (\S+); peak resident', out).group(1))
     assert gap < 0.5
 
 
@@ -43,11 +44,24 @@ def test_svm_speed_resumes_from_its_work_dir(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     first_map, again_map = (re.search(r'fast: .*mAP ([\d.]+)', run.stdout).group(1) for run in (first, again))
-    assert f'every class loaded from {tmp_path / "fast"}' in again.stdout and again_map == first_map
+    assert f'20 of 20 classes loaded from {tmp_path / "fast" / "classes"}' in again.stdout and again_map == first_map
     solves = [re.search(r"the 80 classes' solves sum to (\S+)s", run.stdout).group(1) for run in (first, again)]
     assert solves[0] == solves[1]  # the resumed run reports the classes' times as first measured
 
+    # A run killed inside the VOC07 layer leaves some classes: the next run times only the rest, which is refused too.
+    (tmp_path / 'fast' / 'classes' / 'dog.json').unlink()
     refused = subprocess.run([arg for arg in cmd if arg != '--skip-reference'], capture_output=True, text=True,
                              timeout=600)
-    assert refused.returncode != 0
+    assert refused.returncode != 0 and '19 of 20 classes loaded' in refused.stdout
     assert "the reference run compare with the VOC07 layer's time, which this run did not measure" in refused.stderr
+
+    # The COCO-size layer's reference compares solve seconds, which a resumed run still has.
+    coco_only = [arg if arg != '--skip-reference' else '--skip-voc07-reference' for arg in cmd]
+    ran = subprocess.run(coco_only + ['--n-jobs', '1'], capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    projected = re.search(r'solves ([\d.]+)s -> projected ([\d.]+)s for 80 classes; fast is ([\d.]+)x faster',
+                          ran.stdout).groups()
+    reference_solve, projected, ratio = map(float, projected)
+    assert abs(projected - 40 * reference_solve) <= 2.1  # two classes scaled to 80 (printed to 0.1 s)
+    assert ratio > 0
+    assert 'mAP fast' not in ran.stdout  # no reference on the VOC07 layer

@@ -5,7 +5,7 @@ import os
 import os.path as osp
 import re
 import shutil
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.logging import MMLogger
@@ -58,6 +58,15 @@ def _difference(stored: dict, signature: dict) -> str:
     return '; '.join(shown + ([f'also differs in {others}'] if others else []))
 
 
+def _item_path(directory: str, key: str) -> str:
+    return osp.join(directory, re.sub(r'[^\w.-]', '_', key) + '.json')
+
+
+def finished_items(directory: str, keys: Sequence[str]) -> List[str]:
+    """The ``keys`` a :class:`PartialResults` in ``directory`` holds, i.e. that a run there would reuse."""
+    return [key for key in keys if osp.isfile(_item_path(directory, key))]
+
+
 class PartialResults:
     """One JSON file per finished item (a class, a shot count) in ``directory``.
 
@@ -99,7 +108,7 @@ class PartialResults:
             write_json(path, signature)
 
     def _path(self, key: str) -> str:
-        return osp.join(self.directory, re.sub(r'[^\w.-]', '_', key) + '.json')
+        return _item_path(self.directory, key)
 
     def get(self, key: str) -> Optional[dict]:
         """The stored item, or ``None`` if it was not finished."""

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mmssl.evaluation.svm import FeatureSplit
-from mmssl.evaluation.svm.store import PartialResults, StaleResultsError, data_signature
+from mmssl.evaluation.svm.store import PartialResults, StaleResultsError, data_signature, finished_items
 
 
 def split(features, name, source=None):
@@ -35,3 +35,11 @@ def test_partial_results_of_another_run_are_refused_or_deleted_on_request(tmp_pa
     again = PartialResults(str(tmp_path / 'parts'), new, recompute=True)
     assert again.get('cat') is None
     assert PartialResults(str(tmp_path / 'parts'), new).get('cat') is None  # the new signature is the stored one
+
+
+def test_finished_items_are_those_a_run_would_reuse(tmp_path):
+    store = PartialResults(str(tmp_path / 'parts'), dict(layer='feature5'))
+    store.put('potted plant', dict(test_ap=1.0))  # a key the file name spells differently
+    store.put('cat', dict(test_ap=2.0))
+    assert finished_items(str(tmp_path / 'parts'), ['dog', 'cat', 'potted plant']) == ['cat', 'potted plant']
+    assert finished_items(str(tmp_path / 'missing'), ['cat']) == []
