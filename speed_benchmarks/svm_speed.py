@@ -15,6 +15,8 @@ Further comparisons, each printed side by side (ratios in the same run, never mi
   classes at a time like the ``svm_coco2014`` benchmark: ``--coco-class-batch``), and the reference on
   ``--reference-classes`` classes, scaled to all classes. ``--coco-size`` runs the same layer without the file,
   its labels following VOC07's frequencies repeated over the 80 classes. The process's peak memory is printed.
+  The projection compares solve seconds (each class's share of its batch), so a fast layer solved over several
+  resumed runs counts whole; ``--skip-voc07-reference`` runs this reference alone on such a work dir.
 - ``--versus-cpu`` (with ``--device cuda``): the VOC07 layer also with the fast solver on the CPU; ratio and
   agreement.
 - ``--products``: the layouts of the solver's Gram-block products in float64 and float32
@@ -306,7 +308,9 @@ def time_coco(protocol, work_dir, args):
     fast_time = time.perf_counter() - start
     # Each class's `seconds` is its share of its batch's solve: classes an earlier run finished keep theirs.
     solve_seconds = sum(result['seconds'] for result in fast['per_class'].values())
-    print(f'fast ({solver.path} path, {args.coco_class_batch} classes at a time): {fast_time:.1f}s in this run, '
+    # An unprepared solver solved nothing: every class came from an earlier run in this work dir.
+    how = f'{solver.path} path, {args.coco_class_batch} classes at a time' if solver.path else 'every class loaded'
+    print(f'fast ({how}): {fast_time:.1f}s in this run, '
           f'mAP {fast["mAP"]:.4f}; the {len(classes)} classes\' solves sum to {solve_seconds:.1f}s (with any '
           f'resumed from an earlier run); {peak_memory(args.device)}')
     if args.skip_reference or args.reference_classes <= 0:

@@ -45,6 +45,7 @@ def test_svm_speed_resumes_from_its_work_dir(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     first_map, again_map = (re.search(r'fast: .*mAP ([\d.]+)', run.stdout).group(1) for run in (first, again))
     assert f'20 of 20 classes loaded from {tmp_path / "fast" / "classes"}' in again.stdout and again_map == first_map
+    assert 'fast (every class loaded): ' in again.stdout
     solves = [re.search(r"the 80 classes' solves sum to (\S+)s", run.stdout).group(1) for run in (first, again)]
     assert solves[0] == solves[1]  # the resumed run reports the classes' times as first measured
 
