@@ -330,7 +330,7 @@ def time_coco(protocol, work_dir, args):
     ref_solve = sum(ref['per_class'][n]['seconds'] for n in names)
     projected = ref_solve * len(classes) / len(picked)
     gap = max(abs(ref['per_class'][n]['test_ap'] - fast['per_class'][n]['test_ap']) for n in names)
-    print(f'reference ({args.n_jobs} processes) on {names}: {ref_time:.1f}s in this run, solves {ref_solve:.1f}s '
+    print(f'reference (n_jobs {args.n_jobs}) on {names}: {ref_time:.1f}s in this run, solves {ref_solve:.1f}s '
           f'-> projected {projected:.1f}s for {len(classes)} classes; fast is {projected / solve_seconds:.1f}x '
           f'faster (solve seconds); max |ΔAP| on those classes {gap:.4f}; {peak_memory(args.device)}')
 
