@@ -381,29 +381,31 @@ def main():
     print(f'{len(train)} trainval x {train.features.shape[1]} dims, {len(test)} test, '
           f'{len(train.classes)} classes, {len(protocol.costs)} costs, {protocol.cv_folds}-fold CV; '
           f'outputs in {work_dir}')
-    # Classes an earlier run in this work dir finished are loaded, not solved: this run cannot time the layer.
+    # Classes an earlier run in this work dir finished are loaded, not solved: this run cannot time the layer, so the
+    # comparisons with its time are refused before anything is solved.
     fast_classes = osp.join(work_dir, 'fast', 'classes')
     resumed = finished_items(fast_classes, train.classes)
+    voc07_reference = not (args.skip_reference or args.skip_voc07_reference)
+    loaded = (f'{len(resumed)} of {len(train.classes)} classes loaded from {fast_classes} (solved by an earlier run, '
+              f'so this run did not time the layer)')
+    timed_against = [flag for flag, wanted in (('--precision-vs-double', args.precision_vs_double),
+                                               ('--versus-cpu', args.versus_cpu),
+                                               ('the reference run', voc07_reference)) if wanted]
+    if resumed and timed_against:
+        print(f'fast: {loaded}')
+        raise SystemExit(f'{", ".join(timed_against)} compare with the VOC07 layer\'s time, which this run '
+                         f'did not measure: use a new --work-dir (or --skip-voc07-reference for the COCO-size '
+                         f'layer\'s reference alone)')
     fast, fast_time, fast_solver = run('fast', train, test, protocol, work_dir, device=args.device,
                                        precision=args.precision, max_memory=args.max_memory)
-    fast_history = fast_solver.history
-    if not resumed:
-        info = {k: sum(h[k] for h in fast_history) for k in ('newton', 'cg')}
-        print(f'fast: {fast_time:.1f}s, mAP {fast["mAP"]:.4f}, {info["newton"]} Newton and {info["cg"]} '
-              f'CG column steps, max violation {max(h["max_violation"] for h in fast_history):.1e}')
-        time_breakdown(fast_solver, fast_time, args.device)
+    if resumed:
+        print(f'fast: {loaded}, mAP {fast["mAP"]:.4f}')
     else:
-        print(f'fast: {len(resumed)} of {len(train.classes)} classes loaded from {fast_classes} (solved by an '
-              f'earlier run, so this run did not time the layer), mAP {fast["mAP"]:.4f}')
-        timed_against = [flag for flag, wanted in (('--precision-vs-double', args.precision_vs_double),
-                                                   ('--versus-cpu', args.versus_cpu),
-                                                   ('the reference run', not (args.skip_reference or
-                                                                              args.skip_voc07_reference)))
-                         if wanted]
-        if timed_against:
-            raise SystemExit(f'{", ".join(timed_against)} compare with the VOC07 layer\'s time, which this run '
-                             f'did not measure: use a new --work-dir (or --skip-voc07-reference for the COCO-size '
-                             f'layer\'s reference alone)')
+        history = fast_solver.history
+        info = {k: sum(h[k] for h in history) for k in ('newton', 'cg')}
+        print(f'fast: {fast_time:.1f}s, mAP {fast["mAP"]:.4f}, {info["newton"]} Newton and {info["cg"]} '
+              f'CG column steps, max violation {max(h["max_violation"] for h in history):.1e}')
+        time_breakdown(fast_solver, fast_time, args.device)
     if args.precision_vs_double:
         time_precision_vs_double(train, test, protocol, work_dir, args, fast, fast_time)
     if args.versus_cpu:
@@ -416,7 +418,7 @@ def main():
         time_coco(protocol, work_dir, args)
     if args.places_lowshot:
         time_places_lowshot(protocol, work_dir, args)
-    if args.skip_reference or args.skip_voc07_reference:
+    if not voc07_reference:
         return
     reference, ref_time, ref_solver = run('sklearn', train, test, protocol, work_dir, n_jobs=args.n_jobs)
     report(train, fast, reference, dict(fast=fast_time, sklearn=ref_time), ref_solver.history)

@@ -54,6 +54,7 @@ def test_svm_speed_resumes_from_its_work_dir(tmp_path):
     refused = subprocess.run([arg for arg in cmd if arg != '--skip-reference'], capture_output=True, text=True,
                              timeout=600)
     assert refused.returncode != 0 and '19 of 20 classes loaded' in refused.stdout
+    assert not (tmp_path / 'fast' / 'classes' / 'dog.json').exists()  # refused before solving anything
     assert "the reference run compare with the VOC07 layer's time, which this run did not measure" in refused.stderr
 
     # The COCO-size layer's reference compares solve seconds, which a resumed run still has.
