@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger
 
-from mmssl.benchmarks.protocol import VOC_CLASSES
+from mmssl.constants import VOC_CLASSES
 from mmssl.benchmarks.svm import COCO2014SVM
 from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, generate_lowshot_samples,
                                   generate_places_lowshot_samples, load_split, make_places_like_features,

@@ -18,7 +18,7 @@ from mmengine.dist import is_main_process
 from mmssl.registry import BENCHMARKS
 from mmssl.utils.checkpoint import last_load_report, load_backbone, read_backbone
 
-from .protocol import RANDOM_INIT_SEED
+from mmssl.constants import RANDOM_INIT_SEED
 from .records import write_result
 
 __all__ = ['Benchmark', 'get_benchmark', 'benchmark_names', 'default_work_dir', 'dataset_of']

@@ -23,7 +23,7 @@ from mmssl.utils.config import merge_cfg_options
 from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
 from .base import Benchmark, default_work_dir, get_benchmark
-from .protocol import RANDOM_INIT, RANDOM_INIT_SEED
+from mmssl.constants import RANDOM_INIT, RANDOM_INIT_SEED
 
 
 def build_parser(*benchmarks: Benchmark, prog: Optional[str] = None) -> argparse.ArgumentParser:

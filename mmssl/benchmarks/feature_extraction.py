@@ -24,7 +24,7 @@ from mmssl.models.utils.taps import tap_pooling
 from mmssl.registry import DATA_SAMPLERS, DATASETS, MODELS
 from mmssl.utils import load_backbone
 
-from .protocol import LAYERS, RANDOM_INIT_SEED
+from mmssl.constants import LAYERS, RANDOM_INIT_SEED
 
 __all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features', 'features_mismatch',
            'stale_features_message']

@@ -18,7 +18,7 @@ from mmssl.utils import init_distributed, teardown_distributed
 
 from .base import Benchmark
 from .feature_extraction import FeatureExtractor, extract_features, features_mismatch, stale_features_message
-from .protocol import KNN_KS, KNN_TEMPERATURE
+from mmssl.constants import KNN_KS, KNN_TEMPERATURE
 from .svm import add_recompute_argument
 
 KNN_SPLITS = ('train', 'val')

@@ -15,7 +15,7 @@ from mmssl.apis.train import add_train_options, apply_train_options, split_timin
 from mmssl.registry import BENCHMARKS
 
 from .base import Benchmark
-from .protocol import LAYERS, RANDOM_INIT_SEED
+from mmssl.constants import LAYERS, RANDOM_INIT_SEED
 
 _HEAD_TOP1 = re.compile(r'accuracy/(?:(?P<head>feature[1-5]|avgpool)/)?top1')
 

@@ -13,7 +13,7 @@ from mmssl.evaluation.svm import (SVMProtocol, generate_lowshot_samples, load_lo
 from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
 from mmssl.registry import BENCHMARKS
 
-from .protocol import LAYERS, LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS
+from mmssl.constants import LAYERS, LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS
 from .svm import VOC07SVM, add_solver_arguments, ensure_features, int_at_least, load_layers, solver_of
 
 

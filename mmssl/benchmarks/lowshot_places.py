@@ -26,7 +26,7 @@ from mmssl.utils import init_distributed, teardown_distributed
 
 from .feature_extraction import FeatureExtractor, extract_svm_features, features_mismatch, stale_features_message
 from .lowshot import VOC07LowShotSVM, lowshot_metrics, lowshot_summary, lowshot_table, plot_lowshot
-from .protocol import LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS, RANDOM_INIT_SEED
+from mmssl.constants import LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS, RANDOM_INIT_SEED
 from .svm import FEATURES_DIR, add_solver_arguments, load_layers, solver_of
 
 

@@ -21,7 +21,7 @@ from mmengine.logging import MMLogger
 
 from .base import benchmark_names, get_benchmark
 from .cli import build_parser
-from .protocol import LAYERS, RANDOM_INIT, RANDOM_INIT_SEED
+from mmssl.constants import LAYERS, RANDOM_INIT, RANDOM_INIT_SEED
 from .records import read_result
 
 

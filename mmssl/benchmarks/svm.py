@@ -24,7 +24,7 @@ from mmssl.utils import init_distributed, teardown_distributed
 
 from .base import Benchmark
 from .feature_extraction import extract_svm_features, features_mismatch, stale_features_message
-from .protocol import LAYERS, RANDOM_INIT_SEED
+from mmssl.constants import LAYERS, RANDOM_INIT_SEED
 
 FEATURES_DIR = 'features'
 

@@ -4,7 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from mmssl.benchmarks.protocol import VOC_CLASSES
+from mmssl.constants import VOC_CLASSES
 from mmssl.registry import DATASETS
 
 from .base_dataset import BaseImageDataset

@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine.logging import MMLogger, print_log
 
-from mmssl.benchmarks.protocol import RANDOM_INIT, RANDOM_INIT_SEED
+from mmssl.constants import RANDOM_INIT, RANDOM_INIT_SEED
 
 from .checkpoint_formats import backbone_state_dict, flat_state_dict
 

@@ -38,7 +38,7 @@ import yaml
 from mmengine.config import Config
 
 from mmssl.benchmarks.base import get_benchmark
-from mmssl.benchmarks.protocol import LAYERS
+from mmssl.constants import LAYERS
 from mmssl.benchmarks.records import benchmarks_by_record, read_result
 
 MODEL_INDEX = 'model-index.yml'

@@ -30,7 +30,7 @@ from mmengine.utils import mkdir_or_exist
 from mmssl.benchmarks import suite as benchmark_suite
 from mmssl.benchmarks.base import benchmark_names, get_benchmark
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
-from mmssl.benchmarks.protocol import RANDOM_INIT_SEED
+from mmssl.constants import RANDOM_INIT_SEED
 from mmssl.benchmarks.records import write_result
 from mmssl.utils import parse_checkpoint_arg, read_backbone, read_checkpoint
 

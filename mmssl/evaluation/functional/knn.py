@@ -2,7 +2,7 @@ from typing import Dict, Sequence
 
 import torch
 
-from mmssl.benchmarks.protocol import KNN_KS, KNN_TEMPERATURE
+from mmssl.constants import KNN_KS, KNN_TEMPERATURE
 
 
 def knn_classify(train_features: torch.Tensor,

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger
 
-from mmssl.benchmarks.protocol import FEATURE_NORM_EPS, RANDOM_INIT_SEED
+from mmssl.constants import FEATURE_NORM_EPS, RANDOM_INIT_SEED
 from mmssl.utils.checkpoint import checkpoint_record
 
 META_FILE = 'meta.json'

@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.logging import MMLogger
 
-from mmssl.benchmarks.protocol import LOWSHOT_SHOTS
+from mmssl.constants import LOWSHOT_SHOTS
 from mmssl.evaluation.functional import average_precision
 
 from .features import FeatureSplit

@@ -6,7 +6,7 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from torch import nn
 
-from mmssl.benchmarks.protocol import LAYERS as TAP_NAMES
+from mmssl.constants import LAYERS as TAP_NAMES
 from mmssl.registry import MODELS
 
 from ..utils.taps import pooled_dim, tap_pooling

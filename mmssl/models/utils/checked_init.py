@@ -8,7 +8,7 @@ from typing import Optional
 
 import torch
 
-from mmssl.benchmarks.protocol import RANDOM_INIT_SEED
+from mmssl.constants import RANDOM_INIT_SEED
 from mmssl.registry import WEIGHT_INITIALIZERS
 from mmssl.utils.checkpoint import load_backbone
 

@@ -1,7 +1,7 @@
 """The benchmark pooling of each ResNet tap, shared by the linear probes and feature extraction."""
 from torch import nn
 
-from mmssl.benchmarks.protocol import ADAPTIVE_SIZES, SPECIFIED_POOLING
+from mmssl.constants import ADAPTIVE_SIZES, SPECIFIED_POOLING
 
 
 def tap_pooling(tap_index: int, pool_type: str = 'specified') -> nn.Module:

@@ -13,7 +13,7 @@ import argparse
 import os.path as osp
 
 from mmssl.benchmarks.lowshot import VOC07LowShotSVM, add_lowshot_arguments, lowshot_table, plot_lowshot
-from mmssl.benchmarks.protocol import LOWSHOT_SHOTS
+from mmssl.constants import LOWSHOT_SHOTS
 from mmssl.utils.work_dir_lock import work_dir_lock
 
 

@@ -4,7 +4,7 @@ Every module that needs one of these imports it from here; nothing else spells t
 the toolboxes' benchmarks: the five ResNet taps and their SVM / linear-probe pooling (FAIR benchmark,
 ``fair_self_supervision_benchmark`` ``extra_scripts``; mmselfsup 0.x ``configs/benchmarks/classification/svm_voc07``),
 the low-shot sample sizes and the kNN settings of mmselfsup 1.x (``configs/benchmarks/classification/knn_imagenet``).
-This module imports nothing, so any layer can use it.
+This module is the package's lowest floor: it imports nothing, so any layer can use it.
 """
 
 #: Names of the ResNet taps, in network order: feature1 = stem (conv1 → BN → ReLU), feature2..5 = layer1..layer4.
