@@ -20,7 +20,7 @@ Further comparisons, each printed side by side (ratios in the same run, never mi
 - ``--versus-cpu`` (with ``--device cuda``): the VOC07 layer also with the fast solver on the CPU; ratio and
   agreement.
 - ``--products``: the layouts of the solver's Gram-block products in float64 and float32
-  (:func:`mmssl.evaluation.svm.newton.symmetric_product`), at the shapes of VOC07 and of low-shot k = 96, and of
+  (:func:`mmssl.evaluation.svm.gram.symmetric_product`), at the shapes of VOC07 and of low-shot k = 96, and of
   the primal path's transposed chunk products (:func:`mmssl.evaluation.svm.primal.chunk_transpose_product`).
 - ``--precision-vs-double``: the VOC07 layer again with ``precision='double'`` (float64 products throughout).
 - ``--places-lowshot``: the Places205 low-shot protocol (205 classes, 5 samples, CV selection) on synthetic
@@ -43,13 +43,14 @@ import numpy as np
 import torch
 from mmengine.logging import MMLogger
 
-from mmssl.constants import VOC_CLASSES
 from mmssl.benchmarks.svm import COCO2014SVM
-from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, generate_lowshot_samples,
-                                  generate_places_lowshot_samples, load_split, make_places_like_features,
-                                  make_voc_like_features, newton, parse_memory, primal, read_meta, run_lowshot_svm,
-                                  run_places_lowshot_svm, run_voc07_svm)
-from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
+from mmssl.constants import VOC_CLASSES
+from mmssl.evaluation.svm import (DEFAULT_MAX_MEMORY, FeatureSplit, SVMProtocol, build_svm_solver,
+                                  generate_lowshot_samples, generate_places_lowshot_samples, load_split,
+                                  make_places_like_features, make_voc_like_features, parse_memory, read_meta,
+                                  run_lowshot_svm, run_places_lowshot_svm, run_voc07_svm)
+from mmssl.evaluation.svm.gram import symmetric_product
+from mmssl.evaluation.svm.primal import chunk_transpose_product
 from mmssl.evaluation.svm.store import finished_items
 
 
@@ -144,13 +145,13 @@ def milliseconds(call, device: str, repeats: int) -> float:
 def time_products(device: str, repeats: int = 5) -> None:
     """The layouts of the solver's Gram-block products at its shapes (groups, n, columns), side by side.
 
-    Blocks of these sizes are multiplied group by group, as :class:`~mmssl.evaluation.svm.newton.GramBlocks`
+    Blocks of these sizes are multiplied group by group, as :class:`~mmssl.evaluation.svm.gram.GramBlocks`
     does. Float64 (the exact blocks): ``K @ P`` against ``(Pᵀ K)ᵀ``. Float32 (the residual blocks of
     ``precision='mixed'``): ``(Pᵀ K)ᵀ`` and unpadded ``K @ P`` against
-    :func:`~mmssl.evaluation.svm.newton.symmetric_product`, which pads the columns to a multiple of 16.
+    :func:`~mmssl.evaluation.svm.gram.symmetric_product`, which pads the columns to a multiple of 16.
     """
     layouts = dict(kp=lambda k, p: k @ p, pk=lambda k, p: (p.T.contiguous() @ k).T,
-                   solver=newton.symmetric_product)
+                   solver=symmetric_product)
     for groups, n, width in ((1, 5011, 8), (1, 5011, 20), (1, 5011, 60), (18, 1920, 4), (18, 1920, 8),
                              (18, 1920, 16)):
         rows = torch.randn(groups, n, 64, dtype=torch.float64, device=device)
@@ -172,7 +173,7 @@ def time_products(device: str, repeats: int = 5) -> None:
 
 def time_chunk_products(device: str, repeats: int = 5, rows: int = 8192, dim: int = 9217) -> None:
     """The primal path's ``xᵀ U`` for one chunk of rows: both layouts and the solver's choice, side by side."""
-    layouts = dict(xt=lambda x, u: x.T @ u, ut=lambda x, u: (u.T @ x).T, solver=primal.chunk_transpose_product)
+    layouts = dict(xt=lambda x, u: x.T @ u, ut=lambda x, u: (u.T @ x).T, solver=chunk_transpose_product)
     for dtype in (torch.float64, torch.float32):
         chunk = torch.rand(rows, dim, dtype=dtype, device=device)
         for width in (4, 8, 16, 48, 128):

@@ -28,7 +28,7 @@ from typing import Iterator, Optional, Tuple
 import numpy as np
 import torch
 
-from .newton import segment_search
+from .line_search import segment_search
 
 #: Rows per chunk when the features are streamed (and the smallest chunk the budget must allow).
 MAX_CHUNK_ROWS = 8192
@@ -323,7 +323,7 @@ def _hessian_product(source, direction, weight, bias_scale):
 class MixedRows:
     """``X̃ = Z Vᵀ + R``: the rows split along the preconditioner's subspace, ``R`` kept in float32.
 
-    The dual path's mixed precision (:class:`.newton.GramBlocks`) on rows: the leading eigenvectors
+    The dual path's mixed precision (:class:`.gram.GramBlocks`) on rows: the leading eigenvectors
     carry most of ``X̃``'s norm (the mean direction of post-ReLU features), so a float32 ``R`` has an
     error far below a float32 ``X̃``'s. Used for the Hessian products inside CG only; gradients, line
     searches and decision values stay float64, so the models are as exact as with float64 products.

@@ -1,8 +1,11 @@
 import pytest
 import torch
 
-from mmssl.evaluation.svm.newton import (_BLOCK, GramBlocks, Preconditioner, block_triangle_gram, gather_blocks,
-                                         gram_matrix, segment_search, solve, symmetric_product)
+from mmssl.evaluation.svm.gram import (_BLOCK, GramBlocks, block_triangle_gram, gather_blocks, gram_matrix,
+                                       symmetric_product)
+from mmssl.evaluation.svm.line_search import segment_search
+from mmssl.evaluation.svm.newton import solve
+from mmssl.evaluation.svm.preconditioner import Preconditioner
 
 
 @pytest.mark.parametrize('n', [20, 300])  # gathered into one batched product, and multiplied group by group

@@ -3,7 +3,7 @@ import pytest
 from sklearn.svm import LinearSVC
 
 from mmssl.evaluation.svm import SVMProblems, SVMProtocol, build_svm_solver, l2_normalize, make_voc_like_features
-from mmssl.evaluation.svm.solvers import _chunked_decision
+from mmssl.evaluation.svm.solvers.reference import _chunked_decision
 
 
 def toy_problem(seed=0, n=60, dim=200):
