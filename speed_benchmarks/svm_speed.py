@@ -4,7 +4,7 @@ Runs the full VOC07 SVM protocol of one layer (CV over the cost list, refit, tes
 solvers on the same features and prints per-class AP, chosen costs, mAP and wall times.
 
 Default: synthetic VOC07-sized features (5,011 × 9,216 trainval, 4,952 test, 20 classes), see
-:func:`mmssl.evaluation.svm.make_voc_like_features`. Real features: ``--feature-dir DIR --layer L``.
+:func:`mmssl.evaluation.svm._synthetic.make_voc_like_features`. Real features: ``--feature-dir DIR --layer L``.
 
 Further comparisons, each printed side by side (ratios in the same run, never mixed with other runs):
 
@@ -46,9 +46,9 @@ from mmengine.logging import MMLogger
 from mmssl.benchmarks.svm import COCO2014SVM
 from mmssl.constants import VOC_CLASSES
 from mmssl.evaluation.svm import (DEFAULT_MAX_MEMORY, FeatureSplit, SVMProtocol, build_svm_solver,
-                                  generate_lowshot_samples, generate_places_lowshot_samples, load_split,
-                                  make_places_like_features, make_voc_like_features, parse_memory, read_meta,
-                                  run_lowshot_svm, run_places_lowshot_svm, run_voc07_svm)
+                                  generate_lowshot_samples, generate_places_lowshot_samples, load_split, parse_memory,
+                                  read_meta, run_lowshot_svm, run_places_lowshot_svm, run_voc07_svm)
+from mmssl.evaluation.svm._synthetic import make_places_like_features, make_voc_like_features
 from mmssl.evaluation.svm.gram import symmetric_product
 from mmssl.evaluation.svm.primal import chunk_transpose_product
 from mmssl.evaluation.svm.store import finished_items

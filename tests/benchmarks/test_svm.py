@@ -9,7 +9,8 @@ from data_utils import make_voc07, save_resnet_checkpoint
 
 from mmssl.benchmarks import cli
 from mmssl.benchmarks.svm import VOC07SVM
-from mmssl.evaluation.svm import make_voc_like_features, write_meta, write_split
+from mmssl.evaluation.svm import write_meta, write_split
+from mmssl.evaluation.svm._synthetic import make_voc_like_features
 from mmssl.evaluation.svm.features import checkpoint_source
 from mmssl.utils.work_dir_lock import LOCK_FILE
 

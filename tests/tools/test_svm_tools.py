@@ -9,7 +9,8 @@ import torch
 from data_utils import FASHION_MNIST_DIR, make_fashion_mnist
 
 from mmssl.benchmarks.records import read_result
-from mmssl.evaluation.svm import make_voc_like_features, write_meta, write_split
+from mmssl.evaluation.svm import write_meta, write_split
+from mmssl.evaluation.svm._synthetic import make_voc_like_features
 from mmssl.models import ResNet
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,12 +4,10 @@ from .features import FeatureSplit, check_layers, l2_normalize, load_split, read
 from .lowshot import (LowShotSamples, generate_lowshot_samples, load_lowshot_samples, run_lowshot_svm,
                       save_lowshot_samples)
 from .lowshot_places import (PLACES_LOWSHOT_COSTS, PlacesLowShotSamples, check_places_lowshot, class_indices,
-                             generate_places_lowshot_samples, load_fair_places_samples, read_fair_places_samples,
-                             run_places_lowshot_svm)
+                             generate_places_lowshot_samples, read_fair_places_samples, run_places_lowshot_svm)
 from .protocol import COST_PRESETS, SVMProtocol, cv_fold_ids, evaluation_mask, resolve_costs, select_cost, train_targets
 from .solvers import (DEFAULT_MAX_MEMORY, SOLVERS, BaseSVMSolver, FastSVMSolver, PrimalSVMSolver, SklearnSVMSolver,
                       SVMProblems, SVMSolution, build_svm_solver, parse_memory)
-from .synthetic import make_places_like_features, make_voc_like_features
 from .voc07 import run_voc07_svm
 
 __all__ = [
@@ -18,8 +16,8 @@ __all__ = [
     'run_lowshot_svm', 'save_lowshot_samples', 'COST_PRESETS', 'SVMProtocol',
     'cv_fold_ids', 'evaluation_mask', 'resolve_costs', 'select_cost', 'train_targets', 'SOLVERS',
     'DEFAULT_MAX_MEMORY', 'parse_memory', 'PrimalSVMSolver', 'BaseSVMSolver', 'FastSVMSolver', 'SklearnSVMSolver',
-    'SVMProblems', 'SVMSolution', 'build_svm_solver', 'make_voc_like_features', 'run_voc07_svm',
-    'PLACES_LOWSHOT_COSTS', 'PlacesLowShotSamples', 'generate_places_lowshot_samples', 'load_fair_places_samples',
-    'run_places_lowshot_svm', 'make_places_like_features', 'check_places_lowshot', 'class_indices',
+    'SVMProblems', 'SVMSolution', 'build_svm_solver', 'run_voc07_svm',
+    'PLACES_LOWSHOT_COSTS', 'PlacesLowShotSamples', 'generate_places_lowshot_samples',
+    'run_places_lowshot_svm', 'check_places_lowshot', 'class_indices',
     'read_fair_places_samples'
 ]

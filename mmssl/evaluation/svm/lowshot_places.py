@@ -17,7 +17,7 @@ Cost selection. FAIR picks, per ``k``, the cost with the best mean *test* mAP ov
 ``min(cv_folds, k)`` folds inside every sample, validation AP averaged over folds, classes and samples,
 one cost per ``k``; ``k = 1`` (one positive per class, no CV possible) takes the cost of the smallest
 ``k`` that allows CV. Samples are seeded by default; FAIR's sample files are accepted
-(:func:`load_fair_places_samples`).
+(:func:`read_fair_places_samples`).
 
 Labels of a Places split are either (N,) class indices or (N, P) one-hot in the feature folder's
 encoding (1 for the image's class, -1 elsewhere), so a feature folder written by the extraction tools
@@ -175,11 +175,6 @@ def _load_strings(path: str) -> List[str]:
     return [str(s) for s in array.reshape(-1)]
 
 
-def load_fair_places_samples(sample_dir: str, train: FeatureSplit) -> PlacesLowShotSamples:
-    """FAIR's sample files matched to the train split of a feature folder (:func:`read_fair_places_samples`)."""
-    return read_fair_places_samples(sample_dir, train.labels, train.ids, train.classes, f'{train.split} labels')
-
-
 def read_fair_places_samples(sample_dir: str, labels: np.ndarray, ids: Sequence[str], classes: Sequence[str],
                              where: str = 'train labels') -> PlacesLowShotSamples:
     """Read FAIR's ``train_images_sample{s}_k{k}.npy`` / ``train_labels_sample{s}_k{k}.npy`` files.
@@ -324,7 +319,7 @@ def run_places_lowshot_svm(train: FeatureSplit,
     Args:
         train: the train pool (all images the samples refer to).
         test: the Places205 val split.
-        samples: from :func:`generate_places_lowshot_samples` or :func:`load_fair_places_samples`.
+        samples: from :func:`generate_places_lowshot_samples` or :func:`read_fair_places_samples`.
         solver: a solver from :func:`build_svm_solver`; ``solver.protocol`` holds the settings.
         work_dir: output directory of this layer.
         legacy: pick the cost per ``k`` by mean test mAP over samples, as FAIR's aggregation does.

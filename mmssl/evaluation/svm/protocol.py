@@ -100,18 +100,6 @@ class SVMProtocol:
     def negative_weight(self) -> float:
         return dict(self.class_weight)[NEGATIVE]
 
-    def sample_costs(self, targets: np.ndarray, cost: float) -> np.ndarray:
-        """Per-sample cost ``C·c_{y_i}`` of the squared hinge term.
-
-        Args:
-            targets: array of ±1 training targets, any shape.
-            cost: the SVM cost ``C``.
-
-        Returns:
-            np.ndarray: float64 array of the shape of ``targets``.
-        """
-        return np.where(targets > 0, cost * self.positive_weight, cost * self.negative_weight)
-
     def to_dict(self) -> dict:
         """JSON-friendly description, stored next to every result."""
         return dict(costs=list(self.costs), class_weight={str(k): v for k, v in self.class_weight},

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, generate_lowshot_samples,
-                                  load_lowshot_samples, make_voc_like_features, run_lowshot_svm, save_lowshot_samples)
+                                  load_lowshot_samples, run_lowshot_svm, save_lowshot_samples)
+from mmssl.evaluation.svm._synthetic import make_voc_like_features
 
 
 def voc_labels(seed=0, n=400, classes=3):

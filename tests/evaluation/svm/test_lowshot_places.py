@@ -9,7 +9,7 @@ from sklearn.svm import LinearSVC
 from mmssl.evaluation.functional import average_precision
 from mmssl.evaluation.svm import FeatureSplit, SVMProtocol, build_svm_solver, l2_normalize
 from mmssl.evaluation.svm.lowshot_places import (PlacesLowShotSamples, generate_places_lowshot_samples,
-                                                 load_fair_places_samples, run_places_lowshot_svm)
+                                                 read_fair_places_samples, run_places_lowshot_svm)
 from mmssl.evaluation.svm.primal import primal_bytes
 
 # A tiny Places205-style list: category folders under one-letter groups, per-class train counts.
@@ -72,7 +72,7 @@ def test_fair_sample_files_are_read_and_checked(tmp_path):
     train = places_split('trainval', TRAIN_COUNTS, 0)
     samples = generate_places_lowshot_samples(train.labels, train.classes, shots=(1, 4), num_samples=2, seed=0)
     write_fair_samples(tmp_path, train, samples)
-    loaded = load_fair_places_samples(str(tmp_path), train)
+    loaded = read_fair_places_samples(str(tmp_path), train.labels, train.ids, train.classes)
     assert loaded.shots == [1, 4] and loaded.num_samples == 2 and loaded.seed is None
     for k in (1, 4):
         for s in range(2):
@@ -84,7 +84,7 @@ def test_fair_sample_files_are_read_and_checked(tmp_path):
     np.save(labels_file, labels)
     with pytest.raises(ValueError, match=r'train_labels_sample2_k4.npy: image 0 .* has label 1 but the features '
                                          r"label it 0 \('a/abbey'\)"):
-        load_fair_places_samples(str(tmp_path), train)
+        read_fair_places_samples(str(tmp_path), train.labels, train.ids, train.classes)
     # A sample without any image of a class.
     index = train.labels.argmax(1)
     rows = samples.rows[4][1][index[samples.rows[4][1]] != 2]
@@ -92,10 +92,10 @@ def test_fair_sample_files_are_read_and_checked(tmp_path):
     np.save(labels_file, index[rows])
     with pytest.raises(ValueError, match=r"train_images_sample2_k4.npy: class 'b/bakery/shop' is missing from the "
                                          'sample'):
-        load_fair_places_samples(str(tmp_path), train)
+        read_fair_places_samples(str(tmp_path), train.labels, train.ids, train.classes)
     np.save(tmp_path / 'train_images_sample2_k4.npy', np.array(['x/unknown/1.jpg'] * len(rows)))
     with pytest.raises(ValueError, match=r"image 0 'x/unknown/1.jpg' is not among the train features' ids"):
-        load_fair_places_samples(str(tmp_path), train)
+        read_fair_places_samples(str(tmp_path), train.labels, train.ids, train.classes)
 
 
 def test_lowshot_statistics_selection_matches_liblinear_and_resumes(tmp_path):

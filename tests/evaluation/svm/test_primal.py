@@ -6,8 +6,8 @@ import torch
 from mmengine.logging import MMLogger
 from sklearn.svm import LinearSVC
 
-from mmssl.evaluation.svm import (SVMProblems, SVMProtocol, build_svm_solver, l2_normalize, make_voc_like_features,
-                                  parse_memory)
+from mmssl.evaluation.svm import SVMProblems, SVMProtocol, build_svm_solver, l2_normalize, parse_memory
+from mmssl.evaluation.svm._synthetic import make_voc_like_features
 from mmssl.evaluation.svm.primal import _hessian_product, chunk_transpose_product, plan_memory
 
 COSTS = (2**-10, 0.0625, 1.0, 100.0)

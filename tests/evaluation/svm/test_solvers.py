@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from sklearn.svm import LinearSVC
 
-from mmssl.evaluation.svm import SVMProblems, SVMProtocol, build_svm_solver, l2_normalize, make_voc_like_features
+from mmssl.evaluation.svm import SVMProblems, SVMProtocol, build_svm_solver, l2_normalize
+from mmssl.evaluation.svm._synthetic import make_voc_like_features
 from mmssl.evaluation.svm.solvers.reference import _chunked_decision
 
 

@@ -1,4 +1,7 @@
-"""Synthetic VOC07-like features for speed benchmarks and tests.
+"""Synthetic VOC07-like features for speed benchmarks and tests (not part of the package's API).
+
+Private to the package, yet here rather than beside the tests: ``speed_benchmarks/svm_speed.py`` runs as a plain
+script and the tests import it too, and the installed package is the one place both import without path edits.
 
 Multi-label targets with the class frequencies of VOC07 trainval, some difficult labels, and
 non-negative (post-ReLU-like) features with a decaying spectrum: a latent vector carries the class
