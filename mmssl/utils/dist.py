@@ -54,9 +54,9 @@ def teardown_distributed() -> None:
     """Close the default process group if one is open (torch warns about leaked groups otherwise).
 
     Meant for a ``finally`` block. When no exception is on its way, every rank first waits at a barrier: a rank that
-    closed its gloo connections while its peer was still finishing aborted that peer ("terminate called without an
-    active exception", rank 1 of ``tests/tools/test_train.py::test_dist_train_two_cpu_processes`` in 2 of 20 runs;
-    0 of 40 with the barrier). After an exception there is no barrier: the other ranks may never reach it.
+    closes its gloo connections while a peer is still finishing can abort that peer ("terminate called without an
+    active exception"), so no rank closes before all are done. After an exception there is no barrier: the other
+    ranks may never reach it.
     """
     if dist.is_available() and dist.is_initialized():
         if sys.exc_info()[0] is None:

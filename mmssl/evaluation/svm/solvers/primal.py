@@ -152,7 +152,7 @@ class PrimalSVMSolver(BaseSVMSolver):
             cost = base * cost_value
             # The previous cost's solution as it is, not its best multiple (the dual path's start): its margins
             # predict the active rows better; large cost steps take half the Newton steps
-            # (docs/en/benchmarks/svm_voc07.md, "COCO2014 linear SVM").
+            # (speed_benchmarks/svm_history.md, "COCO2014 at full size").
             result = solve_primal(self._source, targets, cost, self._subspace, scale, self._row_norm,
                                   init=weights, init_decision=result_decision, tol=self.tol,
                                   max_newton=self.max_newton, mixed=self._mixed)
