@@ -1,0 +1,145 @@
+"""Markdown model-zoo tables: rows of results under the table layout, mean ± std cells for rows of several runs.
+
+:func:`render_tables` lays out any rows (:class:`Row`: a first cell and the results it shows); :func:`run_tables`
+renders the records of a suite run directly, one row per run name. The output depends only on its input (fixed
+order and number formatting), so regenerating a document from the same results gives the same bytes.
+"""
+import os
+import os.path as osp
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence
+
+from .layout import SECTIONS, TABLES, Table, result_sort_key
+from .results import MeanStd, aggregate, record_to_result, repo_relative
+
+__all__ = ['EMPTY', 'Row', 'format_value', 'link', 'model_cell', 'table_rows', 'markdown_table', 'render_tables',
+           'run_tables']
+
+#: The cell of a metric not measured (yet).
+EMPTY = '–'
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row name of the tables (a model, a suite run's row) and the results it shows.
+
+    Attributes:
+        cell: the first cell of its rows.
+        results: ``{Task, Dataset, Metrics, Config}`` results; each fills one row of its table (one per layer in a
+            layered table).
+        pretrained_on: its pre-training data: in the section on that data, a table with no result of it still gets
+            a row of "–" per dataset, so the layout (and what is still to be run) is visible.
+    """
+    cell: str
+    results: Sequence[dict]
+    pretrained_on: Optional[str] = None
+
+
+def format_value(value, decimals: int) -> str:
+    """A cell: the number, ``mean ± std`` of a :class:`~mmssl.benchmarks.tables.results.MeanStd`, or "–"."""
+    if value is None:
+        return EMPTY
+    if isinstance(value, MeanStd):
+        return f'{value.mean:.{decimals}f} ± {value.std:.{decimals}f}'
+    return f'{value:.{decimals}f}'
+
+
+def link(path: str, text: str, base_dir: str) -> str:
+    """A Markdown link to ``path`` from a document in ``base_dir`` (both relative to the same root)."""
+    return f'[{text}]({osp.relpath(path, base_dir).replace(os.sep, "/")})'
+
+
+def model_cell(name: str, config: Optional[str], base_dir: Optional[str]) -> str:
+    """A row's first cell: ``name`` linked to its pre-training ``config`` (not linked when ``base_dir`` is None);
+    without a config, a randomly initialised backbone."""
+    if config is None:
+        return f'{name} (no pre-training)'
+    return name if base_dir is None else link(config, name, base_dir)
+
+
+def table_rows(table: Table, rows: Sequence[Row], base_dir: str, published: bool = False) -> List[List[str]]:
+    """Cells of ``table``'s rows: a row per (row name, dataset, benchmark config[, layer]) result.
+
+    Published rows (numbers of another toolbox's run) have no benchmark-config column.
+    """
+    section_data = SECTIONS[table.section][1]
+    several = len(table.datasets) > 1
+    cells = []
+    for row in rows:
+        for dataset in table.datasets:
+            results = sorted((r for r in row.results if r['Task'] == table.task and r['Dataset'] == dataset),
+                             key=result_sort_key)
+            lead = [row.cell] + ([dataset.split()[-1]] if several else [])
+            if not results and row.pretrained_on == section_data:
+                cells.append(lead + [EMPTY] * (int(table.layered) + len(table.columns) + 1))
+            for result in results:
+                config = result.get('Config')
+                config_cell = link(config, osp.splitext(osp.basename(config))[0], base_dir) if config else EMPTY
+                for layer in table.layers_of(result['Metrics']):
+                    prefix = '' if layer is None else f'{layer}_'
+                    line = lead + ([] if layer is None else [layer])
+                    line += [format_value(result['Metrics'].get(prefix + c.metric), table.decimals)
+                             for c in table.columns]
+                    cells.append(line if published else line + [config_cell])
+    return cells
+
+
+def markdown_table(table: Table, cells: List[List[str]], published: bool = False) -> List[str]:
+    """The Markdown lines of ``table`` with the rows ``cells``."""
+    header = ['Model' if published else 'Pre-training config']
+    if len(table.datasets) > 1:
+        header.append(table.dataset_header)
+    if table.layered:
+        header.append('Layer')
+    header += [column.header for column in table.columns] + ([] if published else ['Benchmark config'])
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join(['---'] * len(header)) + '|']
+    lines += ['| ' + ' | '.join(line) + ' |' for line in cells]
+    return lines
+
+
+def render_tables(rows: Sequence[Row], base_dir: str, heading: str = '###', published: bool = False,
+                  list_empty: bool = True) -> List[str]:
+    """Markdown lines of every table with rows, section by section (ours, or ``published`` numbers).
+
+    Paths in links are relative to ``base_dir`` (both relative to the repository root). With ``list_empty``, tables
+    with no rows are listed by title on one line per section, so that every benchmark's place in the layout stays
+    visible.
+    """
+    lines = []
+    for section, (title, _) in SECTIONS.items():
+        shown, empty = [], []
+        for table in (t for t in TABLES if t.section == section):
+            cells = table_rows(table, rows, base_dir, published)
+            if cells:
+                shown.append((table, cells))
+            else:
+                empty.append(table.title)
+        if not shown:
+            continue
+        lines += [f'{heading} {title}', '']
+        for table, cells in shown:
+            lines += [f'{heading}# {table.title}', '']
+            lines += markdown_table(table, cells, published) + ['']
+        if empty and list_empty:
+            lines += [('Not published: ' if published else 'No results yet: ') + '; '.join(empty) + '.', '']
+    return lines
+
+
+def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Optional[str], root: str,
+               base_dir: str = '.') -> str:
+    """Model-zoo tables (Markdown) of the records of one or more suite runs: row name -> benchmark -> records.
+
+    A row with several records of one benchmark config (runs of several seeds) shows mean ± sample std of each
+    metric. A run whose records evaluate no checkpoint is shown as a randomly initialised backbone; tables the run
+    has no results for are left out. Links are relative to ``base_dir`` (relative to ``root``).
+    """
+    shown = []
+    for name, records in rows.items():
+        flat = [record for group in records.values() for record in group]
+        random_init = all(record['checkpoint'] is None for record in flat)
+        # Unrounded, so that a mean is the mean of what was measured (as the metafile's mean record is).
+        results = aggregate([record_to_result(record, root, where=f'{name}: {record["benchmark"]}', decimals=None)
+                             for record in flat], name)
+        config = None if random_init or pretrain_config is None else repo_relative(pretrain_config, root)
+        shown.append(Row(model_cell(name, config, base_dir), results))
+    return '\n'.join(render_tables(shown, base_dir, list_empty=False)).strip() + '\n'

@@ -1,0 +1,145 @@
+"""Model-zoo tables of the package: laid out from the benchmarks' declarations, records as table results, mean ± std
+rows of a suite run."""
+import pytest
+
+from mmssl.benchmarks.base import get_benchmark
+from mmssl.benchmarks.records import benchmarks_by_record
+from mmssl.benchmarks.tables import (TABLES, Column, ModelZooError, dataset_from_config, record_to_result, run_tables,
+                                     table_for)
+
+MHEAD_DEMO = 'configs/benchmarks/classification/fashion_mnist/resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py'
+KNN_IN1K = 'configs/benchmarks/classification/knn/resnet50_knn_in1k.py'
+RELLOC_IN1K = 'configs/selfsup/relative_loc/relative-loc_resnet50_8xb64-steplr-70e_in1k.py'
+
+
+def record(benchmark, metrics, config=MHEAD_DEMO, **extra):
+    return dict(format='mmssl.result.v1', benchmark=benchmark, metrics=metrics, benchmark_config=config,
+                checkpoint=None, pretrain_config=None, date='x', versions={}, extra=extra)
+
+
+# ----------------------------------------------------------------------------------------------- layout
+def test_every_table_takes_task_columns_and_layers_from_its_benchmark():
+    declared = benchmarks_by_record()
+    for table in TABLES:
+        benchmark = declared[table.record]
+        assert (table.task, table.layered) == (benchmark.task, benchmark.layered), table.key
+        assert set((column.header, column.metric) for column in table.columns) <= set(benchmark.columns), table.key
+    # Every benchmark shipped with mmssl has its results shown somewhere.
+    shipped = {name for name, cls in declared.items() if cls.__module__.startswith('mmssl.')}
+    assert shipped == {table.record for table in TABLES}
+
+
+def test_a_changed_declaration_changes_the_table_and_nothing_else_is_needed(monkeypatch):
+    knn = type(get_benchmark('knn'))
+    monkeypatch.setattr(knn, 'columns', (('k=7', 'k7'), ))
+    assert table_for('kNN', 'ImageNet-1k').columns == (Column('k=7', 'k7'), )
+    monkeypatch.setattr(knn, 'task', 'Nearest Neighbours')
+    assert table_for('Nearest Neighbours', 'Fashion-MNIST').key == 'knn_fmnist'
+
+
+# ----------------------------------------------------------------------------------------------- record mapping
+def test_multi_head_linear_record_maps_top1_per_head_and_drops_the_rest(repo_root):
+    metrics = {f'accuracy/{head}/top{k}': 10.0 * i + k for i, head in
+               enumerate(['feature1', 'feature2', 'feature3', 'feature4', 'feature5', 'avgpool']) for k in (1, 5)}
+    result = record_to_result(record('linear_eval', metrics), str(repo_root))
+    assert result == dict(Task='Linear Evaluation', Dataset='Fashion-MNIST', Config=MHEAD_DEMO,
+                          Metrics=dict(feature1=1.0, feature2=11.0, feature3=21.0, feature4=31.0, feature5=41.0,
+                                       avgpool_joint=51.0))
+
+
+def test_single_head_linear_record_is_the_avgpool_column(repo_root):
+    config = 'configs/benchmarks/classification/imagenet/resnet50_linear-8xb32-steplr-100e_in1k.py'
+    result = record_to_result(record('linear_eval', {'accuracy/top1': 40.4049, 'accuracy/top5': 65.0}, config),
+                              str(repo_root))
+    assert (result['Dataset'], result['Metrics']) == ('ImageNet-1k', {'avgpool': 40.4})
+
+
+def test_record_values_are_rounded_and_absolute_configs_made_relative(repo_root):
+    result = record_to_result(record('knn', {'k10/top1': 33.33333, 'k10/top5': 60.0, 'k200/top1': 30.0},
+                                     str(repo_root / KNN_IN1K)), str(repo_root))
+    assert result == dict(Task='kNN', Dataset='ImageNet-1k', Metrics={'k10': 33.33, 'k200': 30.0}, Config=KNN_IN1K)
+
+
+@pytest.mark.parametrize('benchmark,metrics,config,extra,expected', [
+    ('svm_voc07', {'feature1': 40.0, 'feature5': 60.0, 'best': 60.0, 'best_layer_index': 4},
+     'configs/benchmarks/classification/voc07/resnet50_svm_voc07.py', {},
+     ('SVM', 'VOC07', {'feature1': 40.0, 'feature5': 60.0})),
+    ('lowshot_svm_voc07', {'feature5_k1': 20.0, 'feature5_k96': 50.0},
+     'configs/benchmarks/classification/voc07/resnet50_svm_voc07.py', {},
+     ('Low-shot SVM', 'VOC07', {'feature5_k1': 20.0, 'feature5_k96': 50.0})),
+    ('lowshot_svm_places205', {'feature4_k1': 8.0, 'feature5_k64': 30.0, 'best': 30.0},
+     'configs/benchmarks/classification/places205/resnet50_svm-lowshot_places205.py', {},
+     ('Low-shot SVM', 'Places205', {'feature4_k1': 8.0, 'feature5_k64': 30.0})),
+    ('semi_sup', {'top1': 25.0, 'top5': 50.0},
+     'configs/benchmarks/classification/imagenet/imagenet_10percent/'
+     'resnet50_8xb32-steplr-20e_in1k-10pct_lr-1e-2_head10.py',
+     {'subset': '10%'}, ('Fine-tuning', 'ImageNet-1k 10%', {'top1': 25.0, 'top5': 50.0})),
+    # mmdet reports fractions, the tables percent.
+    ('detection', {'coco/bbox_mAP': 0.375, 'coco/segm_mAP_75': 0.361, 'coco/bbox_mAP_s': 0.2},
+     'configs/benchmarks/mmdetection/coco/mask-rcnn_r50_fpn_ms-1x_coco.py', {},
+     ('Object Detection', 'COCO', {'bbox_mAP': 37.5, 'segm_mAP_75': 36.1})),
+    ('detection', {'pascal_voc/AP50': 0.797, 'pascal_voc/mAP': 0.797},
+     'configs/benchmarks/mmdetection/voc0712/faster-rcnn_r50-c4_ms-24k_voc0712.py', {},
+     ('Object Detection', 'VOC07+12', {'AP50': 79.7})),
+    ('segmentation', {'mIoU': 63.49, 'aAcc': 90.0, 'mAcc': 70.0},
+     'configs/benchmarks/mmsegmentation/cityscapes/fcn_r50-d8_4xb2-40k_cityscapes-769x769.py', {},
+     ('Semantic Segmentation', 'Cityscapes', {'mIoU': 63.49})),
+])
+def test_every_benchmark_maps_to_its_table(repo_root, benchmark, metrics, config, extra, expected):
+    assert (repo_root / config).is_file(), config
+    result = record_to_result(record(benchmark, metrics, config, **extra), str(repo_root))
+    assert (result['Task'], result['Dataset'], result['Metrics']) == expected
+
+
+def test_every_shipped_benchmark_config_declares_its_dataset(repo_root):
+    configs = sorted((repo_root / 'configs' / 'benchmarks').rglob('*.py'))
+    known = {dataset for table in TABLES for dataset in table.datasets}
+    assert configs
+    for config in configs:
+        assert dataset_from_config(str(config)) in known, config
+
+
+def test_the_record_says_its_dataset_and_file_names_say_nothing(repo_root):
+    # A config named like another data set: only the declaration counts.
+    renamed = repo_root / 'configs' / 'benchmarks' / 'classification' / 'knn' / 'resnet50_knn_places205.py'
+    assert not renamed.exists()
+    rec = record('knn', {'k10/top1': 1.0}, KNN_IN1K)
+    assert record_to_result(rec, str(repo_root))['Dataset'] == 'ImageNet-1k'
+    rec['dataset'] = 'Fashion-MNIST'
+    assert record_to_result(rec, str(repo_root))['Dataset'] == 'Fashion-MNIST'
+
+
+def test_a_grid_point_record_is_refused_in_favour_of_the_grid_record(repo_root):
+    config = ('configs/benchmarks/classification/imagenet/imagenet_1percent/'
+              'resnet50_8xb32-steplr-20e_in1k-1pct_lr-1e-2_head10.py')
+    with pytest.raises(ModelZooError, match='semi_sup_grid.py'):
+        record_to_result(record('linear_eval', {'accuracy/top1': 1.0}, config), str(repo_root))
+
+
+def test_record_errors_name_the_record_and_the_way_out(repo_root):
+    root = str(repo_root)
+    with pytest.raises(ModelZooError, match=r"^rec.json: unknown benchmark 'svm'"):
+        record_to_result(record('svm', {}), root, where='rec.json')
+    with pytest.raises(ModelZooError, match='--dataset'):
+        record_to_result(record('knn', {'k10/top1': 1.0}, RELLOC_IN1K.replace('_in1k', '')), root)
+    with pytest.raises(ModelZooError, match='none of the record'):
+        record_to_result(record('linear_eval', {'loss': 1.0}), root)
+    with pytest.raises(ModelZooError, match='outside the repository'):
+        record_to_result(record('linear_eval', {'accuracy/top1': 1.0}, '/etc/hostname'), root)
+    # An explicit dataset must still be one the task has a table for.
+    with pytest.raises(ModelZooError, match="unknown Task / Dataset 'kNN' / 'COCO'"):
+        record_to_result(record('knn', {'k10/top1': 1.0}, KNN_IN1K), root, dataset='COCO')
+
+
+# ----------------------------------------------------------------------------------------------- suite tables
+def test_a_row_of_several_runs_shows_mean_and_sample_std(repo_root):
+    runs = [record('linear_eval', {'accuracy/feature1/top1': value, 'accuracy/feature2/top1': 50.0})
+            for value in (70.0, 72.0, 77.0)]
+    tables = run_tables({'demo (3 runs)': {'linear': runs}, 'single': {'linear': runs[:1]}}, None, str(repo_root))
+    row = next(line for line in tables.splitlines() if line.startswith('| demo (3 runs)'))
+    # mean 73.00, sample std sqrt(((-3)² + (-1)² + 4²) / 2) = 3.61; identical runs: std 0.
+    assert '| 73.00 ± 3.61 | 50.00 ± 0.00 |' in row
+    assert '| 70.00 | 50.00 |' in next(line for line in tables.splitlines() if line.startswith('| single'))
+    runs[1]['metrics'].pop('accuracy/feature2/top1')
+    with pytest.raises(ModelZooError, match='demo .3 runs.: the runs of .*resnet18_mhead.* report different'):
+        run_tables({'demo (3 runs)': {'linear': runs}}, None, str(repo_root))
