@@ -3,6 +3,7 @@
 Data-set writers live in ``data_utils.py`` (importable because ``pythonpath = tests``); this file only turns the
 shared ones into fixtures, so that one tiny copy serves every test of a session.
 """
+import importlib
 import runpy
 import shutil
 import subprocess
@@ -14,8 +15,6 @@ from data_utils import make_all_datasets, make_fashion_mnist
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = REPO / 'tools'
-# The model-zoo tooling is a tool module (tools/analysis_tools/model_zoo.py), not part of the package.
-sys.path.insert(0, str(TOOLS / 'analysis_tools'))
 
 
 def _run_tool(script, *args, process: bool = False, expect_ok: bool = True, env=None, timeout: int = 600):
@@ -51,6 +50,14 @@ def repo_root() -> Path:
 def run_tool():
     """The one way tests run a tool: ``run_tool('benchmarks/classification/knn.py', CONFIG, CKPT, ...)``."""
     return _run_tool
+
+
+@pytest.fixture
+def model_zoo(monkeypatch):
+    """The model-zoo tool package (``tools/analysis_tools/model_zoo``), imported as ``gen_model_zoo.py`` imports it:
+    from the script's own folder, which Python puts first on ``sys.path`` when it runs a script."""
+    monkeypatch.syspath_prepend(str(TOOLS / 'analysis_tools'))
+    return importlib.import_module('model_zoo')
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from data_utils import FASHION_MNIST_DIR, make_fashion_mnist
 
 from mmssl.benchmarks import suite as benchmark_suite
 from mmssl.benchmarks.base import default_work_dir
+from mmssl.benchmarks.tables import record_to_result
 from mmssl.models import ResNet
 
 REPO = Path(__file__).resolve().parents[2]
@@ -113,7 +114,6 @@ def test_suite_with_baseline_prints_both_rows(tmp_path, capsys, run_tool):
 def test_the_avgpool_column_comes_from_the_separate_protocol():
     """mmselfsup 0.x: the multi-head evaluation has five heads (MultiClsHead with_last_layer_unpool=False) and the
     AvgPool number is its own run (resnet50_linear-8xb32-steplr-100e_in1k.py: lr 30, wd 0, steps 60/80)."""
-    import model_zoo  # tools/analysis_tools (on sys.path through conftest.py)
     from mmengine.config import Config
 
     suite = benchmark_suite.load_suite(str(REPO / 'configs' / 'benchmarks' / 'suites' / 'resnet50_in1k.yml'))
@@ -125,9 +125,9 @@ def test_the_avgpool_column_comes_from_the_separate_protocol():
     assert avgpool.param_scheduler[0].milestones == [60, 80]
     record = dict(format='mmssl.result.v1', benchmark='linear_eval', benchmark_config=suite['linear_avgpool'].config,
                   metrics={'accuracy/top1': 40.0}, checkpoint=None, date='x', versions={})
-    assert model_zoo.record_to_result(record, str(REPO))['Metrics'] == {'avgpool': 40.0}
+    assert record_to_result(record, str(REPO))['Metrics'] == {'avgpool': 40.0}
     joint = dict(record, benchmark_config=suite['linear'].config, metrics={'accuracy/avgpool/top1': 45.0})
-    assert model_zoo.record_to_result(joint, str(REPO))['Metrics'] == {'avgpool_joint': 45.0}
+    assert record_to_result(joint, str(REPO))['Metrics'] == {'avgpool_joint': 45.0}
 
 
 @pytest.mark.slow

@@ -1,18 +1,14 @@
 """tools/analysis_tools/gen_model_zoo.py: committed docs current, stable output, --check, --add-result, errors."""
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
-from model_zoo import dump_metafile, load_metafile  # tools/analysis_tools (on sys.path through conftest.py)
 
 from mmssl.benchmarks.records import write_result
 
-REPO = Path(__file__).resolve().parents[2]
-TOOL = REPO / 'tools' / 'analysis_tools' / 'gen_model_zoo.py'
+TOOL = 'analysis_tools/gen_model_zoo.py'
 RELLOC = 'configs/selfsup/relative_loc'
 DEMO_MODEL = 'relative-loc_resnet18_1xb32-300it_fmnist-demo'
 DEMO_CONFIG = f'{RELLOC}/{DEMO_MODEL}.py'
@@ -21,32 +17,32 @@ KNN_DEMO = 'configs/benchmarks/classification/fashion_mnist/resnet18_knn_fmnist-
 GENERATED = (f'{RELLOC}/README.md', 'configs/selfsup/npid/README.md', 'docs/en/model_zoo.md')
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('gen_model_zoo', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gen_model_zoo = load_tool()
-
-
 def snapshot(root):
     return {path: (root / path).read_bytes() for path in GENERATED + (f'{RELLOC}/metafile.yml', )}
 
 
-def gen(root, *args):
-    return gen_model_zoo.main(['--root', str(root), *map(str, args)])
+@pytest.fixture
+def gen(run_tool, model_zoo):
+    """``gen(root, *args)``: gen_model_zoo.py on the repository copy ``root``, in this process; its exit status.
+
+    ``model_zoo`` makes the package beside the tool importable, as running the script does.
+    """
+
+    def run(root, *args):
+        return run_tool(TOOL, '--root', root, *args)
+
+    return run
 
 
-def test_committed_docs_match_the_committed_metafiles():
+def test_committed_docs_match_the_committed_metafiles(repo_root):
     """The stale-docs test: run the tool after editing a metafile, README block or generator."""
-    result = subprocess.run([sys.executable, TOOL, '--check'], cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, repo_root / 'tools' / TOOL, '--check'], cwd=repo_root,
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'up to date' in result.stdout
 
 
-def test_regenerating_changes_nothing_and_a_second_run_is_byte_identical(repo, capsys):
+def test_regenerating_changes_nothing_and_a_second_run_is_byte_identical(repo, capsys, gen):
     before = snapshot(repo)
     assert gen(repo) == 0
     assert capsys.readouterr().out == ''  # nothing written: the copy was current
@@ -61,7 +57,7 @@ def test_regenerating_changes_nothing_and_a_second_run_is_byte_identical(repo, c
     assert snapshot(repo) == first
 
 
-def test_a_changed_result_makes_check_fail_until_regenerated(repo, capsys):
+def test_a_changed_result_makes_check_fail_until_regenerated(repo, capsys, gen):
     metafile = repo / RELLOC / 'metafile.yml'
     metafile.write_text(metafile.read_text().replace('feature1: 74.27', 'feature1: 75.2'))
     assert gen(repo, '--check') == 1
@@ -74,7 +70,7 @@ def test_a_changed_result_makes_check_fail_until_regenerated(repo, capsys):
     assert gen(repo, '--check') == 0
 
 
-def test_add_result_merges_a_record_into_the_metafile_and_the_tables(repo, tmp_path, capsys):
+def test_add_result_merges_a_record_into_the_metafile_and_the_tables(repo, tmp_path, capsys, gen, model_zoo):
     checkpoint = tmp_path / 'iter_300.pth'
     checkpoint.write_bytes(b'weights')
     heads = ['feature1', 'feature2', 'feature3', 'feature4', 'feature5', 'avgpool']
@@ -100,7 +96,8 @@ def test_add_result_merges_a_record_into_the_metafile_and_the_tables(repo, tmp_p
              Metrics=dict(feature1=70.01, feature2=71.01, feature3=72.01, feature4=73.01, feature5=74.01,
                           avgpool_joint=75.01), Config=MHEAD_DEMO),
         dict(Task='kNN', Dataset='Fashion-MNIST', Metrics=dict(k10=81.23, k200=79.5), Config=KNN_DEMO)]
-    assert dump_metafile(load_metafile(str(path), str(repo))) == path.read_text()  # written back canonically
+    # Written back canonically.
+    assert model_zoo.dump_metafile(model_zoo.load_metafile(str(path), str(repo))) == path.read_text()
     readme = (repo / RELLOC / 'README.md').read_text()
     assert '| 70.01 | 71.01 | 72.01 | 73.01 | 74.01 | – | 75.01 |' in readme  # joint avgpool head: own column
     assert '| 81.23 | – | – | 79.50 | [resnet18_knn_fmnist-demo]' in readme
@@ -111,7 +108,7 @@ def test_add_result_merges_a_record_into_the_metafile_and_the_tables(repo, tmp_p
     assert snapshot(repo) == before
 
 
-def test_semi_supervised_record_of_a_full_scale_model_fills_its_subset_row(repo, tmp_path):
+def test_semi_supervised_record_of_a_full_scale_model_fills_its_subset_row(repo, tmp_path, gen):
     checkpoint = tmp_path / 'epoch_70.pth'
     checkpoint.write_bytes(b'weights')
     config = ('configs/benchmarks/classification/imagenet/imagenet_1percent/'
@@ -145,7 +142,7 @@ def write_record(tmp_path, benchmark='knn', checkpoint=True, **kwargs):
     ('other pre-training config', 'the record\'s checkpoint comes from configs/selfsup/npid/'),
     ('missing record', 'result_missing.json'),
 ])
-def test_bad_input_gives_a_clear_error_naming_the_file_or_key(repo, tmp_path, capsys, case, message):
+def test_bad_input_gives_a_clear_error_naming_the_file_or_key(repo, tmp_path, capsys, gen, case, message):
     model = DEMO_MODEL
     record = write_record(tmp_path)
     if case == 'unknown model':
@@ -172,7 +169,7 @@ def test_bad_input_gives_a_clear_error_naming_the_file_or_key(repo, tmp_path, ca
         assert snapshot(repo) == before  # nothing half-written
 
 
-def test_a_random_init_model_takes_only_random_backbone_records(repo, tmp_path, capsys):
+def test_a_random_init_model_takes_only_random_backbone_records(repo, tmp_path, capsys, gen):
     record = write_record(tmp_path)
     assert gen(repo, '--add-result', record, '--model', 'resnet18_random-init') == 2
     assert 'the record evaluates a checkpoint but the model is a randomly initialised backbone' in \
@@ -184,7 +181,7 @@ def test_a_random_init_model_takes_only_random_backbone_records(repo, tmp_path, 
         (repo / RELLOC / 'README.md').read_text()
 
 
-def test_compare_published_prints_both_columns(repo, capsys):
+def test_compare_published_prints_both_columns(repo, capsys, gen):
     assert gen(repo, '--compare-published') == 0
     out = capsys.readouterr().out
     assert 'npid_resnet50_8xb32-steplr-200e_in1k (published:' in out
@@ -192,7 +189,7 @@ def test_compare_published_prints_both_columns(repo, capsys):
     assert line.split()[1:] == ['–', '63.49']
 
 
-def test_demo_tables_come_from_the_records_of_a_run(repo, tmp_path, capsys):
+def test_demo_tables_come_from_the_records_of_a_run(repo, tmp_path, capsys, gen):
     svm_demo = 'configs/benchmarks/classification/fashion_mnist/resnet18_svm_voc07_fmnist-demo.py'
 
     def svm_record(value, run_dir, seed):

@@ -1,4 +1,4 @@
-"""Regenerate the model-zoo tables from the metafiles, optionally merging a benchmark result record first.
+"""Regenerate the model-zoo tables from the metafiles, optionally merging benchmark result records first.
 
     python tools/analysis_tools/gen_model_zoo.py                          # rewrite the generated docs
     python tools/analysis_tools/gen_model_zoo.py --check                  # exit 1 if a generated file is stale
@@ -10,9 +10,9 @@ Sources: ``model-index.yml`` -> ``configs/selfsup/<method>/metafile.yml`` (numbe
 ``published.yml`` beside each (numbers published elsewhere). Outputs: the marked block of every method README and
 ``docs/en/model_zoo.md``, and the demo tables of ``docs/en/get_started.md`` from ``docs/en/demo_results.json``
 (``--demo-run`` stores the records of a demo run there first, with the date and the machine). ``--add-result``
-merges a result record (written by the benchmark tools) into model NAME's Results, rewrites that metafile in
-canonical order, then regenerates the docs. The logic lives in
-``model_zoo.py`` beside this tool (the mmssl package never reads or writes the repository's docs).
+merges result records (written by the benchmarks) into model NAME's Results, rewrites that metafile in canonical
+order, then regenerates the docs. The logic lives in the ``model_zoo`` package beside this tool; the tables
+themselves in :mod:`mmssl.benchmarks.tables` (the mmssl package never reads or writes the repository's docs).
 """
 import argparse
 import datetime
@@ -40,7 +40,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--root', default=REPO, help='repository root (default: the one holding this tool)')
     parser.add_argument('--check', action='store_true', help='write nothing; exit 1 listing stale generated files')
-    parser.add_argument('--add-result', metavar='RECORD', help='result record (.json) to merge into --model')
+    parser.add_argument('--add-result', metavar='RECORD', nargs='+',
+                        help='result records (.json) to merge into --model, in order')
     parser.add_argument('--model', help='model name (metafile Models: Name) the record belongs to')
     parser.add_argument('--dataset', help='Dataset of the record, when its benchmark config name does not say')
     parser.add_argument('--demo-run', metavar='RECORDS',
@@ -65,9 +66,9 @@ def main(argv=None) -> int:
                 return 1
             print('model-zoo docs are up to date')
             return 0
-        if args.add_result:
-            metafile = add_result(args.root, args.add_result, args.model, args.dataset)
-            print(f'merged {args.add_result} into {args.model} ({metafile})')
+        for record in args.add_result or ():
+            metafile = add_result(args.root, record, args.model, args.dataset)
+            print(f'merged {record} into {args.model} ({metafile})')
         if args.demo_run:
             about = dict(date=datetime.date.today().isoformat(), machine=machine())
             print(f'stored {args.demo_run} as {write_demo_results(args.root, args.demo_run, about)}')

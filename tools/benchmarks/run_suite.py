@@ -23,20 +23,23 @@ suite file's folder, else from the repository root (the shipped suites name ``co
 import argparse
 import json
 import os.path as osp
+import subprocess
 import sys
+from typing import List
 
 from mmengine.utils import mkdir_or_exist
 
 from mmssl.benchmarks import suite as benchmark_suite
 from mmssl.benchmarks.base import benchmark_names, get_benchmark
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
-from mmssl.constants import RANDOM_INIT_SEED
 from mmssl.benchmarks.records import write_result
+from mmssl.benchmarks.tables import mean_std, run_tables
+from mmssl.constants import RANDOM_INIT_SEED
 from mmssl.utils import parse_checkpoint_arg, read_backbone, read_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))  # the model-zoo tables are a tool, not the package
-import model_zoo  # noqa: E402
+#: the tool that owns the repository's metafiles and model-zoo docs
+GEN_MODEL_ZOO = osp.join(REPO, 'tools', 'analysis_tools', 'gen_model_zoo.py')
 
 DEFAULT_SUITE = 'configs/benchmarks/suites/resnet50_in1k.yml'
 
@@ -78,13 +81,22 @@ def plan_runs(args, work_dir: str) -> dict:
 def mean_record(records: list, path: str) -> str:
     """Write a record whose metrics are the mean over ``records`` (runs of one row); returns ``path``."""
     first = records[0]
-    # The same mean as the tables' mean ± std cells (model_zoo.mean_std), so the metafile and the docs agree.
-    metrics = {name: model_zoo.mean_std([r['metrics'][name] for r in records]).mean for name in first['metrics']}
+    # The same mean as the tables' mean ± std cells, so the metafile and the docs agree.
+    metrics = {name: mean_std([r['metrics'][name] for r in records]).mean for name in first['metrics']}
     runs = [dict(checkpoint=r['checkpoint'], seeds=r.get('seeds')) for r in records]
     write_result(path, first['benchmark'], metrics, checkpoint=first['checkpoint'] and first['checkpoint']['path'],
                  pretrain_config=first.get('pretrain_config'), benchmark_config=first['benchmark_config'],
                  seeds={}, dataset=first.get('dataset'), extra=dict(mean_of=runs))
     return path
+
+
+def publish(records: List[str], model: str) -> None:
+    """Merge ``records`` into model ``model`` of the metafiles and regenerate the model-zoo docs, through
+    ``gen_model_zoo.py`` (the repository's metafiles and docs are that tool's to write); exits with its status when
+    it refuses them (it has said why)."""
+    result = subprocess.run([sys.executable, GEN_MODEL_ZOO, '--root', REPO, '--add-result', *records, '--model', model])
+    if result.returncode != 0:
+        sys.exit(result.returncode)
 
 
 def main(argv=None):
@@ -134,18 +146,17 @@ def main(argv=None):
     for name, model in models.items():
         if not model:
             continue
+        merged = []
         for benchmark, group in records[name].items():
             declared = get_benchmark(benchmark)
             if len(group) == 1:
-                record = declared.record_path(osp.join(runs[name][0][1], declared.work_subdir or benchmark))
+                merged.append(declared.record_path(osp.join(runs[name][0][1], declared.work_subdir or benchmark)))
             else:
-                record = mean_record(group, osp.join(work_dir, 'mean', model, declared.record_file()))
-            model_zoo.add_result(REPO, record, model)
-        for path in model_zoo.write_generated(REPO):
-            print(f'updated {path}')
+                merged.append(mean_record(group, osp.join(work_dir, 'mean', model, declared.record_file())))
+        publish(merged, model)
     with open(osp.join(work_dir, 'records.json'), 'w') as f:
         json.dump(dict(pretrain_config=pretrain_config, rows=records), f, indent=1)
-    tables = model_zoo.run_tables(records, pretrain_config, REPO)
+    tables = run_tables(records, pretrain_config, REPO)
     with open(osp.join(work_dir, 'model_zoo.md'), 'w') as f:
         f.write(tables)
     linear = {name: row['linear'] for name, row in records.items() if 'linear' in row}
