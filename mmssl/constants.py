@@ -1,21 +1,15 @@
 """Constants of the benchmark protocols that several layers must agree on (models, extraction, SVMs, tables).
 
 Every module that needs one of these imports it from here; nothing else spells them out. The values are those of
-the toolboxes' benchmarks: the five ResNet taps and their SVM / linear-probe pooling (FAIR benchmark,
-``fair_self_supervision_benchmark`` ``extra_scripts``; mmselfsup 0.x ``configs/benchmarks/classification/svm_voc07``),
-the low-shot sample sizes and the kNN settings of mmselfsup 1.x (``configs/benchmarks/classification/knn_imagenet``).
+the toolboxes' benchmarks: the names of the five ResNet taps (their channels, strides and pooling are declared by
+the backbone, :mod:`mmssl.models.backbones.resnet`), the low-shot sample sizes and the kNN settings of mmselfsup 1.x
+(``configs/benchmarks/classification/knn_imagenet``).
 This module is the package's lowest floor: it imports nothing, so any layer can use it.
 """
 
 #: Names of the ResNet taps, in network order: feature1 = stem (conv1 → BN → ReLU), feature2..5 = layer1..layer4.
+#: Models read their taps from the backbone's declaration, not from here.
 LAYERS = ('feature1', 'feature2', 'feature3', 'feature4', 'feature5')
-
-#: AvgPool2d (kernel, stride, padding) of each tap in the SVM / multi-head linear protocol. At 224 px they give
-#: 12x12, 6x6, 4x4, 3x3 and 2x2 maps: 9216 / 9216 / 8192 / 9216 / 8192 dims for ResNet-50.
-SPECIFIED_POOLING = ((10, 10, 4), (16, 8, 0), (13, 5, 0), (8, 3, 0), (6, 1, 0))
-
-#: Output sizes the specified pooling reaches at 224 px; adaptive pooling reaches them at any input size.
-ADAPTIVE_SIZES = (12, 6, 4, 3, 2)
 
 #: Feature rows are normalised as x / (‖x‖ + FEATURE_NORM_EPS) before SVMs and kNN.
 FEATURE_NORM_EPS = 1e-5

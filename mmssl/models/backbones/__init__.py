@@ -1,3 +1,3 @@
-from .resnet import ResNet
+from .resnet import ResNet, resnet_taps
 
-__all__ = ['ResNet']
+__all__ = ['ResNet', 'resnet_taps']

@@ -8,6 +8,20 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmssl.registry import MODELS
 
+from ..utils.taps import Tap, TapsMixin
+
+#: The five ResNet taps: name, stride, and the SVM / multi-head linear protocol's AvgPool2d (kernel, stride,
+#: padding) with the output side it reaches at 224 px, which ``'adaptive'`` pooling reaches at any input size
+#: (FAIR benchmark ``extra_scripts``; mmselfsup 0.x ``configs/benchmarks/classification/svm_voc07``): 12x12, 6x6,
+#: 4x4, 3x3 and 2x2 maps, 9216 / 9216 / 8192 / 9216 / 8192 dims for ResNet-50.
+RESNET_TAPS = (
+    ('feature1', 2, (10, 10, 4), 12),  # stem: conv1 -> bn1 -> ReLU, before the max-pool
+    ('feature2', 4, (16, 8, 0), 6),  # layer1
+    ('feature3', 8, (13, 5, 0), 4),  # layer2
+    ('feature4', 16, (8, 3, 0), 3),  # layer3
+    ('feature5', 32, (6, 1, 0), 2),  # layer4
+)
+
 
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False)
@@ -19,6 +33,16 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
 
 def norm_layer(norm_cfg: dict, num_features: int) -> nn.Module:
     return build_norm_layer(norm_cfg, num_features)[1]
+
+
+def resnet_taps(depth: int = 50) -> Tuple[Tap, ...]:
+    """The five taps of a ResNet of ``depth`` (feature1 … feature5, network order) with their channels."""
+    if depth not in ResNet.arch_settings:
+        raise KeyError(f'ResNet depth must be one of {sorted(ResNet.arch_settings)}, got {depth}')
+    expansion = ResNet.arch_settings[depth][0].expansion
+    channels = [64] + [64 * 2**stage * expansion for stage in range(4)]
+    return tuple(Tap(name, channels=width, stride=stride, adaptive_size=adaptive_size, specified_pooling=pooling)
+                 for (name, stride, pooling, adaptive_size), width in zip(RESNET_TAPS, channels))
 
 
 class BasicBlock(nn.Module):
@@ -76,7 +100,7 @@ class Bottleneck(nn.Module):
 
 
 @MODELS.register_module()
-class ResNet(BaseModule):
+class ResNet(TapsMixin, BaseModule):
     """ResNet with the five feature taps used by self-supervised benchmarks.
 
     State-dict keys are torchvision's (``conv1``, ``bn1``, ``layer1.0.conv1``, ``layer1.0.downsample.0``, …),
@@ -94,7 +118,8 @@ class ResNet(BaseModule):
     4           feature5    ``layer4``                                      (N, 2048, 7, 7)
     ==========  ==========  =============================================  ================
 
-    ResNet-18/34 have 64/64/128/256/512 channels at the same taps.
+    ResNet-18/34 have 64/64/128/256/512 channels at the same taps. ``taps`` declares them (:func:`resnet_taps`),
+    ``out_taps`` those returned.
 
     Args:
         depth: 18, 34, 50, 101 or 152.
@@ -114,7 +139,6 @@ class ResNet(BaseModule):
         101: (Bottleneck, (3, 4, 23, 3)),
         152: (Bottleneck, (3, 8, 36, 3)),
     }
-    num_taps = 5
 
     def __init__(self,
                  depth: int = 50,
@@ -129,7 +153,8 @@ class ResNet(BaseModule):
         if depth not in self.arch_settings:
             raise KeyError(f'ResNet depth must be one of {sorted(self.arch_settings)}, got {depth}')
         out_indices = tuple(out_indices)
-        bad = [i for i in out_indices if not 0 <= i < self.num_taps]
+        self.taps = resnet_taps(depth)
+        bad = [i for i in out_indices if not 0 <= i < len(self.taps)]
         if not out_indices or bad:
             raise ValueError(f'ResNet out_indices must be non-empty values in 0..4 (0 = stem/feature1, '
                              f'4 = layer4/feature5), got {out_indices}')
@@ -147,14 +172,12 @@ class ResNet(BaseModule):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         channels_in = 64
-        self.tap_channels = [64]
         for stage, num_blocks in enumerate(stage_blocks):
             channels = 64 * 2**stage
             layer = self._make_layer(block, channels_in, channels, num_blocks, stride=1 if stage == 0 else 2,
                                      norm_cfg=norm_cfg)
             self.add_module(f'layer{stage + 1}', layer)
             channels_in = channels * block.expansion
-            self.tap_channels.append(channels_in)
         self._freeze_stages()
 
     @staticmethod
@@ -171,7 +194,7 @@ class ResNet(BaseModule):
     @property
     def out_channels(self) -> Tuple[int, ...]:
         """Channels of each returned tap, in ``out_indices`` order."""
-        return tuple(self.tap_channels[i] for i in self.out_indices)
+        return tuple(tap.channels for tap in self.out_taps)
 
     def init_weights(self) -> None:
         if self.init_cfg is not None:

@@ -1,4 +1,4 @@
 from .checked_init import CheckedPretrainedInit, SeededRandomInit
-from .taps import pooled_dim, tap_pooling
+from .taps import POOL_TYPES, Tap, TapsMixin, require_taps, tap_indices
 
-__all__ = ['CheckedPretrainedInit', 'SeededRandomInit', 'pooled_dim', 'tap_pooling']
+__all__ = ['CheckedPretrainedInit', 'SeededRandomInit', 'POOL_TYPES', 'Tap', 'TapsMixin', 'require_taps', 'tap_indices']

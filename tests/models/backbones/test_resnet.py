@@ -16,6 +16,8 @@ def test_resnet50_tap_shapes(index):
     channels, size = R50_TAPS[index]
     assert out.shape == (1, channels, size, size)
     assert model.out_channels == (channels, )
+    (tap, ) = model.out_taps
+    assert (tap.name, tap.channels, 224 // tap.stride) == (f'feature{index + 1}', channels, size)
 
 
 def test_resnet18_all_taps_in_requested_order():
