@@ -6,6 +6,6 @@ model = dict(
     type='ImageClassifier',
     frozen_backbone=True,
     backbone=dict(type='ResNet', depth=50, out_indices=[0, 1, 2, 3, 4], norm_cfg=dict(type='BN')),
-    head=dict(type='MultiClsHead', in_indices=[0, 1, 2, 3, 4], in_channels=[64, 256, 512, 1024, 2048],
-              num_classes=1000, in_size=224, pool_type='specified', with_avgpool_head=False,
+    # The head's taps (names, channels, pooling) are the backbone's out_taps, passed by ImageClassifier.
+    head=dict(type='MultiClsHead', num_classes=1000, in_size=224, pool_type='specified', with_avgpool_head=False,
               norm_cfg=dict(type='SyncBN', momentum=0.1, affine=False)))

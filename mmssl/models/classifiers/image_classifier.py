@@ -1,3 +1,4 @@
+import inspect
 from typing import List, Optional, Tuple
 
 import torch
@@ -5,6 +6,15 @@ from mmengine.model import BaseModel
 
 from mmssl.registry import MODELS
 from mmssl.structures import DataSample
+
+from ..utils.taps import TapsMixin
+
+
+def _takes_taps(head: dict) -> bool:
+    """Whether the head that config ``head`` builds describes its inputs by their taps (a ``taps`` argument)."""
+    head_type = head.get('type')
+    head_cls = MODELS.get(head_type) if isinstance(head_type, str) else head_type
+    return inspect.isclass(head_cls) and 'taps' in inspect.signature(head_cls).parameters
 
 
 @MODELS.register_module()
@@ -22,7 +32,8 @@ class ImageClassifier(BaseModel):
 
     Args:
         backbone: backbone config; its ``out_indices`` must be what the head expects.
-        head: head config.
+        head: head config. A head with a ``taps`` argument (:class:`MultiClsHead`) that the config does not set
+            gets the backbone's ``out_taps``.
         frozen_backbone: linear evaluation (True) or fine-tuning (False).
         data_preprocessor: defaults to :class:`SelfSupDataPreprocessor` (ImageNet statistics, BGR→RGB).
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')`` on the backbone.
@@ -37,7 +48,8 @@ class ImageClassifier(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor or dict(type='SelfSupDataPreprocessor'),
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        self.head = MODELS.build(head)
+        taps = isinstance(self.backbone, TapsMixin) and _takes_taps(head)
+        self.head = MODELS.build(head, default_args=dict(taps=self.backbone.out_taps) if taps else None)
         self.frozen_backbone = frozen_backbone
         if frozen_backbone:
             self.backbone.requires_grad_(False)

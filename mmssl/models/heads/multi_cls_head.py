@@ -1,4 +1,4 @@
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -6,10 +6,9 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from torch import nn
 
-from mmssl.constants import LAYERS as TAP_NAMES
 from mmssl.registry import MODELS
 
-from ..utils.taps import pooled_dim, tap_pooling
+from ..utils.taps import Tap
 
 
 class LinearProbe(nn.Module):
@@ -23,7 +22,7 @@ class LinearProbe(nn.Module):
 
     Args:
         pool: the tap's pooling module.
-        channels: C, the tap's channel count (64 / 256 / 512 / 1024 / 2048 for ResNet-50).
+        channels: C, the tap's channel count (64 / 256 / 512 / 1024 / 2048 for ResNet-50's taps).
         in_features: length after pooling and flattening (C·h·w).
         num_classes: number of classes.
         norm_cfg: mmcv norm config built for ``channels`` (``type='BN'`` → BatchNorm2d, ``'SyncBN'``, ``'GN'``),
@@ -51,18 +50,18 @@ class LinearProbe(nn.Module):
 
 @MODELS.register_module()
 class MultiClsHead(BaseModule):
-    """Linear heads on several ResNet taps at once, plus an optional global-average-pool head on the last one.
+    """Linear heads on several backbone taps at once, plus an optional global-average-pool head on the last one.
 
-    Input: the backbone's taps, in the backbone's ``out_indices`` order, given here as ``in_indices``
-    (0 = feature1 … 4 = feature5). Each tap gets the benchmark pooling, a per-channel norm on the pooled map
-    (``norm_cfg``, default BatchNorm2d without affine, momentum 0.1; the multi-GPU configs use SyncBN as the
-    toolbox does) and a Linear layer (init normal std 0.01). ``forward`` returns
-    ``{head_name: logits (N, num_classes)}`` with head names ``feature1`` … ``feature5`` and ``avgpool``;
-    ``loss`` is the sum of the heads' cross-entropies, one ``loss_<head>`` entry per head.
+    Input: the backbone's output feature maps, described by ``taps`` in the same order (the backbone's
+    ``out_taps``; :class:`ImageClassifier` passes them when the config does not). Each tap gets its benchmark pooling
+    (:meth:`Tap.pooling`), a per-channel norm on the pooled map (``norm_cfg``, default BatchNorm2d without affine,
+    momentum 0.1; the multi-GPU configs use SyncBN as the toolbox does) and a Linear layer (init normal std 0.01).
+    ``forward`` returns ``{head_name: logits (N, num_classes)}``, one head per tap named after it (``feature1`` …
+    ``feature5`` on a ResNet) plus ``avgpool``; ``loss`` is the sum of the heads' cross-entropies, one
+    ``loss_<head>`` entry per head.
 
     Args:
-        in_indices: tap index of each input feature map, e.g. (0, 1, 2, 3, 4).
-        in_channels: channels of each input feature map, e.g. (64, 256, 512, 1024, 2048) for ResNet-50.
+        taps: the :class:`Tap` (or a dict of its fields) of each input feature map, in input order.
         num_classes: number of classes.
         in_size: input resolution the specified pooling is sized for (224 in every protocol).
         pool_type: ``'specified'`` (exact protocol pooling) or ``'adaptive'`` (same output sizes, any input).
@@ -71,8 +70,7 @@ class MultiClsHead(BaseModule):
     """
 
     def __init__(self,
-                 in_indices: Sequence[int] = (0, 1, 2, 3, 4),
-                 in_channels: Sequence[int] = (64, 256, 512, 1024, 2048),
+                 taps: Optional[Sequence[Union[Tap, Mapping]]] = None,
                  num_classes: int = 1000,
                  in_size: int = 224,
                  pool_type: str = 'specified',
@@ -80,28 +78,32 @@ class MultiClsHead(BaseModule):
                  norm_cfg: Optional[dict] = dict(type='BN', momentum=0.1, affine=False),
                  init_cfg: Optional[dict] = dict(type='Normal', std=0.01, layer='Linear')):
         super().__init__(init_cfg=init_cfg)
-        if len(in_indices) != len(in_channels):
-            raise ValueError(f'MultiClsHead: {len(in_indices)} in_indices but {len(in_channels)} in_channels')
-        self.in_indices = tuple(in_indices)
+        if not taps:
+            raise ValueError('MultiClsHead needs the taps of its inputs (taps=backbone.out_taps); ImageClassifier '
+                             'passes them when the head config gives none')
+        self.taps = tuple(Tap.coerce(tap) for tap in taps)
+        names = [tap.name for tap in self.taps]
+        if len(set(names)) != len(names) or (with_avgpool_head and 'avgpool' in names):
+            raise ValueError(f'MultiClsHead: head names must be distinct (avgpool included), got taps {names}')
         self.num_classes = num_classes  # checked against the training labels before training (DataCheckHook)
         self.heads = nn.ModuleDict()
-        for tap, channels in zip(in_indices, in_channels):
-            self.heads[TAP_NAMES[tap]] = LinearProbe(
-                tap_pooling(tap, pool_type), channels, pooled_dim(tap, channels, in_size, pool_type), num_classes,
-                norm_cfg=norm_cfg)
+        for tap in self.taps:
+            self.heads[tap.name] = LinearProbe(tap.pooling(pool_type), tap.channels,
+                                               tap.pooled_dim(in_size, pool_type), num_classes, norm_cfg=norm_cfg)
         if with_avgpool_head:
             self.heads['avgpool'] = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1),
-                                                  nn.Linear(in_channels[-1], num_classes))
+                                                  nn.Linear(self.taps[-1].channels, num_classes))
 
     @property
     def head_names(self) -> Tuple[str, ...]:
         return tuple(self.heads)
 
     def forward(self, feats: Sequence[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        if len(feats) != len(self.in_indices):
-            raise ValueError(f'MultiClsHead expects {len(self.in_indices)} feature maps (taps {self.in_indices}), '
+        if len(feats) != len(self.taps):
+            names = ', '.join(tap.name for tap in self.taps)
+            raise ValueError(f'MultiClsHead expects {len(self.taps)} feature maps (taps {names}), '
                              f'got {len(feats)}; match the backbone out_indices')
-        logits = {TAP_NAMES[tap]: self.heads[TAP_NAMES[tap]](x) for tap, x in zip(self.in_indices, feats)}
+        logits = {tap.name: self.heads[tap.name](x) for tap, x in zip(self.taps, feats)}
         if 'avgpool' in self.heads:
             logits['avgpool'] = self.heads['avgpool'](feats[-1])
         return logits

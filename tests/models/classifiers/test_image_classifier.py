@@ -47,8 +47,15 @@ def test_fine_tuning_trains_the_backbone_with_a_head_lr_multiplier():
 def test_predict_single_and_multi_head():
     outputs = classifier(frozen=True).eval().val_step(batch(2))
     assert outputs[0].pred_score.shape == (3, ) and outputs[0].pred_label.shape == (1, )
-    multi = classifier(frozen=True, head=dict(type='MultiClsHead', in_indices=[4], in_channels=[512],
-                                              num_classes=3, pool_type='adaptive'))
+    multi = classifier(frozen=True, head=dict(type='MultiClsHead', num_classes=3, pool_type='adaptive'))
     outputs = multi.eval().val_step(batch(2))
     assert set(outputs[0].pred_scores) == {'feature5', 'avgpool'}
     assert outputs[0].pred_scores['avgpool'].shape == (3, )
+
+
+def test_a_multi_head_gets_the_backbone_out_taps_unless_its_config_gives_taps():
+    model = classifier(frozen=True, head=dict(type='MultiClsHead', num_classes=3, pool_type='adaptive'))
+    assert model.head.taps == model.backbone.out_taps and list(model.head.heads) == ['feature5', 'avgpool']
+    taps = [dict(name='last', channels=512, stride=32, adaptive_size=1)]
+    model = classifier(frozen=True, head=dict(type='MultiClsHead', taps=taps, num_classes=3, pool_type='adaptive'))
+    assert [tap.name for tap in model.head.taps] == ['last'] and model.head.heads['last'].fc.in_features == 512

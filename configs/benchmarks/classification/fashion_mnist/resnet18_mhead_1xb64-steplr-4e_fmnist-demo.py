@@ -10,8 +10,8 @@ model = dict(
     type='ImageClassifier',
     frozen_backbone=True,
     backbone=dict(type='ResNet', depth=18, out_indices=[0, 1, 2, 3, 4], norm_cfg=dict(type='BN')),
-    head=dict(type='MultiClsHead', in_indices=[0, 1, 2, 3, 4], in_channels=[64, 64, 128, 256, 512],
-              num_classes=10, pool_type='adaptive', with_avgpool_head=True))
+    # The head's taps (feature1-5 of the ResNet-18) are the backbone's out_taps, passed by ImageClassifier.
+    head=dict(type='MultiClsHead', num_classes=10, pool_type='adaptive', with_avgpool_head=True))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
