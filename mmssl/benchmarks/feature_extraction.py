@@ -17,14 +17,13 @@ from mmengine.dist import barrier, get_dist_info, is_main_process
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader
 
+from mmssl.constants import RANDOM_INIT_SEED
 from mmssl.evaluation.svm.features import (META_FILE, SPLITS, checkpoint_source, create_feature_files, describe_weights,
                                            feature_path, l2_normalize, open_features, read_meta, weights_identity,
                                            write_labels, write_meta)
-from mmssl.models.utils.taps import tap_pooling
+from mmssl.models.utils.taps import require_taps
 from mmssl.registry import DATA_SAMPLERS, DATASETS, MODELS
 from mmssl.utils import load_backbone
-
-from mmssl.constants import LAYERS, RANDOM_INIT_SEED
 
 __all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features', 'features_mismatch',
            'stale_features_message']
@@ -34,26 +33,24 @@ class FeatureExtractor(torch.nn.Module):
     """Backbone taps → pooling → flatten → L2 normalisation, one (N, D) tensor per layer.
 
     Args:
-        backbone: backbone config; its ``out_indices`` are replaced by the requested layers.
-        layers: names among ``feature1`` … ``feature5``.
+        backbone: backbone config; the built backbone declares its taps (:class:`mmssl.models.utils.TapsMixin`)
+            and returns the requested layers.
+        layers: names of the backbone's taps (``feature1`` … ``feature5`` on a ResNet).
         data_preprocessor: config of the normalisation (ImageNet statistics by default).
-        pooling: ``'benchmark'`` (the SVM / linear-probe pooling of each tap) or ``'global'`` (average over
-            all positions: one value per channel, as kNN evaluation uses).
+        pooling: ``'benchmark'`` (the SVM / linear-probe pooling the tap declares, its ``'specified'`` pooling)
+            or ``'global'`` (average over all positions: one value per channel, as kNN evaluation uses).
     """
 
     def __init__(self, backbone: dict, layers: Sequence[str], data_preprocessor: Optional[dict] = None,
                  pooling: str = 'benchmark'):
         super().__init__()
-        unknown = [layer for layer in layers if layer not in LAYERS]
-        if unknown or not layers:
-            raise ValueError(f'unknown layer(s) {unknown or "(none)"}; choose from {", ".join(LAYERS)}')
-        self.layers = tuple(layers)
-        taps = [LAYERS.index(layer) for layer in self.layers]
-        self.backbone = MODELS.build(dict(backbone, out_indices=taps))
         if pooling not in ('benchmark', 'global'):
             raise ValueError(f"pooling must be 'benchmark' or 'global', got {pooling!r}")
-        self.pools = torch.nn.ModuleList(
-            tap_pooling(tap) if pooling == 'benchmark' else torch.nn.AdaptiveAvgPool2d(1) for tap in taps)
+        self.layers = tuple(layers)
+        self.backbone = MODELS.build(backbone)
+        taps = require_taps(self.backbone).select_taps(self.layers, what='layer')
+        self.pools = torch.nn.ModuleList(tap.pooling('specified' if pooling == 'benchmark' else 'global')
+                                         for tap in taps)
         self.data_preprocessor = MODELS.build(data_preprocessor or dict(type='SelfSupDataPreprocessor'))
 
     @torch.no_grad()
