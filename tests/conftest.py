@@ -1,7 +1,8 @@
 """Fixtures shared by the whole suite: the repository root, the tool runner, tiny data sets and checkpoints.
 
-Data-set writers live in ``data_utils.py`` (importable because ``pythonpath = tests``); this file only turns the
-shared ones into fixtures, so that one tiny copy serves every test of a session.
+Builders of data sets, checkpoints and runs live in the ``builders`` package (importable because
+``pythonpath = tests``); this file only turns the shared ones into fixtures, so that one tiny copy serves every
+test of a session. Tests take the repository root from the ``repo_root`` fixture.
 """
 import importlib
 import runpy
@@ -11,10 +12,26 @@ import sys
 from pathlib import Path
 
 import pytest
-from data_utils import make_all_datasets, make_fashion_mnist
+from builders import REPO_ROOT as REPO
+from builders.datasets import make_all_datasets
+from builders.fashion_mnist import make_fashion_mnist
 
-REPO = Path(__file__).resolve().parents[1]
 TOOLS = REPO / 'tools'
+CONFIG_ROOT = REPO / 'configs'
+
+
+def _shipped_configs() -> list:
+    """Every config under ``configs/`` but the ``_base_`` parts, as sorted paths relative to ``configs/``."""
+    return sorted(str(path.relative_to(CONFIG_ROOT)) for path in CONFIG_ROOT.rglob('*.py')
+                  if '_base_' not in path.relative_to(CONFIG_ROOT).parts)
+
+
+def pytest_generate_tests(metafunc):
+    """A test that takes a ``shipped_config`` argument runs once per shipped config (a path relative to
+    ``configs/``, also the test id), so test modules need no repository path at collection time."""
+    if 'shipped_config' in metafunc.fixturenames:
+        configs = _shipped_configs()
+        metafunc.parametrize('shipped_config', configs, ids=configs)
 
 
 def _run_tool(script, *args, process: bool = False, expect_ok: bool = True, env=None, timeout: int = 600):
@@ -43,7 +60,14 @@ def _run_tool(script, *args, process: bool = False, expect_ok: bool = True, env=
 
 @pytest.fixture(scope='session')
 def repo_root() -> Path:
+    """The repository root (configs, tools and docs are found under it)."""
     return REPO
+
+
+@pytest.fixture(scope='session')
+def shipped_configs() -> list:
+    """The configs that ``shipped_config`` runs over, as one sorted list."""
+    return _shipped_configs()
 
 
 @pytest.fixture(scope='session')
@@ -75,7 +99,7 @@ def repo(tmp_path) -> Path:
 
 @pytest.fixture(scope='session')
 def tiny_datasets(tmp_path_factory) -> dict:
-    """Every classification data set of data_utils in its official layout, a few images each."""
+    """Every classification data set of ``builders.datasets`` in its official layout, a few images each."""
     return make_all_datasets(str(tmp_path_factory.mktemp('tiny_datasets')))
 
 

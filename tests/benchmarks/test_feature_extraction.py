@@ -6,9 +6,10 @@ import os
 import shutil
 
 import pytest
-from data_utils import make_voc07, save_resnet_checkpoint
+from builders.checkpoints import save_resnet_checkpoint
+from builders.datasets import make_voc07
 
-from mmssl.benchmarks.cli import load_benchmark_config
+from mmssl.benchmarks.base import load_benchmark_config
 from mmssl.benchmarks.feature_extraction import extract_svm_features
 
 FMNIST_SVM = 'configs/benchmarks/classification/fashion_mnist/resnet18_svm_voc07_fmnist-demo.py'

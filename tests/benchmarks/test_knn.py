@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from data_utils import save_resnet_checkpoint
+from builders.checkpoints import save_resnet_checkpoint
 
 from mmssl.benchmarks import cli
 

@@ -5,7 +5,8 @@ import shutil
 
 import numpy as np
 import pytest
-from data_utils import make_places205, save_resnet_checkpoint
+from builders.checkpoints import save_resnet_checkpoint
+from builders.datasets import make_places205
 
 from mmssl.benchmarks import cli
 from mmssl.benchmarks.records import read_result

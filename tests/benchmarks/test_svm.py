@@ -5,13 +5,15 @@ import json
 
 import pytest
 import torch
-from data_utils import make_voc07, save_resnet_checkpoint
+from builders.checkpoints import save_resnet_checkpoint
+from builders.datasets import make_voc07
+from builders.feature_folders import write_split
 
 from mmssl.benchmarks import cli
 from mmssl.benchmarks.svm import VOC07SVM
-from mmssl.evaluation.svm import write_meta, write_split
+from mmssl.evaluation.feature_folder import checkpoint_source
+from mmssl.evaluation.svm import write_meta
 from mmssl.evaluation.svm._synthetic import make_voc_like_features
-from mmssl.evaluation.svm.features import checkpoint_source
 from mmssl.utils.work_dir_lock import LOCK_FILE
 
 FMNIST_SVM = 'configs/benchmarks/classification/fashion_mnist/resnet18_svm_voc07_fmnist-demo.py'

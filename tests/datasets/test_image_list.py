@@ -2,7 +2,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from data_utils import make_flat_folder, make_image_folder, write_image, write_lines
+from builders.files import make_flat_folder, make_image_folder, write_image, write_lines
 
 from mmssl.datasets import ImageList
 from mmssl.registry import DATASETS

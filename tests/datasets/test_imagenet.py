@@ -2,7 +2,8 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from data_utils import make_imagenet, write_image, write_lines
+from builders.datasets import make_imagenet
+from builders.files import write_image, write_lines
 
 from mmssl.datasets import ImageNet
 

@@ -4,7 +4,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from data_utils import make_inaturalist2018
+from builders.datasets import make_inaturalist2018
 
 from mmssl.datasets import INaturalist2018
 

@@ -2,7 +2,8 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from data_utils import PLACES_PREFIX, make_places205, write_lines
+from builders.datasets import PLACES_PREFIX, make_places205
+from builders.files import write_lines
 
 from mmssl.datasets import Places205
 from mmssl.datasets.places205 import places_category

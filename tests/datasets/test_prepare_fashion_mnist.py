@@ -5,7 +5,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from data_utils import FASHION_MNIST_DIR, load_converter, write_fashion_mnist_idx
+from builders.fashion_mnist import FASHION_MNIST_DIR, load_converter, write_fashion_mnist_idx
 from PIL import Image
 
 from mmssl.datasets import ImageNet, VOC07Classification

@@ -4,7 +4,8 @@ import shutil
 
 import numpy as np
 import pytest
-from data_utils import make_voc07, voc_xml, write_lines
+from builders.datasets import make_voc07, voc_xml
+from builders.files import write_lines
 
 from mmssl.datasets import VOC_CLASSES, VOC07Classification
 from mmssl.datasets.voc import parse_voc_xml, voc_encode

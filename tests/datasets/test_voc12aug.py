@@ -2,7 +2,8 @@ import os.path as osp
 import re
 
 import pytest
-from data_utils import make_voc12aug, write_lines
+from builders.dense_datasets import make_voc12aug
+from builders.files import write_lines
 
 pytest.importorskip('mmseg')
 from mmssl.datasets.voc12aug import VOC12AugDataset  # noqa: E402

@@ -5,10 +5,12 @@ import shutil
 
 import pytest
 import torch
-from data_utils import make_imagenet, save_resnet_checkpoint, tiny_train_config
+from builders.checkpoints import save_resnet_checkpoint
+from builders.datasets import make_imagenet
+from builders.runs import tiny_train_config
 
-from mmssl.apis.train import train
 from mmssl.engine.resume import check_resumable, find_resume_checkpoint
+from mmssl.engine.train import train
 from mmssl.utils import CheckpointMismatchError, register_all_modules
 
 LOGGER = logging.getLogger(__name__)

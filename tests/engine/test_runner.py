@@ -1,10 +1,12 @@
 """CheckedRunner: ``load_from`` goes through the checked loader (>= 90% of the model's keys)."""
 import pytest
 import torch
-from data_utils import make_imagenet, save_resnet_checkpoint, tiny_train_config
+from builders.checkpoints import save_resnet_checkpoint
+from builders.datasets import make_imagenet
+from builders.runs import tiny_train_config
 
-from mmssl.apis.train import train
 from mmssl.engine.runner import CheckedRunner
+from mmssl.engine.train import train
 from mmssl.utils import CheckpointMismatchError, register_all_modules
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from data_utils import FASHION_MNIST_DIR, make_fashion_mnist
+from builders.fashion_mnist import FASHION_MNIST_DIR, make_fashion_mnist
 
 from mmssl.benchmarks import suite as benchmark_suite
 from mmssl.benchmarks.base import default_work_dir
@@ -153,7 +153,7 @@ def test_runs_of_several_seeds_give_mean_and_std_rows(tmp_path, capsys, run_tool
 
 
 def test_every_path_is_made_absolute_before_anything_runs(tmp_path, monkeypatch, run_tool, repo_root):
-    from data_utils import save_resnet_checkpoint
+    from builders.checkpoints import save_resnet_checkpoint
     caller, suites = tmp_path / 'caller', tmp_path / 'suites'
     (caller / 'cfg').mkdir(parents=True)
     suites.mkdir()

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from data_utils import make_voc07, save_resnet_checkpoint
+from builders.checkpoints import save_resnet_checkpoint
+from builders.datasets import make_voc07
 
 from mmssl.benchmarks.records import read_result
 
@@ -88,7 +89,7 @@ def test_svm_extraction_single_and_two_processes_agree(tmp_path, run_tool):
 
 
 def test_semi_supervised_grid_runs_points_resumes_and_reports_best(tmp_path, run_tool):
-    from data_utils import make_imagenet
+    from builders.datasets import make_imagenet
     data = make_imagenet(str(tmp_path / 'imagenet'), train_per_class=1, val_per_class=1)
     save_resnet_checkpoint(tmp_path / 'pretrain.pth', depth=50)
     options = [f'{loader}.dataset.data_root={data["data_root"]}' for loader in ('train_dataloader', 'val_dataloader')]
@@ -145,7 +146,7 @@ def test_knn_records_a_random_backbone_as_no_checkpoint(tmp_path, fmnist_tiny, r
 def test_a_tool_run_reads_the_checkpoint_once(tmp_path, fmnist_tiny, run_tool, monkeypatch, tool):
     import hashlib
 
-    from mmssl.utils import checkpoint as loader
+    from mmssl.utils.checkpoint import reading as loader
     save_resnet_checkpoint(tmp_path / 'pretrain.pth', depth=18)
     loader._last_read.clear()
     reads = []

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from data_utils import LAYOUTS, make_imagenet, make_voc07, torchvision_resnet50, without_counters, write_layout
+from builders.checkpoints import LAYOUTS, torchvision_resnet50, without_counters, write_layout
+from builders.datasets import make_imagenet, make_voc07
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from data_utils import make_cityscapes, make_coco_instances, make_voc12aug, make_voc0712
+from builders.dense_datasets import make_cityscapes, make_coco_instances, make_voc12aug, make_voc0712
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 

@@ -6,10 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from data_utils import FASHION_MNIST_DIR, make_fashion_mnist
+from builders.fashion_mnist import FASHION_MNIST_DIR, make_fashion_mnist
+from builders.feature_folders import write_split
 
 from mmssl.benchmarks.records import read_result
-from mmssl.evaluation.svm import write_meta, write_split
+from mmssl.evaluation.svm import write_meta
 from mmssl.evaluation.svm._synthetic import make_voc_like_features
 from mmssl.models import ResNet
 
@@ -181,9 +182,9 @@ def test_results_of_other_features_are_refused_and_recomputed_on_request(tmp_pat
 
 
 def test_the_record_names_the_extracted_checkpoint_even_once_it_is_gone(tmp_path, monkeypatch, run_tool):
-    from data_utils import save_resnet_checkpoint
+    from builders.checkpoints import save_resnet_checkpoint
 
-    from mmssl.evaluation.svm.features import checkpoint_source
+    from mmssl.evaluation.feature_folder import checkpoint_source
     weights = tmp_path / 'a.pth'
     save_resnet_checkpoint(weights, depth=18)
     features = write_feature_dir(tmp_path / 'features', layers=('feature5', ))

@@ -1,7 +1,9 @@
 """tools/test.py evaluates only a checkpoint that holds every key of the model."""
 import pytest
 import torch
-from data_utils import make_imagenet, save_resnet_checkpoint, tiny_train_config
+from builders.checkpoints import save_resnet_checkpoint
+from builders.datasets import make_imagenet
+from builders.runs import tiny_train_config
 
 from mmssl.utils import CheckpointMismatchError
 

@@ -1,6 +1,6 @@
 """Every tool that writes into a work dir takes its lock: a second run fails at once, naming the holder."""
 import pytest
-from data_utils import hold_work_dir_lock
+from builders.runs import hold_work_dir_lock
 
 DEMO = 'configs/selfsup/relative_loc/relative-loc_resnet18_1xb32-300it_fmnist-demo.py'
 FMNIST = 'configs/benchmarks/classification/fashion_mnist/'

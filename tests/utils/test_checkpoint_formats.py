@@ -5,7 +5,7 @@ import pickle
 
 import pytest
 import torch
-from data_utils import LAYOUTS, torchvision_resnet50, without_counters, write_layout
+from builders.checkpoints import LAYOUTS, torchvision_resnet50, without_counters, write_layout
 
 from mmssl.models import ResNet
 from mmssl.utils import CheckpointMismatchError, load_backbone, read_backbone

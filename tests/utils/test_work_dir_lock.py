@@ -5,7 +5,8 @@ import subprocess
 import sys
 
 import pytest
-from data_utils import REPO_ROOT, hold_work_dir_lock
+from builders import REPO_ROOT
+from builders.runs import hold_work_dir_lock
 
 from mmssl.utils.work_dir_lock import LOCK_FILE, work_dir_lock
 

@@ -1,6 +1,6 @@
 """LoadImageFromFile (mmssl scope): an image that cannot be decoded is named, with its size and sample index."""
 import pytest
-from data_utils import write_image
+from builders.files import write_image
 
 from mmssl.datasets.transforms import LoadImageFromFile
 from mmssl.registry import TRANSFORMS

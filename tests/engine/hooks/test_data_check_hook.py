@@ -1,9 +1,10 @@
 """The training data is checked before the first iteration: label range, and (opt-in) every image decoded."""
 import pytest
 import torch
-from data_utils import make_imagenet, tiny_train_config
+from builders.datasets import make_imagenet
+from builders.runs import tiny_train_config
 
-from mmssl.apis.train import apply_train_options, train
+from mmssl.engine.train import apply_train_options, train
 from mmssl.utils import register_all_modules
 
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
+from builders.feature_folders import write_split
 
-from mmssl.evaluation.svm import l2_normalize, load_split, read_meta, write_meta, write_split
+from mmssl.evaluation.svm import l2_normalize, load_split, read_meta, write_meta
 
 
 def feature_dir(tmp_path, train_rows=6):
@@ -59,9 +60,9 @@ def test_all_zero_rows_of_an_interrupted_extraction_are_refused(tmp_path):
 
 
 def test_a_changed_or_relative_source_checkpoint_is_refused(tmp_path):
-    from data_utils import save_resnet_checkpoint
+    from builders.checkpoints import save_resnet_checkpoint
 
-    from mmssl.evaluation.svm.features import check_source_checkpoint, checkpoint_source
+    from mmssl.evaluation.feature_folder import check_source_checkpoint, checkpoint_source
     weights = tmp_path / 'a.pth'
     save_resnet_checkpoint(weights, depth=18)
     source = checkpoint_source(str(weights))
@@ -92,7 +93,7 @@ def test_feature_files_are_allocated_so_a_full_disk_raises_naming_the_file(tmp_p
     import errno
     import os
 
-    from mmssl.evaluation.svm.features import create_feature_files
+    from mmssl.evaluation.feature_folder import create_feature_files
     allocated = []
     monkeypatch.setattr(os, 'posix_fallocate', lambda fd, offset, size: allocated.append(size))
     paths = create_feature_files(str(tmp_path), 'test', {'feature5': (10, 4)})
