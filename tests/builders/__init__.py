@@ -6,6 +6,7 @@
 - :mod:`builders.fashion_mnist`: the Fashion-MNIST converter's output;
 - :mod:`builders.dense_datasets`: detection / segmentation data sets (COCO 2017, VOC0712, VOC12aug, Cityscapes);
 - :mod:`builders.checkpoints`: checkpoint files in every layout the loader reads;
+- :mod:`builders.feature_folders`: feature folders written directly from arrays;
 - :mod:`builders.runs`: a tiny training config and a process holding a work-dir lock.
 
 Tests take the shared ones as fixtures from ``tests/conftest.py``. ``REPO_ROOT`` is the one place the repository

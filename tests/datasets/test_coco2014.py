@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from data_utils import REPO_ROOT, make_coco2014_svm
+from builders.datasets import make_coco2014_svm
 
 from mmssl.datasets.coco import coco_image_labels, convert_coco_svm_labels, is_valid_object
 from mmssl.registry import DATASETS
@@ -73,10 +73,10 @@ def test_converter_refuses_bad_input(tmp_path):
         DATASETS.build(dict(type='COCO2014Classification', data_root=coco['data_root'], split='train2014'))
 
 
-def test_converter_cli(tmp_path, monkeypatch, capsys):
+def test_converter_cli(tmp_path, monkeypatch, capsys, repo_root):
     make_coco2014_svm(str(tmp_path), convert=False)
     spec = importlib.util.spec_from_file_location(
-        'coco2014_svm_labels', osp.join(REPO_ROOT, 'tools', 'dataset_converters', 'coco2014_svm_labels.py'))
+        'coco2014_svm_labels', str(repo_root / 'tools' / 'dataset_converters' / 'coco2014_svm_labels.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.setattr(sys, 'argv', ['coco2014_svm_labels.py', str(tmp_path)])

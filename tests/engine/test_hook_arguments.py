@@ -1,18 +1,16 @@
 """A misspelled hook argument fails when the Runner builds the hooks, naming the hook, the key and close names."""
-from pathlib import Path
 
 import pytest
-from data_utils import make_imagenet, tiny_train_config
+from builders.datasets import make_imagenet
+from builders.runs import tiny_train_config
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.utils import import_modules_from_strings
 
-from mmssl.apis.train import train
 from mmssl.engine.hook_arguments import accepted_arguments, check_hook_arguments
 from mmssl.engine.hooks import CheckpointHook, PretrainedWeightsCheckHook
+from mmssl.engine.train import train
 from mmssl.utils import register_all_modules
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_misspelled_checkpoint_hook_argument_fails_before_training(tmp_path):
@@ -38,11 +36,9 @@ def test_accepted_arguments():
     assert accepted_arguments(PretrainedWeightsCheckHook) == {'modules', 'min_match_ratio'}
 
 
-@pytest.mark.parametrize('config', sorted(str(path.relative_to(REPO)) for path in (REPO / 'configs').rglob('*.py')
-                                          if '_base_' not in path.parts))
-def test_every_shipped_config_passes_the_check(config):
+def test_every_shipped_config_passes_the_check(shipped_config, repo_root):
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(str(REPO / config))
+    cfg = Config.fromfile(str(repo_root / 'configs' / shipped_config))
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):

@@ -1,14 +1,18 @@
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / 'speed_benchmarks' / 'svm_speed.py'
+import pytest
 
 
-def test_svm_speed_prints_agreement_ratios_and_time_breakdown(tmp_path):
+@pytest.fixture
+def script(repo_root):
+    return repo_root / 'speed_benchmarks' / 'svm_speed.py'
+
+
+def test_svm_speed_prints_agreement_ratios_and_time_breakdown(tmp_path, script):
     # A tiny run: it checks that the script works and that the solvers agree, never how fast they are.
-    result = subprocess.run([sys.executable, str(SCRIPT), '--num-train', '150', '--num-test', '100', '--dim', '64',
+    result = subprocess.run([sys.executable, str(script), '--num-train', '150', '--num-test', '100', '--dim', '64',
                              '--costs', '0.1,1', '--n-jobs', '1', '--primal-vs-dual', '--precision-vs-double',
                              '--versus-cpu', '--coco-size', '--coco-train', '300', '--coco-test', '100',
                              '--work-dir', str(tmp_path)],
@@ -36,8 +40,8 @@ def test_svm_speed_prints_agreement_ratios_and_time_breakdown(tmp_path):
     assert gap < 0.5
 
 
-def test_svm_speed_resumes_from_its_work_dir(tmp_path):
-    cmd = [sys.executable, str(SCRIPT), '--num-train', '150', '--num-test', '100', '--dim', '32', '--costs', '0.1,1',
+def test_svm_speed_resumes_from_its_work_dir(tmp_path, script):
+    cmd = [sys.executable, str(script), '--num-train', '150', '--num-test', '100', '--dim', '32', '--costs', '0.1,1',
            '--coco-size', '--coco-train', '300', '--coco-test', '100', '--skip-reference', '--work-dir', str(tmp_path)]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr[-3000:]

@@ -1,18 +1,13 @@
 """NPID through tools/train.py: the memory bank is checked against the data and survives checkpoints."""
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
-from data_utils import make_imagenet
+from builders.datasets import make_imagenet
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmssl.utils import register_all_modules
 
-REPO = Path(__file__).resolve().parents[2]
-NPID_DEMO = REPO / 'configs/selfsup/npid/npid_resnet18_1xb64-1500it_fmnist-demo.py'
+NPID_DEMO = 'configs/selfsup/npid/npid_resnet18_1xb64-1500it_fmnist-demo.py'  # relative to the repository root
 
 pytestmark = pytest.mark.slow
 
@@ -31,22 +26,20 @@ def options(data, length, max_iters=2):
     return ['--cfg-options'] + [f'{key}={value}' for key, value in values.items()]
 
 
-def test_bank_size_mismatch_is_refused_with_both_numbers(tmp_path, tiny_imagenet):
-    cmd = [sys.executable, REPO / 'tools/train.py', NPID_DEMO, '--work-dir', tmp_path, *options(tiny_imagenet, 1000)]
-    result = subprocess.run([str(c) for c in cmd], cwd=REPO, capture_output=True, text=True, timeout=300)
+def test_bank_size_mismatch_is_refused_with_both_numbers(tmp_path, tiny_imagenet, run_tool):
+    result = run_tool('train.py', NPID_DEMO, '--work-dir', tmp_path, *options(tiny_imagenet, 1000), process=True,
+                      expect_ok=False, timeout=300)
     assert result.returncode != 0
     assert 'memory bank length 1000 differs from the training set size 6' in result.stderr
 
 
-def test_resume_restores_the_memory_bank_exactly(tmp_path, tiny_imagenet):
-    cmd = [sys.executable, REPO / 'tools/train.py', NPID_DEMO, '--work-dir', tmp_path, *options(tiny_imagenet, 6)]
-    result = subprocess.run([str(c) for c in cmd], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_resume_restores_the_memory_bank_exactly(tmp_path, tiny_imagenet, run_tool, repo_root):
+    run_tool('train.py', NPID_DEMO, '--work-dir', tmp_path, *options(tiny_imagenet, 6), process=True, timeout=300)
     saved = torch.load(tmp_path / 'iter_2.pth', weights_only=True)['state_dict']['memory_bank.feature_bank']
     assert saved.shape == (6, 128)
 
     register_all_modules()
-    cfg = Config.fromfile(str(NPID_DEMO))
+    cfg = Config.fromfile(str(repo_root / NPID_DEMO))
     cfg.merge_from_dict(dict(work_dir=str(tmp_path / 'resumed'), resume=True, load_from=str(tmp_path / 'iter_2.pth')))
     cfg.model.memory_bank.length = 6
     cfg.model.backbone.norm_cfg = dict(type='BN')

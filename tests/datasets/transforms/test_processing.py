@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import numpy as np
 import pytest
 from mmengine.config import Config
@@ -8,7 +6,6 @@ from mmssl.datasets.transforms import Lighting
 from mmssl.registry import TRANSFORMS
 from mmssl.utils import register_all_modules
 
-REPO = Path(__file__).resolve().parents[3]
 # AlexNet PCA as in mmselfsup 0.x mmselfsup/datasets/pipelines/transforms.py (Lighting._IMAGENET_PCA).
 EIGVAL = [0.2175, 0.0188, 0.0045]
 EIGVEC = [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]]
@@ -63,10 +60,10 @@ def test_lighting_rejects_bad_input():
         Lighting(color_format='hsv')
 
 
-def test_imagenet_multihead_training_augmentation_is_the_toolbox_one():
+def test_imagenet_multihead_training_augmentation_is_the_toolbox_one(repo_root):
     register_all_modules()
     cfg = Config.fromfile(
-        str(REPO / 'configs/benchmarks/classification/imagenet/resnet50_mhead_8xb32-steplr-90e_in1k.py'))
+        str(repo_root / 'configs/benchmarks/classification/imagenet/resnet50_mhead_8xb32-steplr-90e_in1k.py'))
     pipeline = cfg.train_dataloader.dataset.pipeline
     assert [step['type'] for step in pipeline] == [
         'LoadImageFromFile', 'RandomResizedCrop', 'RandomFlip', 'ColorJitter', 'Lighting', 'PackInputs']

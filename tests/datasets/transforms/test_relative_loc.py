@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import numpy as np
 import pytest
 from mmengine.config import Config
@@ -9,8 +7,11 @@ from mmssl.datasets.transforms import RandomRescalePixels, RelativeLocPatches
 from mmssl.datasets.transforms.relative_loc import CENTRE, NEIGHBOURS, NEIGHBOURS_1X
 from mmssl.utils import register_all_modules
 
-REPO = Path(__file__).resolve().parents[3]
-CONFIGS = REPO / 'configs' / 'selfsup' / 'relative_loc'
+
+@pytest.fixture
+def configs(repo_root):
+    """The folder of the shipped relative-location configs."""
+    return repo_root / 'configs' / 'selfsup' / 'relative_loc'
 
 
 def coordinate_image(size=255):
@@ -183,8 +184,9 @@ def test_invalid_geometry_is_refused():
 
 
 def pipeline_of(config, key='train_dataloader'):
+    """The pipeline of ``key``'s data set in the config file ``config``."""
     register_all_modules()
-    return Config.fromfile(str(CONFIGS / config))[key].dataset.pipeline
+    return Config.fromfile(str(config))[key].dataset.pipeline
 
 
 def run_until_patches(pipeline, img, seed=0, grey=True):
@@ -197,8 +199,8 @@ def run_until_patches(pipeline, img, seed=0, grey=True):
     return Compose(steps)(dict(img=img, img_path='x.jpg', ori_shape=img.shape[:2], img_shape=img.shape[:2]))
 
 
-def test_default_pipeline_is_mmselfsup_1x():
-    pipeline = pipeline_of('relative-loc_resnet50_8xb64-steplr-70e_in1k.py')
+def test_default_pipeline_is_mmselfsup_1x(configs):
+    pipeline = pipeline_of(configs / 'relative-loc_resnet50_8xb64-steplr-70e_in1k.py')
     assert [step['type'] for step in pipeline] == ['LoadImageFromFile', 'Resize', 'RandomCrop', 'RandomGrayscale',
                                                    'RelativeLocPatches', 'PackInputs']
     assert pipeline[1] == dict(type='Resize', scale=292)
@@ -216,8 +218,8 @@ def test_default_pipeline_is_mmselfsup_1x():
     assert (out == 80).all()  # (30 + 60 + 150) / 3; luma would give 0.114*30 + 0.587*60 + 0.299*150 = 83.5
 
 
-def test_0x_variant_keeps_the_aspect_and_uses_luma():
-    pipeline = pipeline_of('relative-loc-0x_resnet50_8xb64-steplr-70e_in1k.py')
+def test_0x_variant_keeps_the_aspect_and_uses_luma(configs):
+    pipeline = pipeline_of(configs / 'relative-loc-0x_resnet50_8xb64-steplr-70e_in1k.py')
     assert pipeline[1] == dict(type='ResizeEdge', scale=292, edge='short')
     assert pipeline[4]['inclusive_cell_end'] is False
     img = np.zeros((300, 600, 3), np.uint8)
@@ -227,18 +229,18 @@ def test_0x_variant_keeps_the_aspect_and_uses_luma():
     out = run_until_patches(pipeline, img.copy())['img']
     assert out.shape == (255, 255, 3)
     assert np.abs(out.astype(int) - 83).max() <= 1  # 0.299 R + 0.587 G + 0.114 B = 83.5
-    cfg = Config.fromfile(str(CONFIGS / 'relative-loc-0x_resnet50_8xb64-steplr-70e_in1k.py'))
+    cfg = Config.fromfile(str(configs / 'relative-loc-0x_resnet50_8xb64-steplr-70e_in1k.py'))
     assert cfg.model.label_layout == 'row_major' and cfg.model.pair_order == 'neighbour_first'
     assert cfg.model.data_preprocessor.mean == [123.675, 116.28, 103.53]
 
 
-def test_paper_config_uses_the_deepcontext_sampling():
-    pipeline = pipeline_of('relative-loc-paper_resnet50_8xb64-steplr-70e_in1k.py')
+def test_paper_config_uses_the_deepcontext_sampling(configs):
+    pipeline = pipeline_of(configs / 'relative-loc-paper_resnet50_8xb64-steplr-70e_in1k.py')
     assert pipeline[1] == dict(type='RandomRescalePixels', min_pixels=150000, max_pixels=450000)
     patches = pipeline[2]
     assert (patches['patch_size'], patches['cell_size'], patches['jitter']) == (96, 144, 7)
     assert patches['pixelate_prob'] == 0.33 and patches['color_drop'] and patches['patch_norm_scale'] == 50.
-    cfg = Config.fromfile(str(CONFIGS / 'relative-loc-paper_resnet50_8xb64-steplr-70e_in1k.py'))
+    cfg = Config.fromfile(str(configs / 'relative-loc-paper_resnet50_8xb64-steplr-70e_in1k.py'))
     assert cfg.model.pair_order == 'centre_first' and cfg.model.label_layout == 'row_major'
 
 

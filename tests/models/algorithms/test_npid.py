@@ -2,7 +2,6 @@ import copy
 import math
 import os
 import tempfile
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,7 +15,6 @@ from mmssl.registry import MODELS
 from mmssl.utils import register_all_modules
 
 register_all_modules()
-REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize('loss_type', ['infonce', 'nce'])
@@ -124,9 +122,9 @@ def test_npid_step_draws_negatives_as_configured(ensure_neg, monkeypatch):
     assert calls == [ensure_neg]
 
 
-def test_configs_follow_the_toolbox():
-    base = Config.fromfile(str(REPO / 'configs/selfsup/npid/npid_resnet50_8xb32-steplr-200e_in1k.py'))
-    ensure = Config.fromfile(str(REPO / 'configs/selfsup/npid/npid-ensure-neg_resnet50_8xb32-steplr-200e_in1k.py'))
+def test_configs_follow_the_toolbox(repo_root):
+    base = Config.fromfile(str(repo_root / 'configs/selfsup/npid/npid_resnet50_8xb32-steplr-200e_in1k.py'))
+    ensure = Config.fromfile(str(repo_root / 'configs/selfsup/npid/npid-ensure-neg_resnet50_8xb32-steplr-200e_in1k.py'))
     assert base.model.ensure_neg is False and ensure.model.ensure_neg is True
     assert base.model.memory_bank.momentum == 0.5 and base.model.neck.get('init_cfg') is None
     assert base.train_dataloader.drop_last is True and ensure.train_dataloader.drop_last is True

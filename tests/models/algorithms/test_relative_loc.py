@@ -119,12 +119,10 @@ def test_tensor_mode_returns_backbone_taps_and_rejects_bad_shapes():
         MODELS.build({**small_cfg('exact'), 'backbone_mode': 'fast'})
 
 
-def test_toolbox_model_config_uses_plain_bn_in_the_backbone():
+def test_toolbox_model_config_uses_plain_bn_in_the_backbone(repo_root):
     """mmselfsup 0.x and 1.x configs/selfsup/_base_/models/relative-loc.py: norm_cfg=dict(type='BN')."""
-    from pathlib import Path
-
     from mmengine.config import Config
-    cfg = Config.fromfile(str(Path(__file__).resolve().parents[3] / 'configs/_base_/models/relative-loc.py'))
+    cfg = Config.fromfile(str(repo_root / 'configs/_base_/models/relative-loc.py'))
     assert cfg.model.backbone.norm_cfg == dict(type='BN')
     model = MODELS.build(cfg.model)
     norms = [m for m in model.backbone.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]

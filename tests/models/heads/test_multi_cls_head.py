@@ -1,5 +1,4 @@
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import torch
@@ -10,7 +9,6 @@ from mmssl.models.backbones.resnet import resnet_taps
 from mmssl.registry import MODELS
 from mmssl.utils import register_all_modules
 
-REPO = Path(__file__).resolve().parents[3]
 RESNET50_CHANNELS = {'feature1': 64, 'feature2': 256, 'feature3': 512, 'feature4': 1024, 'feature5': 2048}
 
 RESNET50_DIMS = {'feature1': 9216, 'feature2': 9216, 'feature3': 8192, 'feature4': 9216, 'feature5': 8192}
@@ -64,9 +62,9 @@ def test_norm_is_per_channel_batchnorm2d_on_the_pooled_map():
     assert not torch.allclose(normalised.mean(dim=0).flatten(), torch.zeros(32), atol=1e-3)
 
 
-def test_resnet50_multihead_config_uses_syncbn_per_channel():
+def test_resnet50_multihead_config_uses_syncbn_per_channel(repo_root):
     register_all_modules()
-    cfg = Config.fromfile(str(REPO / 'configs/_base_/models/resnet50_multihead.py'))
+    cfg = Config.fromfile(str(repo_root / 'configs/_base_/models/resnet50_multihead.py'))
     assert cfg.model.head.norm_cfg == dict(type='SyncBN', momentum=0.1, affine=False)
     head = MODELS.build(cfg.model.head, default_args=dict(taps=R50))
     for name, channels in RESNET50_CHANNELS.items():
