@@ -1,15 +1,20 @@
 """Model-zoo tables of the package: laid out from the benchmarks' declarations, records as table results, mean ± std
-rows of a suite run."""
+rows of a suite run, of any backbone's taps and of a benchmark with no table entry."""
+import sys
+
 import pytest
 
 from mmssl.benchmarks.base import get_benchmark
 from mmssl.benchmarks.records import benchmarks_by_record
 from mmssl.benchmarks.tables import (TABLES, Column, ModelZooError, dataset_from_config, record_to_result, run_tables,
                                      table_for)
+from mmssl.registry import BENCHMARKS
 
 MHEAD_DEMO = 'configs/benchmarks/classification/fashion_mnist/resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py'
 KNN_IN1K = 'configs/benchmarks/classification/knn/resnet50_knn_in1k.py'
 RELLOC_IN1K = 'configs/selfsup/relative_loc/relative-loc_resnet50_8xb64-steplr-70e_in1k.py'
+SVM_DEMO = 'configs/benchmarks/classification/fashion_mnist/resnet18_svm_voc07_fmnist-demo.py'
+CENTROID = 'projects/centroid_benchmark'
 
 
 def record(benchmark, metrics, config=MHEAD_DEMO, **extra):
@@ -143,3 +148,49 @@ def test_a_row_of_several_runs_shows_mean_and_sample_std(repo_root):
     runs[1]['metrics'].pop('accuracy/feature2/top1')
     with pytest.raises(ModelZooError, match='demo .3 runs.: the runs of .*resnet18_mhead.* report different'):
         run_tables({'demo (3 runs)': {'linear': runs}}, None, str(repo_root))
+
+
+def test_records_of_other_taps_than_resnet_s_get_their_own_columns_after_the_declared_ones(repo_root):
+    resnet = record('svm_voc07', {f'feature{i}': 10.0 * i for i in range(1, 6)}, SVM_DEMO)
+    other = record('svm_voc07', {'block9': 9.0, 'block3': 3.0}, SVM_DEMO)
+    # A record of the ResNet taps shows them only (what else it carries is no tap); another record's order stays.
+    assert record_to_result(dict(resnet, metrics=dict(resnet['metrics'], best=50.0)),
+                            str(repo_root))['Metrics'] == resnet['metrics']
+    assert list(record_to_result(other, str(repo_root))['Metrics']) == ['block9', 'block3']
+    tables = run_tables({'resnet': {'svm': [resnet]}, 'other': {'svm': [other]}}, None, str(repo_root)).splitlines()
+    assert tables[4].startswith('| Pre-training config | Feature1 | Feature2 | Feature3 | Feature4 | Feature5 | '
+                                'Block9 | Block3 | Benchmark config |')
+    assert tables[6].startswith('| resnet (no pre-training) | 10.00 | 20.00 | 30.00 | 40.00 | 50.00 | – | – |')
+    assert tables[7].startswith('| other (no pre-training) | – | – | – | – | – | 9.00 | 3.00 |')
+
+
+@pytest.fixture
+def centroid_plugin(monkeypatch, repo_root):
+    """The plugin benchmark of docs/en/add_new_benchmark.md, registered for one test."""
+    monkeypatch.syspath_prepend(str(repo_root / CENTROID))
+    import centroid_benchmark  # noqa: F401  (registers it, as its config's custom_imports does)
+    yield
+    BENCHMARKS.module_dict.pop('NearestCentroid', None)
+    sys.modules.pop('centroid_benchmark', None)
+    sys.modules.pop('centroid_benchmark.centroid', None)
+
+
+def test_a_benchmark_without_a_table_entry_gets_a_table_of_its_declaration_in_a_suite_run(repo_root, centroid_plugin):
+    config = f'{CENTROID}/configs/resnet18_centroid_fmnist-demo.py'
+    centroid = dict(record('nearest_centroid', {'top1': 71.25}, config), dataset='Fashion-MNIST')
+    knn = record('knn', {'k10/top1': 60.0}, 'configs/benchmarks/classification/fashion_mnist/'
+                 'resnet18_knn_fmnist-demo.py')
+    tables = run_tables({'demo': {'centroid': [centroid], 'knn': [knn]}}, None, str(repo_root)).splitlines()
+    at = tables.index('#### Nearest-centroid classification, Fashion-MNIST')
+    assert tables[at - 2] == '### Benchmarks without a model-zoo table'
+    assert tables[at + 2] == '| Pre-training config | Top-1 | Benchmark config |'
+    assert tables[at + 4] == ('| demo (no pre-training) | 71.25 | [resnet18_centroid_fmnist-demo]'
+                              f'({config}) |')
+    assert '#### Fashion-MNIST kNN (top-1 %)' in tables
+    # A record that names no data set still shows; the published tables take only benchmarks of the layout.
+    unnamed = record('nearest_centroid', {'top1': 50.0}, 'configs/selfsup/relative_loc/'
+                     'relative-loc_resnet18_1xb32-300it_fmnist-demo.py')
+    assert '#### Nearest-centroid classification' in run_tables({'x': {'centroid': [unnamed]}}, None,
+                                                                str(repo_root)).splitlines()
+    with pytest.raises(ModelZooError, match="unknown Task / Dataset 'Nearest Centroid' / 'Fashion-MNIST'"):
+        record_to_result(centroid, str(repo_root))

@@ -1,21 +1,25 @@
 """Model-zoo tables of benchmark results, laid out from the benchmarks' own declarations.
 
-- :mod:`.layout`: which table a (Task, Dataset) result fills; a table's Task, columns and layer rows are those its
-  benchmark declares.
+- :mod:`.layout`: which table a (Task, Dataset) result fills; a table's Task and columns are those its benchmark
+  declares, its tap columns or layer rows those its results carry (any backbone's taps); a benchmark with no entry
+  gets a generic table in a suite run's tables.
 - :mod:`.results`: a result record as a table result; the mean ± std of a row measured with several seeds.
 - :mod:`.markdown`: the Markdown of the tables; :func:`run_tables` renders the records of a suite run.
 
 The package renders; it never reads or writes the repository's docs or metafiles (``tools/analysis_tools/model_zoo``
 does, with these tables).
 """
-from .layout import (SECTIONS, TABLES, Column, ModelZooError, Table, datasets_of, ordered_metrics, result_sort_key,
-                     table_for)
-from .markdown import EMPTY, Row, format_value, link, markdown_table, model_cell, render_tables, run_tables, table_rows
-from .results import STORED_DECIMALS, MeanStd, aggregate, dataset_from_config, mean_std, record_to_result, repo_relative
+from .layout import (REFERENCE_TAPS, SECTIONS, TABLES, Column, ModelZooError, Table, datasets_of, generic_table,
+                     ordered_metrics, result_sort_key, table_for, tables_of)
+from .markdown import (EMPTY, Row, format_value, link, markdown_table, model_cell, render_tables, run_tables,
+                       shown_columns, table_rows)
+from .results import (STORED_DECIMALS, MeanStd, aggregate, dataset_from_config, mean_std, record_to_result,
+                      repo_relative, table_metrics)
 
 __all__ = [
-    'ModelZooError', 'Column', 'Table', 'SECTIONS', 'TABLES', 'table_for', 'datasets_of', 'result_sort_key',
-    'ordered_metrics', 'STORED_DECIMALS', 'MeanStd', 'mean_std', 'repo_relative', 'dataset_from_config',
-    'record_to_result', 'aggregate', 'EMPTY', 'Row', 'format_value', 'link', 'model_cell', 'table_rows',
-    'markdown_table', 'render_tables', 'run_tables'
+    'ModelZooError', 'REFERENCE_TAPS', 'Column', 'Table', 'SECTIONS', 'TABLES', 'table_for', 'generic_table',
+    'tables_of', 'datasets_of', 'result_sort_key', 'ordered_metrics', 'STORED_DECIMALS', 'MeanStd', 'mean_std',
+    'repo_relative', 'dataset_from_config', 'table_metrics', 'record_to_result', 'aggregate', 'EMPTY', 'Row',
+    'format_value', 'link', 'model_cell', 'shown_columns', 'table_rows', 'markdown_table', 'render_tables',
+    'run_tables'
 ]

@@ -6,16 +6,28 @@ display: the data sets a table shows, its title, the section it stands in, the c
 
 A result (as the metafiles store it and :func:`~mmssl.benchmarks.tables.results.record_to_result` maps a record) is
 ``{Task, Dataset, Metrics, Config}``; its (Task, Dataset) pair names its table.
+
+Layer names come from the results: a benchmark evaluates whatever taps its backbone declares, so a SVM or linear
+table has a column per tap its results carry, a low-shot table a row per tap. The benchmarks declare ResNet's taps
+(:data:`REFERENCE_TAPS`, ``feature1`` … ``feature5``); the tables use that declaration only to order those names and
+to check the published (metafile) results, which are all of ResNets. Another backbone's taps follow, in the order
+its record lists them.
+
+A benchmark with no entry in :data:`TABLES` (a plugin's) still shows in a suite run's tables:
+:func:`generic_table` lays one out from its own declaration.
 """
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from mmssl.constants import LAYERS
 
 from ..records import benchmarks_by_record
 
-__all__ = ['ModelZooError', 'fail', 'Column', 'Table', 'SECTIONS', 'TABLES', 'table_for', 'datasets_of',
-           'result_sort_key', 'ordered_metrics']
+__all__ = ['ModelZooError', 'fail', 'REFERENCE_TAPS', 'Column', 'Table', 'SECTIONS', 'TABLES', 'table_for',
+           'generic_table', 'tables_of', 'datasets_of', 'result_sort_key', 'ordered_metrics']
+
+#: The taps the benchmarks declare their per-layer columns with (ResNet's): the order of those names in a table.
+REFERENCE_TAPS = LAYERS
 
 
 class ModelZooError(ValueError):
@@ -84,23 +96,71 @@ class Table:
         return tuple(column.metric for column in self.columns)
 
     @property
+    def tap_metrics(self) -> Tuple[str, ...]:
+        """The declared columns that are taps (a column per layer: SVM, multi-head linear), in declared order."""
+        return () if self.layered else tuple(metric for metric in self.metrics if metric in REFERENCE_TAPS)
+
+    @property
     def result_metrics(self) -> Tuple[str, ...]:
-        """Every metric name a result in this table may carry, in display order."""
+        """Every metric name a result of the reference taps may carry, in display order (what a published result may
+        carry)."""
         if self.layered:
-            return tuple(f'{layer}_{metric}' for layer in LAYERS for metric in self.metrics)
+            return tuple(f'{layer}_{metric}' for layer in REFERENCE_TAPS for metric in self.metrics)
         return self.metrics
 
+    def tap_of(self, name: str) -> Optional[str]:
+        """The tap a result metric ``name`` is of (``<tap>_<column metric>`` in a layered table; a column of its own
+        in a table with a column per tap, unless it is a declared column of another kind), or ``None``."""
+        if self.layered:
+            tap, _, metric = name.rpartition('_')
+            return tap if tap and metric in self.metrics else None
+        if not self.tap_metrics:
+            return None
+        return name if name in self.tap_metrics or name not in self.metrics else None
+
+    def taps_of(self, names: Iterable[str]) -> Tuple[str, ...]:
+        """The taps of the metric ``names``: the reference taps in their declared order, then others as listed."""
+        found = list(dict.fromkeys(tap for tap in map(self.tap_of, names) if tap is not None))
+        return tuple(tap for tap in REFERENCE_TAPS if tap in found) + tuple(t for t in found if t not in REFERENCE_TAPS)
+
+    def columns_for(self, results: Iterable[dict]) -> Tuple[Column, ...]:
+        """The columns that show ``results``: the declared ones, where another backbone's taps replace (or follow)
+        the reference taps' columns.
+
+        Results of the reference taps only (every published one) keep every declared column, measured or not.
+        """
+        taps = self.taps_of(name for result in results for name in result['Metrics'])
+        others = [Column(tap.capitalize(), tap) for tap in taps if tap not in REFERENCE_TAPS]
+        if not others or not self.tap_metrics:  # a layered table shows its taps as rows
+            return self.columns
+        own = [column for column in self.columns if column.metric in self.tap_metrics]
+        own = (own if len(others) < len(taps) else []) + others
+        first = min(i for i, column in enumerate(self.columns) if column.metric in self.tap_metrics)
+        rest = [column for column in self.columns if column.metric not in self.tap_metrics]
+        return tuple(rest[:first] + own + rest[first:])
+
     def layers_of(self, metrics: Sequence[str]) -> Tuple[Optional[str], ...]:
-        """The rows of one result: each layer its ``metrics`` name, in network order (``(None, )`` unless layered)."""
+        """The rows of one result: each layer its ``metrics`` name, the reference taps in network order, then
+        others in the order of ``metrics`` (``(None, )`` unless layered)."""
         if not self.layered:
             return (None, )
-        return tuple(layer for layer in LAYERS if any(name.startswith(f'{layer}_') for name in metrics))
+        return self.taps_of(metrics)
+
+    def order_metrics(self, metrics: dict) -> dict:
+        """``metrics`` in display order: tap by tap (the reference taps first), column by column; names of no
+        column are left out."""
+        if self.layered:
+            names = [f'{layer}_{metric}' for layer in self.taps_of(metrics) for metric in self.metrics]
+        else:
+            names = [column.metric for column in self.columns_for([dict(Metrics=metrics)])]
+        return {name: metrics[name] for name in names if name in metrics}
 
 
 #: Table sections: key -> (heading, pre-training data whose models get a row even without results).
 SECTIONS = {
     'standard': ('Standard benchmarks: ResNet-50 pre-trained on ImageNet-1k', 'ImageNet-1k'),
     'demo': ('Fashion-MNIST CPU demo: ResNet-18', 'Fashion-MNIST'),
+    'other': ('Benchmarks without a model-zoo table', None),
 }
 
 #: Every table, in display order. Metric names (the keys of a result's ``Metrics``) follow the benchmarks' columns:
@@ -154,6 +214,29 @@ def table_for(task: str, dataset: str, where: str = 'result') -> Table:
     return tables[(task, dataset)]
 
 
+def generic_table(benchmark: type, dataset: Optional[str]) -> Table:
+    """The table of a suite run's results of ``benchmark`` on ``dataset`` when :data:`TABLES` has none for them:
+    the benchmark's title and columns, in the ``'other'`` section (the published tables take only those of
+    :data:`TABLES`)."""
+    title = benchmark.title if not dataset else f'{benchmark.title}, {dataset}'
+    return Table(benchmark.record_name, benchmark.record_name, title, (dataset or '', ), 'other')
+
+
+def tables_of(results: Iterable[dict]) -> List[Table]:
+    """:data:`TABLES`, then a :func:`generic_table` for each (Task, Dataset) of ``results`` that none of them shows
+    (laid out by the first registered benchmark of that Task)."""
+    tables, known = list(TABLES), _by_task()
+    by_task = {}
+    for benchmark in benchmarks_by_record().values():
+        by_task.setdefault(benchmark.task, benchmark)
+    for result in results:
+        if (result['Task'], result['Dataset']) not in known:
+            table = generic_table(by_task[result['Task']], result['Dataset'])
+            known[(result['Task'], result['Dataset'])] = table
+            tables.append(table)
+    return tables
+
+
 def datasets_of(task: str) -> Tuple[str, ...]:
     """Every Dataset that a table of ``task`` shows, in display order."""
     return tuple(dataset for table in TABLES if table.task == task for dataset in table.datasets)
@@ -167,4 +250,4 @@ def result_sort_key(result: dict) -> tuple:
 
 def ordered_metrics(table: Table, metrics: dict) -> dict:
     """``metrics`` in the table's display order (names it does not show are left out)."""
-    return {name: metrics[name] for name in table.result_metrics if name in metrics}
+    return table.order_metrics(metrics)

@@ -7,13 +7,13 @@ order and number formatting), so regenerating a document from the same results g
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from .layout import SECTIONS, TABLES, Table, result_sort_key
+from .layout import SECTIONS, TABLES, Column, Table, tables_of
 from .results import MeanStd, aggregate, record_to_result, repo_relative
 
-__all__ = ['EMPTY', 'Row', 'format_value', 'link', 'model_cell', 'table_rows', 'markdown_table', 'render_tables',
-           'run_tables']
+__all__ = ['EMPTY', 'Row', 'format_value', 'link', 'model_cell', 'shown_columns', 'table_rows', 'markdown_table',
+           'render_tables', 'run_tables']
 
 #: The cell of a metric not measured (yet).
 EMPTY = '–'
@@ -57,21 +57,35 @@ def model_cell(name: str, config: Optional[str], base_dir: Optional[str]) -> str
     return name if base_dir is None else link(config, name, base_dir)
 
 
-def table_rows(table: Table, rows: Sequence[Row], base_dir: str, published: bool = False) -> List[List[str]]:
+def _results_in(table: Table, row: Row, dataset: str) -> List[dict]:
+    """The results of ``row`` in ``table`` on ``dataset``, in benchmark-config order."""
+    return sorted((r for r in row.results if r['Task'] == table.task and r['Dataset'] == dataset),
+                  key=lambda result: result.get('Config') or '')
+
+
+def shown_columns(table: Table, rows: Sequence[Row]) -> Tuple[Column, ...]:
+    """The columns of ``table`` that show the results of ``rows`` (a column per tap they carry, where the table
+    has one per tap)."""
+    return table.columns_for(r for row in rows for dataset in table.datasets for r in _results_in(table, row, dataset))
+
+
+def table_rows(table: Table, rows: Sequence[Row], base_dir: str, published: bool = False,
+               columns: Optional[Sequence[Column]] = None) -> List[List[str]]:
     """Cells of ``table``'s rows: a row per (row name, dataset, benchmark config[, layer]) result.
 
-    Published rows (numbers of another toolbox's run) have no benchmark-config column.
+    Published rows (numbers of another toolbox's run) have no benchmark-config column. ``columns``: those of
+    :func:`shown_columns` unless given.
     """
+    columns = shown_columns(table, rows) if columns is None else columns
     section_data = SECTIONS[table.section][1]
     several = len(table.datasets) > 1
     cells = []
     for row in rows:
         for dataset in table.datasets:
-            results = sorted((r for r in row.results if r['Task'] == table.task and r['Dataset'] == dataset),
-                             key=result_sort_key)
+            results = _results_in(table, row, dataset)
             lead = [row.cell] + ([dataset.split()[-1]] if several else [])
-            if not results and row.pretrained_on == section_data:
-                cells.append(lead + [EMPTY] * (int(table.layered) + len(table.columns) + 1))
+            if not results and section_data is not None and row.pretrained_on == section_data:
+                cells.append(lead + [EMPTY] * (int(table.layered) + len(columns) + 1))
             for result in results:
                 config = result.get('Config')
                 config_cell = link(config, osp.splitext(osp.basename(config))[0], base_dir) if config else EMPTY
@@ -79,27 +93,29 @@ def table_rows(table: Table, rows: Sequence[Row], base_dir: str, published: bool
                     prefix = '' if layer is None else f'{layer}_'
                     line = lead + ([] if layer is None else [layer])
                     line += [format_value(result['Metrics'].get(prefix + c.metric), table.decimals)
-                             for c in table.columns]
+                             for c in columns]
                     cells.append(line if published else line + [config_cell])
     return cells
 
 
-def markdown_table(table: Table, cells: List[List[str]], published: bool = False) -> List[str]:
-    """The Markdown lines of ``table`` with the rows ``cells``."""
+def markdown_table(table: Table, cells: List[List[str]], published: bool = False,
+                   columns: Optional[Sequence[Column]] = None) -> List[str]:
+    """The Markdown lines of ``table`` with the rows ``cells`` under ``columns`` (default: the declared ones)."""
     header = ['Model' if published else 'Pre-training config']
     if len(table.datasets) > 1:
         header.append(table.dataset_header)
     if table.layered:
         header.append('Layer')
-    header += [column.header for column in table.columns] + ([] if published else ['Benchmark config'])
+    columns = table.columns if columns is None else columns
+    header += [column.header for column in columns] + ([] if published else ['Benchmark config'])
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join(['---'] * len(header)) + '|']
     lines += ['| ' + ' | '.join(line) + ' |' for line in cells]
     return lines
 
 
 def render_tables(rows: Sequence[Row], base_dir: str, heading: str = '###', published: bool = False,
-                  list_empty: bool = True) -> List[str]:
-    """Markdown lines of every table with rows, section by section (ours, or ``published`` numbers).
+                  list_empty: bool = True, tables: Sequence[Table] = TABLES) -> List[str]:
+    """Markdown lines of every table of ``tables`` with rows, section by section (ours, or ``published`` numbers).
 
     Paths in links are relative to ``base_dir`` (both relative to the repository root). With ``list_empty``, tables
     with no rows are listed by title on one line per section, so that every benchmark's place in the layout stays
@@ -108,38 +124,42 @@ def render_tables(rows: Sequence[Row], base_dir: str, heading: str = '###', publ
     lines = []
     for section, (title, _) in SECTIONS.items():
         shown, empty = [], []
-        for table in (t for t in TABLES if t.section == section):
-            cells = table_rows(table, rows, base_dir, published)
+        for table in (t for t in tables if t.section == section):
+            columns = shown_columns(table, rows)
+            cells = table_rows(table, rows, base_dir, published, columns)
             if cells:
-                shown.append((table, cells))
+                shown.append((table, cells, columns))
             else:
                 empty.append(table.title)
         if not shown:
             continue
         lines += [f'{heading} {title}', '']
-        for table, cells in shown:
+        for table, cells, columns in shown:
             lines += [f'{heading}# {table.title}', '']
-            lines += markdown_table(table, cells, published) + ['']
+            lines += markdown_table(table, cells, published, columns) + ['']
         if empty and list_empty:
             lines += [('Not published: ' if published else 'No results yet: ') + '; '.join(empty) + '.', '']
     return lines
 
 
 def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Optional[str], root: str,
-               base_dir: str = '.') -> str:
+               base_dir: str = '.', generic: bool = True) -> str:
     """Model-zoo tables (Markdown) of the records of one or more suite runs: row name -> benchmark -> records.
 
     A row with several records of one benchmark config (runs of several seeds) shows mean ± sample std of each
     metric. A run whose records evaluate no checkpoint is shown as a randomly initialised backbone; tables the run
-    has no results for are left out. Links are relative to ``base_dir`` (relative to ``root``).
+    has no results for are left out; a benchmark with no table in the layout (a plugin's) gets a table of its own
+    declaration unless not ``generic`` (tables for the repository's docs). Links are relative to ``base_dir``
+    (relative to ``root``).
     """
     shown = []
     for name, records in rows.items():
         flat = [record for group in records.values() for record in group]
         random_init = all(record['checkpoint'] is None for record in flat)
         # Unrounded, so that a mean is the mean of what was measured (as the metafile's mean record is).
-        results = aggregate([record_to_result(record, root, where=f'{name}: {record["benchmark"]}', decimals=None)
-                             for record in flat], name)
+        results = aggregate([record_to_result(record, root, where=f'{name}: {record["benchmark"]}', decimals=None,
+                                              generic=generic) for record in flat], name)
         config = None if random_init or pretrain_config is None else repo_relative(pretrain_config, root)
         shown.append(Row(model_cell(name, config, base_dir), results))
-    return '\n'.join(render_tables(shown, base_dir, list_empty=False)).strip() + '\n'
+    tables = tables_of(result for row in shown for result in row.results)
+    return '\n'.join(render_tables(shown, base_dir, list_empty=False, tables=tables)).strip() + '\n'

@@ -5,6 +5,9 @@ its benchmark and data set name (:func:`record_to_result`): the Task is the benc
 (the ``dataset_name`` its benchmark config declares), the metrics those its benchmark maps to table columns, the
 Config the benchmark config relative to the repository. Runs of one row with several seeds become one result whose
 metrics are :class:`MeanStd` (:func:`aggregate`).
+
+A benchmark's own metric mapping (``table_metrics``) knows the taps it declares (ResNet's); the metrics of another
+backbone's taps are kept here as the table lays them out (:meth:`~mmssl.benchmarks.tables.layout.Table.tap_of`).
 """
 import glob
 import os
@@ -15,10 +18,10 @@ import numpy as np
 from mmengine.config import Config
 
 from ..records import benchmarks_by_record
-from .layout import ModelZooError, datasets_of, fail, ordered_metrics, table_for
+from .layout import REFERENCE_TAPS, TABLES, ModelZooError, Table, datasets_of, fail, generic_table, table_for
 
-__all__ = ['STORED_DECIMALS', 'MeanStd', 'mean_std', 'repo_relative', 'dataset_from_config', 'record_to_result',
-           'aggregate']
+__all__ = ['STORED_DECIMALS', 'MeanStd', 'mean_std', 'repo_relative', 'dataset_from_config', 'table_metrics',
+           'record_to_result', 'aggregate']
 
 #: Metric values are percentages; merged records are rounded to this many decimals (float32 noise off).
 STORED_DECIMALS = 2
@@ -59,8 +62,9 @@ def dataset_from_config(config: str) -> Optional[str]:
     return Config.fromfile(config).get('dataset_name')
 
 
-def _record_dataset(record: dict, config: str, task: str, root: str, where: str) -> str:
-    """The Dataset of ``record``: its own, else its benchmark config's; a clear error when neither says."""
+def _record_dataset(record: dict, config: str, task: str, root: str, where: str, required: bool = True) -> str:
+    """The Dataset of ``record``: its own, else its benchmark config's; a clear error when neither says (unless
+    not ``required``: then ``''``)."""
     dataset = record.get('dataset')
     if dataset is None and osp.exists(osp.join(root, config)):
         dataset = dataset_from_config(osp.join(root, config))
@@ -68,14 +72,42 @@ def _record_dataset(record: dict, config: str, task: str, root: str, where: str)
     if record['benchmark'] == 'linear_eval' and dataset in datasets_of(fine_tuning):
         fail(where, f'{config} is one point of the semi-supervised grid; add the semi_sup record that '
              'semi_sup_grid.py writes (best of the grid) instead')
-    if dataset is None:
+    if dataset is None and required:
         fail(where, f'cannot tell the dataset: the record and {config} declare none (dataset_name); give it '
              f'(--dataset), one of {sorted(set(datasets_of(task)))}')
-    return dataset
+    return dataset or ''
+
+
+def _keeps_names(benchmark: type, table: Table) -> bool:
+    """Whether ``benchmark`` records a tap's metric under the tap's own name (SVM), so that a record metric of
+    another backbone's tap is its raw name too (a linear head's is only a name its mapping gives)."""
+    probe = {table.tap_metrics[0]: 0.0} if table.tap_metrics else {}
+    return bool(probe) and benchmark.table_metrics(probe) == probe
+
+
+def table_metrics(benchmark: type, table: Table, metrics: Dict[str, float]) -> Dict[str, float]:
+    """A record's ``metrics`` -> those of ``table``'s columns (and layer rows): the benchmark's mapping, plus the
+    metrics of taps other than the reference ones that it leaves out.
+
+    In a table with a column per tap, a record of the reference taps shows those only (others it carries are not
+    tap values); a record of none of them shows each metric that is no other declared column as a tap's.
+    """
+    mapped = benchmark.table_metrics(metrics)
+    allowed = set(table.result_metrics)
+    known = {name: value for name, value in mapped.items() if name in allowed}
+    if table.layered:
+        candidates = metrics
+    elif any(name in REFERENCE_TAPS for name in known) or not table.tap_metrics:
+        return known
+    else:
+        candidates = dict(mapped, **(metrics if _keeps_names(benchmark, table) else {}))
+    others = {name: value for name, value in candidates.items()
+              if name not in known and '/' not in name and table.tap_of(name) not in (None, *REFERENCE_TAPS)}
+    return dict(known, **others)
 
 
 def record_to_result(record: dict, root: str, dataset: Optional[str] = None, where: str = 'record',
-                     decimals: Optional[int] = STORED_DECIMALS) -> dict:
+                     decimals: Optional[int] = STORED_DECIMALS, generic: bool = False) -> dict:
     """The table result (Task, Dataset, Metrics, Config) that a result record stands for.
 
     Args:
@@ -84,6 +116,9 @@ def record_to_result(record: dict, root: str, dataset: Optional[str] = None, whe
         dataset: the Dataset, when neither the record nor its benchmark config declares it.
         where: how to name the record in errors (its file).
         decimals: rounding of the metrics, as the metafiles store them (``None``: as recorded).
+        generic: a record of a benchmark that no table of the layout shows (a plugin's) fills its benchmark's
+            :func:`~mmssl.benchmarks.tables.layout.generic_table` (a suite run's tables) instead of being refused
+            (the published ones); its data set may then be unknown.
     """
     declared = benchmarks_by_record()
     benchmark = record.get('benchmark')
@@ -97,18 +132,18 @@ def record_to_result(record: dict, root: str, dataset: Optional[str] = None, whe
         config = repo_relative(config, root)
     except ModelZooError as error:
         fail(where, str(error))
+    generic = generic and all(table.record != benchmark for table in TABLES)
     if dataset is None:
-        dataset = _record_dataset(record, config, task, root, where)
-    table = table_for(task, dataset, where)
+        dataset = _record_dataset(record, config, task, root, where, required=not generic)
+    table = generic_table(declared[benchmark], dataset) if generic else table_for(task, dataset, where)
     # Evaluators report more than the tables show (mmdet's AP_s/m/l, mmseg's aAcc, top-5): leave those out.
-    allowed = table.result_metrics
-    mapped = declared[benchmark].table_metrics(record.get('metrics', {}))
+    mapped = table_metrics(declared[benchmark], table, record.get('metrics', {}))
     metrics = {name: float(value) if decimals is None else round(float(value), decimals)
-               for name, value in mapped.items() if name in allowed}
+               for name, value in mapped.items()}
     if not metrics:
         fail(where, f'none of the record\'s metrics {sorted(record.get("metrics", {}))} belongs in the '
              f'{table.title} table')
-    return dict(Task=task, Dataset=dataset, Metrics=ordered_metrics(table, metrics), Config=config)
+    return dict(Task=task, Dataset=dataset, Metrics=table.order_metrics(metrics), Config=config)
 
 
 def aggregate(results: List[dict], where: str) -> List[dict]:
