@@ -1,4 +1,4 @@
-from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Mapping, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -93,10 +93,6 @@ class MultiClsHead(BaseModule):
         if with_avgpool_head:
             self.heads['avgpool'] = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1),
                                                   nn.Linear(self.taps[-1].channels, num_classes))
-
-    @property
-    def head_names(self) -> Tuple[str, ...]:
-        return tuple(self.heads)
 
     def forward(self, feats: Sequence[torch.Tensor]) -> Dict[str, torch.Tensor]:
         if len(feats) != len(self.taps):
