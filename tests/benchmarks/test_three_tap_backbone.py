@@ -1,23 +1,27 @@
 """A backbone of another shape than ResNet (three taps, one without specified pooling) goes through feature
-extraction and a multi-head linear classifier by declaring its taps; the benchmark modules know nothing of it."""
+extraction, a multi-head linear classifier and the model-zoo tables by declaring its taps; the benchmark modules know
+nothing of it."""
 import json
 
 import numpy as np
 import pytest
 import torch
-from data_utils import make_voc07
+from builders.datasets import make_voc07
 from mmengine.config import Config
 from mmengine.model import BaseModule
 from mmengine.optim import build_optim_wrapper
 from torch import nn
 
 from mmssl.benchmarks.feature_extraction import FeatureExtractor, extract_svm_features
+from mmssl.benchmarks.records import read_result, write_result
+from mmssl.benchmarks.tables import run_tables
 from mmssl.models.utils import Tap, TapsMixin
 from mmssl.registry import MODELS
 from mmssl.structures import DataSample
 from mmssl.utils import register_all_modules
 
 FMNIST_SVM = 'configs/benchmarks/classification/fashion_mnist/resnet18_svm_voc07_fmnist-demo.py'
+FMNIST_MHEAD = 'configs/benchmarks/classification/fashion_mnist/resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py'
 CLASSES = ('tshirt', 'trouser', 'pullover')
 
 
@@ -99,3 +103,50 @@ def test_a_linear_multi_head_trains_on_the_declared_taps():
     with pytest.raises(ValueError, match='tap stage3 declares no specified pooling'):
         MODELS.build(dict(type='ImageClassifier', backbone=dict(type='ThreeTapTestNet', out_indices=[0, 2]),
                           head=dict(type='MultiClsHead', num_classes=3)))
+
+
+def written(tmp_path, benchmark, metrics, config, **extra):
+    """A record as the benchmark writes it (a random backbone, the demo data set) and reads back."""
+    path = tmp_path / f'result_{benchmark}_{len(list(tmp_path.iterdir()))}.json'
+    write_result(str(path), benchmark, metrics, benchmark_config=config, seeds=dict(random_init=0),
+                 dataset='Fashion-MNIST', extra=extra)
+    return read_result(str(path))
+
+
+def table_of(tables, title):
+    """The header and rows of the Markdown table under the heading ``title``."""
+    lines = tables.splitlines() + ['']
+    start = lines.index(f'#### {title}') + 2
+    end = lines.index('', start)
+    return [[cell.strip() for cell in line.strip('|').split('|')] for line in lines[start:end] if '---' not in line]
+
+
+def test_the_tables_show_the_declared_taps_of_the_records(tmp_path, repo_root):
+    svm_config, mhead_config = str(repo_root / FMNIST_SVM), str(repo_root / FMNIST_MHEAD)
+    # What the SVM, low-shot and multi-head linear benchmarks write for a feature folder / model of the three taps.
+    svm = written(tmp_path, 'svm_voc07', dict(stage1=41.0, stage2=52.5, stage3=60.25), svm_config,
+                  chosen_costs=dict(stage1={}, stage2={}, stage3={}))
+    lowshot = written(tmp_path, 'lowshot_svm_voc07',
+                      {f'{layer}_k{k}': value + k for layer, value in (('stage2', 20.0), ('stage3', 30.0))
+                       for k in (1, 2, 4, 8, 16, 32, 64, 96)}, svm_config)
+    linear = written(tmp_path, 'linear_eval',
+                     {f'accuracy/{head}/top{k}': value + k - 1 for head, value in
+                      (('stage1', 30.0), ('stage2', 40.0), ('stage3', 50.0), ('avgpool', 55.0)) for k in (1, 5)},
+                     mhead_config)
+    tables = run_tables({'three taps': {'svm': [svm], 'lowshot': [lowshot], 'linear': [linear]}}, None,
+                        str(repo_root))
+
+    config = '[resnet18_svm_voc07_fmnist-demo](configs/benchmarks/classification/fashion_mnist/' \
+             'resnet18_svm_voc07_fmnist-demo.py)'
+    assert table_of(tables, 'Fashion-MNIST VOC07-style mosaics, linear SVM (mAP %)') == [
+        ['Pre-training config', 'Stage1', 'Stage2', 'Stage3', 'Benchmark config'],
+        ['three taps (no pre-training)', '41.00', '52.50', '60.25', config]]
+    lowshot_rows = table_of(tables, 'Fashion-MNIST VOC07-style mosaics, low-shot SVM (mAP %, mean of the samples)')
+    assert lowshot_rows[0][:3] == ['Pre-training config', 'Layer', 'k=1']
+    assert [row[1:4] for row in lowshot_rows[1:]] == [['stage2', '21.00', '22.00'], ['stage3', '31.00', '32.00']]
+    assert lowshot_rows[2][-2] == '126.00'  # k=96 of stage3
+    linear_rows = table_of(tables, 'Fashion-MNIST multi-head linear evaluation (top-1 %, 500 held-out photos)')
+    assert linear_rows[0][:-1] == ['Pre-training config', 'Stage1', 'Stage2', 'Stage3', 'AvgPool',
+                                   'AvgPool (joint head)']
+    assert linear_rows[1][1:-1] == ['30.00', '40.00', '50.00', '–', '55.00']
+    assert 'Feature1' not in tables and 'feature5' not in tables
