@@ -1,7 +1,7 @@
 """Train a model from a config: ``python tools/train.py CONFIG [options]`` (see ``--help``)."""
 import argparse
 
-from mmssl.apis import add_train_arguments, load_train_config, train
+from mmssl.engine import add_train_arguments, load_train_config, train
 
 
 def main(argv=None):

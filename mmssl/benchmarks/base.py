@@ -15,13 +15,25 @@ from typing import ClassVar, Dict, Optional, Tuple
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 
-from mmssl.registry import BENCHMARKS
-from mmssl.utils.checkpoint import last_load_report, load_backbone, read_backbone
-
 from mmssl.constants import RANDOM_INIT_SEED
+from mmssl.registry import BENCHMARKS
+from mmssl.utils import register_all_modules
+from mmssl.utils.checkpoint import last_load_report, load_backbone, read_backbone
+from mmssl.utils.config import merge_cfg_options
+
 from .records import write_result
 
-__all__ = ['Benchmark', 'get_benchmark', 'benchmark_names', 'default_work_dir', 'dataset_of']
+__all__ = ['Benchmark', 'get_benchmark', 'benchmark_names', 'default_work_dir', 'dataset_of', 'load_benchmark_config']
+
+
+def load_benchmark_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a benchmark config (every mmssl module registered) and apply ``--cfg-options``."""
+    register_all_modules(init_default_scope=False)
+    cfg = merge_cfg_options(Config.fromfile(path), cfg_options)
+    if cfg.get('default_scope', 'mmssl') == 'mmssl':
+        # Data pipelines build their transforms in the default scope; mmdet / mmseg configs name their own.
+        register_all_modules(init_default_scope=True)
+    return cfg
 
 
 class Benchmark(ABC):
@@ -70,7 +82,6 @@ class Benchmark(ABC):
     @classmethod
     def load_config(cls, path: str, cfg_options: Optional[dict] = None) -> Config:
         """Read the benchmark config ``path`` and apply ``--cfg-options``."""
-        from .cli import load_benchmark_config
         return load_benchmark_config(path, cfg_options)
 
     @classmethod

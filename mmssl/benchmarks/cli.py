@@ -15,15 +15,14 @@ import os.path as osp
 import sys
 from typing import Dict, Optional, Sequence, Union
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from mmssl.utils import parse_checkpoint_arg, read_backbone, register_all_modules
+from mmssl.constants import RANDOM_INIT, RANDOM_INIT_SEED
+from mmssl.utils import parse_checkpoint_arg, read_backbone
 from mmssl.utils.checkpoint_formats import format_names
-from mmssl.utils.config import merge_cfg_options
 from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
-from .base import Benchmark, default_work_dir, get_benchmark
-from mmssl.constants import RANDOM_INIT, RANDOM_INIT_SEED
+from .base import Benchmark, benchmark_names, default_work_dir, get_benchmark
 
 
 def build_parser(*benchmarks: Benchmark, prog: Optional[str] = None) -> argparse.ArgumentParser:
@@ -76,16 +75,6 @@ def _own_options(benchmark: Benchmark, args: argparse.Namespace) -> dict:
     return {key: value for key, value in vars(args).items() if key in own and key not in SHARED}
 
 
-def load_benchmark_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a benchmark config (every mmssl module registered) and apply ``--cfg-options``."""
-    register_all_modules(init_default_scope=False)
-    cfg = merge_cfg_options(Config.fromfile(path), cfg_options)
-    if cfg.get('default_scope', 'mmssl') == 'mmssl':
-        # Data pipelines build their transforms in the default scope; mmdet / mmseg configs name their own.
-        register_all_modules(init_default_scope=True)
-    return cfg
-
-
 def main(names: Union[str, Sequence[str]], argv: Optional[Sequence[str]] = None,
          prog: Optional[str] = None) -> Dict[str, float]:
     """Parse the command line of benchmark ``names`` (or of several, run in turn on the same checkpoint, config
@@ -118,7 +107,6 @@ def entry_point(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     """``python -m mmssl.benchmarks NAME ...``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith('-'):
-        from .base import benchmark_names
         raise SystemExit(f'usage: python -m mmssl.benchmarks NAME CONFIG CHECKPOINT [options]; NAME is one of '
                          f'{", ".join(benchmark_names())}')
     return main(argv[0], argv[1:], prog=f'python -m mmssl.benchmarks {argv[0]}')

@@ -6,7 +6,7 @@ and checks that they arrived. Which modules take the weights is declared once, b
 ``mmssl.PretrainedWeightsCheckHook`` (``backbone``; for C4 detectors also ``roi_head.shared_head``, whose res5
 loads the checkpoint's ``backbone.layer4.*``). mmengine reads the checkpoint through mmssl's loader
 (:func:`mmssl.utils.use_for_mmengine`), so the initialisation, the hook's check and the record's hash share one
-read. Training and testing use mmengine's Runner through :func:`mmssl.apis.train`, so CPU-only machines (gloo,
+read. Training and testing use mmengine's Runner through :func:`mmssl.engine.train`, so CPU-only machines (gloo,
 SyncBN → BN) work as for every other mmssl config.
 """
 import argparse
@@ -17,9 +17,9 @@ from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
-from mmssl.apis.train import TIMING_KEYS, add_train_options, apply_train_options, train
 from mmssl.engine.hooks import PretrainedWeightsCheckHook
 from mmssl.engine.runner import CheckedRunner
+from mmssl.engine.train import TIMING_KEYS, add_train_options, apply_train_options, train
 from mmssl.registry import BENCHMARKS, suggest_close_names
 from mmssl.utils import (import_checkpoint, prepare_cpu_launch, read_checkpoint, register_all_modules,
                          require_prefixed_checkpoint, teardown_distributed)

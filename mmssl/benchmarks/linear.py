@@ -11,11 +11,11 @@ from typing import Optional
 
 from mmengine.config import Config
 
-from mmssl.apis.train import add_train_options, apply_train_options, split_timing, train
+from mmssl.constants import LAYERS, RANDOM_INIT_SEED
+from mmssl.engine.train import add_train_options, apply_train_options, split_timing, train
 from mmssl.registry import BENCHMARKS
 
 from .base import Benchmark
-from mmssl.constants import LAYERS, RANDOM_INIT_SEED
 
 _HEAD_TOP1 = re.compile(r'accuracy/(?:(?P<head>feature[1-5]|avgpool)/)?top1')
 

@@ -15,14 +15,13 @@ from mmengine.config import Config
 from mmssl.benchmarks.records import read_result
 from mmssl.registry import BENCHMARKS
 
-from .base import Benchmark
+from .base import Benchmark, load_benchmark_config
 from .linear import LinearEval
 
 
 def grid_points(config_dir: str, cfg_options: Optional[dict] = None, lrs=None, heads=None) -> List[dict]:
     """The grid configs of ``config_dir`` (loaded, ``cfg_options`` applied) with their lr and head multiplier,
     optionally only those with a backbone lr in ``lrs`` / a head multiplier in ``heads``."""
-    from .cli import load_benchmark_config
     paths = sorted(glob.glob(osp.join(config_dir, '*.py')))
     if not paths:
         raise ValueError(f'{config_dir}: no grid configs (*.py) in this folder')

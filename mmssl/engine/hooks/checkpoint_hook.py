@@ -14,7 +14,7 @@ LAST_CHECKPOINT = 'last_checkpoint'
 class CheckpointHook(MMEngineCheckpointHook):
     """mmengine's ``CheckpointHook`` (same arguments), registered under the same name in the ``mmssl`` scope, so
     every config with ``default_scope='mmssl'`` uses it (mmdet / mmseg configs get it as ``mmssl.CheckpointHook``
-    from :func:`mmssl.apis.apply_train_options`).
+    from :func:`mmssl.engine.apply_train_options`).
 
     mmengine deletes the oldest checkpoint before it writes the new one and writes ``last_checkpoint`` in place;
     a run killed in between leaves fewer checkpoints than ``max_keep_ckpts`` (none with 1) or an empty

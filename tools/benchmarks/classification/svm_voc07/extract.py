@@ -10,7 +10,8 @@ import os
 
 from mmengine.config import DictAction
 
-from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options, load_benchmark_config
+from mmssl.benchmarks.base import load_benchmark_config
+from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
 from mmssl.benchmarks.feature_extraction import extract_svm_features
 from mmssl.utils import init_distributed, parse_checkpoint_arg, read_backbone, teardown_distributed
 from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
