@@ -1,10 +1,8 @@
-from .utils.atomic_files import use_atomic_local_writes
-from .utils.checkpoint import use_for_mmengine
-from .utils.torch_serialization import allow_mmengine_checkpoints
-from .version import __version__
+"""mmssl: self-supervised pre-training and its benchmarks on mmengine.
 
-allow_mmengine_checkpoints()
-use_for_mmengine()
-use_atomic_local_writes()
+Importing it changes nothing outside mmssl; :func:`mmssl.utils.setup_runtime` (called by ``register_all_modules``,
+the Runner and the tools) sets the torch and mmengine state that its checkpoints need.
+"""
+from .version import __version__
 
 __all__ = ['__version__']

@@ -18,7 +18,7 @@ from typing import Dict, Optional, Sequence, Union
 from mmengine.config import DictAction
 
 from mmssl.constants import RANDOM_INIT, RANDOM_INIT_SEED
-from mmssl.utils import parse_checkpoint_arg, read_backbone
+from mmssl.utils import parse_checkpoint_arg, read_backbone, setup_runtime
 from mmssl.utils.checkpoint_formats import format_names
 from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
@@ -82,6 +82,7 @@ def main(names: Union[str, Sequence[str]], argv: Optional[Sequence[str]] = None,
     config = argv[0] if argv else None
     benchmarks = [get_benchmark(name, config) for name in ([names] if isinstance(names, str) else names)]
     args = build_parser(*benchmarks, prog=prog).parse_args(argv)
+    setup_runtime()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     checkpoint = parse_checkpoint_arg(args.checkpoint)
     options = checkpoint_options(args)

@@ -4,6 +4,7 @@ from mmengine.runner import Runner
 
 from mmssl.registry import RUNNERS
 from mmssl.utils.checkpoint import load_state_dict_checked, read_checkpoint
+from mmssl.utils.setup_env import setup_runtime
 
 from .hook_arguments import check_hook_arguments
 from .hooks.data_check_hook import DataCheckHook
@@ -28,11 +29,18 @@ class CheckedRunner(Runner):
     - the training data is checked before the first iteration (:class:`DataCheckHook`: labels within the head's
       ``num_classes``; with ``check_images=True`` in the config, ``--check-images``, every image decoded).
 
-    ``load_report`` holds the :class:`mmssl.utils.LoadReport` of the last load.
+    Building one sets up the runtime (:func:`mmssl.utils.setup_runtime`), whoever builds it: its checkpoints are
+    read by mmssl's loader and written atomically. ``load_report`` holds the :class:`mmssl.utils.LoadReport` of
+    the last load.
     """
     #: least share of the model's keys that ``load_from`` must provide
     min_load_ratio: float = 0.9
     load_report = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        """Set up the runtime (:func:`mmssl.utils.setup_runtime`), then build the Runner as mmengine does."""
+        setup_runtime()
+        super().__init__(*args, **kwargs)
 
     def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
         """Check the hook configs' arguments, then register the hooks as mmengine does."""

@@ -31,5 +31,8 @@ def checkpoint_safe_globals():
 
 
 def allow_mmengine_checkpoints():
-    """Register :func:`checkpoint_safe_globals` with torch's weights-only unpickler (idempotent)."""
+    """Register :func:`checkpoint_safe_globals` with torch's weights-only unpickler (idempotent).
+
+    It changes torch for the whole process, so mmssl calls it where it runs (:func:`mmssl.utils.setup_runtime`).
+    """
     torch.serialization.add_safe_globals(checkpoint_safe_globals())

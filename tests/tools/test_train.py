@@ -11,10 +11,18 @@ import pytest
 import torch
 from data_utils import make_imagenet
 
+from mmssl.utils import setup_runtime
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / 'configs/selfsup/relative_loc/relative-loc_resnet18_1xb32-300it_fmnist-demo.py'
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True, scope='module')
+def read_training_checkpoints():
+    """The tests read what training wrote, message hub included, as mmssl does (weights-only)."""
+    setup_runtime()
 
 
 @pytest.fixture(scope='module')

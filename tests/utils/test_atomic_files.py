@@ -6,7 +6,7 @@ import torch
 from mmengine.fileio import get_file_backend
 from mmengine.runner.checkpoint import save_checkpoint
 
-import mmssl  # noqa: F401  (installs the atomic backend)
+from mmssl.utils import setup_runtime
 from mmssl.utils.atomic_files import AtomicLocalBackend, atomic_write_text
 
 
@@ -27,6 +27,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(tmp_path, mon
 
 
 def test_mmengine_checkpoints_are_written_through_the_atomic_backend(tmp_path, monkeypatch):
+    setup_runtime()  # installs the atomic backend
     assert isinstance(get_file_backend(str(tmp_path / 'iter_2.pth')), AtomicLocalBackend)
     save_checkpoint({'state_dict': {'w': torch.ones(3)}}, str(tmp_path / 'iter_2.pth'))
     assert torch.equal(torch.load(tmp_path / 'iter_2.pth', weights_only=True)['state_dict']['w'], torch.ones(3))

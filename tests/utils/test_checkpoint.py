@@ -72,7 +72,8 @@ def test_select_prefix_and_ddp_prefix():
 def test_mmengine_checkpoint_globals_load_weights_only(tmp_path):
     import numpy as np
 
-    import mmssl  # noqa: F401  (allow-lists the globals)
+    from mmssl.utils import setup_runtime
+    setup_runtime()  # allow-lists the globals
     buffer = HistoryBuffer()
     buffer.update(np.float64(1.5))
     path = tmp_path / 'ckpt.pth'
@@ -102,8 +103,9 @@ def test_a_file_is_read_once_and_hashed_from_that_read(tmp_path, monkeypatch):
 def test_mmengine_reads_local_checkpoints_through_the_same_loader(tmp_path, monkeypatch):
     from mmengine.runner.checkpoint import _load_checkpoint
 
-    import mmssl  # noqa: F401  (registers the loader with mmengine)
     from mmssl.utils import checkpoint as loader
+    from mmssl.utils import setup_runtime
+    setup_runtime()  # registers the loader with mmengine
     path = tmp_path / 'algo.pth'
     torch.save({'state_dict': Algorithm().state_dict()}, path)
     reads = []

@@ -35,7 +35,7 @@ from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
 from mmssl.benchmarks.records import write_result
 from mmssl.benchmarks.tables import mean_std, run_tables
 from mmssl.constants import RANDOM_INIT_SEED
-from mmssl.utils import parse_checkpoint_arg, read_backbone, read_checkpoint
+from mmssl.utils import parse_checkpoint_arg, read_backbone, read_checkpoint, setup_runtime
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: the tool that owns the repository's metafiles and model-zoo docs
@@ -117,6 +117,7 @@ def main(argv=None):
     parser.add_argument('--baseline-model', help='model name in the metafiles for the baseline results')
     add_checkpoint_arguments(parser)
     args = parser.parse_args(argv)
+    setup_runtime()
 
     # Every path is fixed against the caller's directory now: benchmarks run in child processes.
     pretrain_config = osp.abspath(args.pretrain_config)

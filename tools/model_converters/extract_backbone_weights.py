@@ -6,7 +6,7 @@ import argparse
 
 import torch
 
-from mmssl.utils import load_checkpoint_state_dict, select_prefix
+from mmssl.utils import load_checkpoint_state_dict, select_prefix, setup_runtime
 
 
 def main(argv=None):
@@ -14,6 +14,7 @@ def main(argv=None):
     parser.add_argument('checkpoint', help='mmssl pre-training checkpoint (keys backbone.*, neck.*, ...)')
     parser.add_argument('output', help='output file: {"state_dict": backbone weights}')
     args = parser.parse_args(argv)
+    setup_runtime()
     state_dict = load_checkpoint_state_dict(args.checkpoint)
     backbone = select_prefix(state_dict, 'backbone.')
     if not backbone:

@@ -10,7 +10,7 @@ records the source file, its layout and its sha256. ``to_torchvision.py`` and ``
 import argparse
 
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
-from mmssl.utils import import_checkpoint, read_checkpoint
+from mmssl.utils import import_checkpoint, read_checkpoint, setup_runtime
 
 
 def main(argv=None):
@@ -19,6 +19,7 @@ def main(argv=None):
     parser.add_argument('destination', help='mmssl checkpoint to write (.pth)')
     add_checkpoint_arguments(parser)
     args = parser.parse_args(argv)
+    setup_runtime()
     path = import_checkpoint(args.source, args.destination, **checkpoint_options(args))
     meta = read_checkpoint(path).content['meta']
     print(f'wrote {path}: backbone of {meta["source_file"]} ({meta["source_format"]}, sha256 '

@@ -10,7 +10,7 @@ import pickle
 
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
 from mmssl.models.utils.resnet_converters import resnet_to_detectron2
-from mmssl.utils import read_backbone
+from mmssl.utils import read_backbone, setup_runtime
 
 
 def main(argv=None):
@@ -19,6 +19,7 @@ def main(argv=None):
     parser.add_argument('output', help='detectron2 pickle (.pkl)')
     add_checkpoint_arguments(parser)
     args = parser.parse_args(argv)
+    setup_runtime()
     backbone, _ = read_backbone(args.checkpoint, **checkpoint_options(args))
     try:
         model = resnet_to_detectron2(backbone)

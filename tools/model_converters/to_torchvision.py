@@ -11,7 +11,7 @@ import argparse
 import torch
 
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
-from mmssl.utils import read_backbone
+from mmssl.utils import read_backbone, setup_runtime
 
 
 def main(argv=None):
@@ -20,6 +20,7 @@ def main(argv=None):
     parser.add_argument('output', help='torchvision state dict (.pth)')
     add_checkpoint_arguments(parser)
     args = parser.parse_args(argv)
+    setup_runtime()
     backbone, layout = read_backbone(args.checkpoint, **checkpoint_options(args))
     torch.save(backbone, args.output)
     print(f'wrote {len(backbone)} tensors ({layout} checkpoint) with torchvision names to {args.output}')

@@ -13,7 +13,7 @@ from mmengine.config import DictAction
 from mmssl.benchmarks.base import load_benchmark_config
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
 from mmssl.benchmarks.feature_extraction import extract_svm_features
-from mmssl.utils import init_distributed, parse_checkpoint_arg, read_backbone, teardown_distributed
+from mmssl.utils import init_distributed, parse_checkpoint_arg, read_backbone, setup_runtime, teardown_distributed
 from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
 SPLITS = ('trainval', 'test')
@@ -32,6 +32,7 @@ def main(argv=None):
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     add_checkpoint_arguments(parser)
     args = parser.parse_args(argv)
+    setup_runtime()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     checkpoint = parse_checkpoint_arg(args.checkpoint)
     options = checkpoint_options(args)
