@@ -8,6 +8,7 @@ from mmengine.config import Config, DictAction
 from mmssl.engine.runner import CheckedRunner
 from mmssl.registry import suggest_close_names
 from mmssl.utils import prepare_cpu_launch, register_all_modules, teardown_distributed
+from mmssl.utils.cli_errors import run_cli
 from mmssl.utils.config import merge_cfg_options
 from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
@@ -52,4 +53,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

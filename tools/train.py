@@ -2,6 +2,7 @@
 import argparse
 
 from mmssl.engine import add_train_arguments, load_train_config, train
+from mmssl.utils.cli_errors import run_cli
 
 
 def main(argv=None):
@@ -12,4 +13,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -1,4 +1,6 @@
+from mmssl.utils.cli_errors import run_cli
+
 from .cli import entry_point
 
 if __name__ == '__main__':
-    entry_point()
+    run_cli(entry_point)

@@ -10,6 +10,7 @@ from mmssl.engine.runner import CheckedRunner
 from mmssl.registry import suggest_close_names
 from mmssl.utils import prepare_cpu_launch, register_all_modules, teardown_distributed
 from mmssl.utils.config import merge_cfg_options
+from mmssl.utils.errors import InputError
 from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
 # Scalars the validation loop logs beside the metrics: how long it took, not how good the model is.
@@ -54,12 +55,12 @@ def apply_train_options(cfg: Config, work_dir: Optional[str] = None, resume: Opt
     if amp:
         optim_wrapper_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper_type not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp needs optim_wrapper.type OptimWrapper, {config} has {optim_wrapper_type}')
+            raise InputError(f'--amp needs optim_wrapper.type OptimWrapper, {config} has {optim_wrapper_type}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-            raise ValueError(f'--auto-scale-lr: {config} has no auto_scale_lr.base_batch_size')
+            raise InputError(f'--auto-scale-lr: {config} has no auto_scale_lr.base_batch_size')
         cfg.auto_scale_lr.enable = True
     if resume == 'auto':
         cfg.resume, cfg.load_from = True, None

@@ -23,6 +23,8 @@ import sys
 
 from model_zoo import ModelZooError, add_result, compare_published, stale_files, write_demo_results, write_generated
 
+from mmssl.utils.cli_errors import run_cli
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -81,4 +83,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

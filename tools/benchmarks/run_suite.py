@@ -36,6 +36,7 @@ from mmssl.benchmarks.records import write_result
 from mmssl.benchmarks.tables import mean_std, run_tables
 from mmssl.constants import RANDOM_INIT_SEED
 from mmssl.utils import parse_checkpoint_arg, read_backbone, read_checkpoint, setup_runtime
+from mmssl.utils.cli_errors import run_cli
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: the tool that owns the repository's metafiles and model-zoo docs
@@ -172,4 +173,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

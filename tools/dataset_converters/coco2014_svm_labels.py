@@ -14,6 +14,7 @@ import argparse
 import os.path as osp
 
 from mmssl.datasets.coco import convert_coco_svm_labels
+from mmssl.utils.cli_errors import run_cli
 
 
 def parse_args():
@@ -36,4 +37,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

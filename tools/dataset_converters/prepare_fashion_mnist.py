@@ -51,6 +51,7 @@ from mmengine.utils import ProgressBar
 from PIL import Image
 
 from mmssl.datasets.voc import voc_encode
+from mmssl.utils.cli_errors import run_cli
 
 DEFAULT_IDX_DIR = '/usr/share/datasets/fashion-mnist/'
 # Official names: T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot;
@@ -322,4 +323,4 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -15,6 +15,7 @@ from mmengine.registry import DATASETS
 from mmengine.utils import mkdir_or_exist
 
 from mmssl.utils import register_all_modules
+from mmssl.utils.cli_errors import run_cli
 
 
 def to_display(tensor) -> np.ndarray:
@@ -62,4 +63,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -3,6 +3,8 @@ import argparse
 
 from mmengine.config import Config, DictAction
 
+from mmssl.utils.cli_errors import run_cli
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
@@ -16,4 +18,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -7,6 +7,7 @@ import argparse
 import torch
 
 from mmssl.utils import load_checkpoint_state_dict, select_prefix, setup_runtime
+from mmssl.utils.cli_errors import run_cli
 
 
 def main(argv=None):
@@ -25,4 +26,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

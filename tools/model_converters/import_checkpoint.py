@@ -11,6 +11,7 @@ import argparse
 
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
 from mmssl.utils import import_checkpoint, read_checkpoint, setup_runtime
+from mmssl.utils.cli_errors import run_cli
 
 
 def main(argv=None):
@@ -28,4 +29,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

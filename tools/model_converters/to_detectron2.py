@@ -11,6 +11,7 @@ import pickle
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
 from mmssl.models.utils.resnet_converters import resnet_to_detectron2
 from mmssl.utils import read_backbone, setup_runtime
+from mmssl.utils.cli_errors import run_cli
 
 
 def main(argv=None):
@@ -31,4 +32,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -12,6 +12,7 @@ import torch
 
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
 from mmssl.utils import read_backbone, setup_runtime
+from mmssl.utils.cli_errors import run_cli
 
 
 def main(argv=None):
@@ -27,4 +28,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -7,6 +7,7 @@ checked. The config names the labelled neighbour set (``train_dataloader``), the
 another checkpoint's are refused (``--recompute`` extracts again). Distributed extraction:
 ``torchrun --nproc_per_node N knn.py ... --launcher pytorch``. The same as ``python -m mmssl.benchmarks knn ...``."""
 from mmssl.benchmarks.cli import main as run_benchmark
+from mmssl.utils.cli_errors import run_cli
 
 
 def main(argv=None):
@@ -14,4 +15,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

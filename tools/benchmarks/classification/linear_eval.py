@@ -9,6 +9,7 @@ The final validation metrics are printed and written as a result record to ``WOR
 (``tools/analysis_tools/gen_model_zoo.py --add-result`` puts it in the model zoo). Several processes:
 ``linear_eval.sh``. The same as ``python -m mmssl.benchmarks linear ...``."""
 from mmssl.benchmarks.cli import main as run_benchmark
+from mmssl.utils.cli_errors import run_cli
 
 
 def main(argv=None):
@@ -16,4 +17,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -9,6 +9,7 @@ with a result record is not trained again, so an interrupted grid resumes). The 
 ``WORK_DIR/result_semi_sup.json`` holds the best point's top-1 / top-5. ``--cfg-options`` apply to every point.
 The same as ``python -m mmssl.benchmarks semi_sup ...``."""
 from mmssl.benchmarks.cli import main as run_benchmark
+from mmssl.utils.cli_errors import run_cli
 
 
 def main(argv=None):
@@ -16,4 +17,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -8,6 +8,7 @@ the first iteration unless they really arrived. The final validation metrics are
 result record to ``WORK_DIR/result_detection.json``; ``--pretrain-config CFG`` records the pre-training config.
 Several processes: ``dist_train.sh``; Slurm: ``slurm_train.sh``. The same as ``python -m mmssl.benchmarks det ...``."""
 from mmssl.benchmarks.cli import main as run_benchmark
+from mmssl.utils.cli_errors import run_cli
 
 
 def main(argv=None):
@@ -15,4 +16,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -6,6 +6,7 @@ The metrics are printed and written as a result record to ``WORK_DIR/result_segm
 Several processes: ``dist_test.sh``.
 """
 from mmssl.benchmarks.dense import main_test
+from mmssl.utils.cli_errors import run_cli
 
 
 def main(argv=None):
@@ -13,4 +14,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

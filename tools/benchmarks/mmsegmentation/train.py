@@ -9,6 +9,7 @@ result record to ``WORK_DIR/result_segmentation.json``; ``--pretrain-config CFG`
 config. Several processes: ``dist_train.sh``; Slurm: ``slurm_train.sh``. The same as
 ``python -m mmssl.benchmarks seg ...``."""
 from mmssl.benchmarks.cli import main as run_benchmark
+from mmssl.utils.cli_errors import run_cli
 
 
 def main(argv=None):
@@ -16,4 +17,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -14,6 +14,7 @@ from mmssl.benchmarks.base import load_benchmark_config
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
 from mmssl.benchmarks.feature_extraction import extract_svm_features
 from mmssl.utils import init_distributed, parse_checkpoint_arg, read_backbone, setup_runtime, teardown_distributed
+from mmssl.utils.cli_errors import run_cli
 from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
 SPLITS = ('trainval', 'test')
@@ -50,4 +51,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -14,6 +14,7 @@ import os.path as osp
 
 from mmssl.benchmarks.lowshot import VOC07LowShotSVM, add_lowshot_arguments, lowshot_table, plot_lowshot
 from mmssl.constants import LOWSHOT_SHOTS
+from mmssl.utils.cli_errors import run_cli
 from mmssl.utils.work_dir_lock import work_dir_lock
 
 
@@ -32,4 +33,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

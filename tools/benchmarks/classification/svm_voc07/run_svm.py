@@ -10,6 +10,7 @@ results there of other features, weights or settings are refused (``--recompute`
 import argparse
 
 from mmssl.benchmarks.svm import VOC07SVM, add_solver_arguments, svm_table
+from mmssl.utils.cli_errors import run_cli
 from mmssl.utils.work_dir_lock import work_dir_lock
 
 
@@ -26,4 +27,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

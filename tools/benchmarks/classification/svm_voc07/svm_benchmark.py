@@ -10,6 +10,7 @@ refused, and ``--recompute`` extracts / computes it again. One of the two alone:
 ``python -m mmssl.benchmarks svm|lowshot CONFIG CHECKPOINT ...``. For multi-GPU extraction run
 ``dist_extract.sh ... --out DIR/features`` first; the features found there are used."""
 from mmssl.benchmarks.cli import main as run_benchmark
+from mmssl.utils.cli_errors import run_cli
 
 
 def main(argv=None):
@@ -17,4 +18,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)
