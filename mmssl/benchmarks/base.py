@@ -10,7 +10,7 @@ import argparse
 import os.path as osp
 import re
 from abc import ABC, abstractmethod
-from typing import ClassVar, Dict, Optional, Tuple
+from typing import ClassVar, Dict, Optional, Tuple, Union
 
 from mmengine.config import Config
 from mmengine.dist import is_main_process
@@ -18,7 +18,7 @@ from mmengine.dist import is_main_process
 from mmssl.constants import RANDOM_INIT_SEED
 from mmssl.registry import BENCHMARKS
 from mmssl.utils import register_all_modules
-from mmssl.utils.checkpoint import last_load_report, load_backbone, read_backbone
+from mmssl.utils.checkpoint import BackboneWeights, LoadReport
 from mmssl.utils.config import merge_cfg_options
 
 from .records import write_result
@@ -60,21 +60,6 @@ class Benchmark(ABC):
     accepts_random: ClassVar[bool] = True
     work_subdir: ClassVar[Optional[str]] = None
 
-    def __init__(self, checkpoint_options: Optional[dict] = None, random_init_seed: int = RANDOM_INIT_SEED):
-        #: how the checkpoint is read: ``checkpoint_format``, ``prefix``, ``key_path`` (None: detected)
-        self.checkpoint_options = dict(checkpoint_options or {})
-        #: the seed a random backbone (checkpoint ``None``) is drawn from
-        self.random_init_seed = random_init_seed
-
-    def checkpoint_format(self, checkpoint: str) -> str:
-        """The layout ``checkpoint`` is read as (detected, or the one the options name)."""
-        return read_backbone(checkpoint, **self.checkpoint_options)[1]
-
-    def load_backbone(self, module, checkpoint: Optional[str]):
-        """Load ``checkpoint`` into a backbone with the benchmark's checkpoint options (checked), or draw the
-        seeded random backbone (``None``); returns the load report."""
-        return load_backbone(module, checkpoint, self.random_init_seed, **self.checkpoint_options)
-
     @classmethod
     def record_file(cls) -> str:
         return f'result_{cls.record_name}.json'
@@ -100,39 +85,40 @@ class Benchmark(ABC):
         return {name: value for name, value in metrics.items() if name in allowed}
 
     @abstractmethod
-    def run(self, cfg: Config, checkpoint: Optional[str], work_dir: str, **options) -> Dict[str, float]:
-        """Evaluate ``checkpoint`` (``None``: the seeded random backbone) with benchmark config ``cfg``.
+    def run(self, cfg: Config, weights: BackboneWeights, work_dir: str, **options) -> Dict[str, float]:
+        """Evaluate ``weights`` (a checkpoint's backbone, or the seeded random backbone) with benchmark config
+        ``cfg``.
 
-        Writes the result record into ``work_dir`` and returns the metrics (on the main process; other
-        processes of a distributed run may return an empty dict).
+        Writes the result record into ``work_dir`` (:meth:`write_record`, with the :class:`LoadReport` of the load
+        the run did) and returns the metrics (on the main process; other processes of a distributed run may return
+        an empty dict).
         """
 
-    def write_record(self, work_dir: str, metrics: Dict[str, float], cfg: Optional[Config], checkpoint: Optional[str],
-                     *, pretrain_config: Optional[str] = None, seeds: Optional[dict] = None,
-                     extra: Optional[dict] = None, record_file: Optional[str] = None,
-                     benchmark_config: Optional[str] = None, dataset: Optional[str] = None,
-                     checkpoint_format: Optional[str] = None) -> Optional[dict]:
+    def write_record(self, work_dir: str, metrics: Dict[str, float], cfg: Optional[Config], weights: BackboneWeights,
+                     load_report: Union[LoadReport, dict, None], *, pretrain_config: Optional[str] = None,
+                     seeds: Optional[dict] = None, extra: Optional[dict] = None, record_file: Optional[str] = None,
+                     benchmark_config: Optional[str] = None, dataset: Optional[str] = None) -> Optional[dict]:
         """Write the result record (main process only) and print the metrics; the one writer of every benchmark.
 
         The benchmark config and data set are ``cfg``'s unless given (a run on a feature folder has no config, only
-        the folder's record of it). A random backbone's seed is recorded in ``seeds['random_init']``; a checkpoint's
-        layout in ``extra['checkpoint_format']`` (``checkpoint_format``, else as the benchmark reads it), and the
-        report of its load in this process (matched / missing / unexpected counts, the modules that did not load) in
-        ``extra['checkpoint_load']``.
+        the folder's record of it). The record's ``checkpoint`` is ``weights``' path and sha256 (``None`` for the
+        random backbone, whose seed goes to ``seeds['random_init']``). Every record carries
+        ``extra['checkpoint_format']``, the layout the checkpoint was read as (``'random-init'`` for the random
+        backbone), and ``extra['checkpoint_load']``, ``load_report`` in its record form (matched / missing /
+        unexpected counts, the modules that did not load; for the random backbone mode ``'random-init'`` and its
+        seed; ``None`` only for a feature folder extracted before loads were recorded).
         """
         if not is_main_process():
             return None
         seeds = dict(seeds or {})
-        if checkpoint is None:
-            seeds.setdefault('random_init', self.random_init_seed)
-        else:
-            extra = dict(extra or {}, checkpoint_format=checkpoint_format or self.checkpoint_format(checkpoint))
-            report = last_load_report(checkpoint)
-            if report is not None:
-                extra['checkpoint_load'] = report.to_record()
+        if weights.is_random:
+            seeds.setdefault('random_init', weights.random_init_seed)
+        if isinstance(load_report, LoadReport):
+            load_report = load_report.to_record()
+        extra = dict(extra or {}, checkpoint_format=weights.layout, checkpoint_load=load_report)
         record = write_result(
             osp.join(work_dir, record_file or self.record_file()), self.record_name, metrics,
-            checkpoint=checkpoint, pretrain_config=pretrain_config,
+            checkpoint=weights.record(), pretrain_config=pretrain_config,
             benchmark_config=benchmark_config or (cfg and cfg.filename), seeds=seeds,
             dataset=dataset or (cfg and dataset_of(cfg)),
             extra=dict(work_dir=work_dir, **(extra or {})))
@@ -147,8 +133,7 @@ def _registered() -> Dict[str, type]:
     return {cls.name: cls for cls in BENCHMARKS.module_dict.values()}
 
 
-def get_benchmark(name: str, config: Optional[str] = None, checkpoint_options: Optional[dict] = None,
-                  random_init_seed: int = RANDOM_INIT_SEED) -> Benchmark:
+def get_benchmark(name: str, config: Optional[str] = None) -> Benchmark:
     """An instance of the benchmark whose ``name`` is ``name``; a clear error listing the known ones.
 
     A benchmark of a plugin registers when its config is read (``custom_imports``), so ``config`` is read first
@@ -160,7 +145,7 @@ def get_benchmark(name: str, config: Optional[str] = None, checkpoint_options: O
         cls = _registered().get(name)
     if cls is None:
         raise KeyError(f'unknown benchmark {name!r}, expected one of {benchmark_names()}')
-    return cls(checkpoint_options, random_init_seed)
+    return cls()
 
 
 def benchmark_names() -> list:

@@ -18,7 +18,7 @@ from typing import Dict, Optional, Sequence, Union
 from mmengine.config import DictAction
 
 from mmssl.constants import RANDOM_INIT, RANDOM_INIT_SEED
-from mmssl.utils import parse_checkpoint_arg, read_backbone, setup_runtime
+from mmssl.utils import BackboneWeights, setup_runtime
 from mmssl.utils.checkpoint_formats import format_names
 from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
@@ -64,7 +64,7 @@ def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> argparse.Argume
 
 
 def checkpoint_options(args: argparse.Namespace) -> dict:
-    """The options of :func:`add_checkpoint_arguments` as :func:`mmssl.utils.load_backbone` takes them."""
+    """The options of :func:`add_checkpoint_arguments` as :class:`mmssl.utils.BackboneWeights` takes them."""
     return dict(checkpoint_format=args.checkpoint_format, prefix=args.checkpoint_prefix,
                 key_path=args.checkpoint_key)
 
@@ -84,23 +84,20 @@ def main(names: Union[str, Sequence[str]], argv: Optional[Sequence[str]] = None,
     args = build_parser(*benchmarks, prog=prog).parse_args(argv)
     setup_runtime()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    checkpoint = parse_checkpoint_arg(args.checkpoint)
-    options = checkpoint_options(args)
-    if checkpoint is not None:
-        read_backbone(checkpoint, **options)  # an unknown layout fails here, before any work
-    for benchmark in benchmarks:
-        benchmark.checkpoint_options, benchmark.random_init_seed = options, args.random_init_seed
-    refused = [b.name for b in benchmarks if checkpoint is None and not b.accepts_random]
+    # Read and converted once, here: a missing file or an unknown layout fails before any work.
+    weights = BackboneWeights.from_arg(args.checkpoint, random_init_seed=args.random_init_seed,
+                                       **checkpoint_options(args))
+    refused = [b.name for b in benchmarks if weights.is_random and not b.accepts_random]
     if refused:
         raise SystemExit(f'the {", ".join(refused)} benchmark needs a pre-trained checkpoint, not "{RANDOM_INIT}"')
     results = {}
     for benchmark in benchmarks:
         cfg = benchmark.load_config(args.config, args.cfg_options)
         work_dir = osp.abspath(args.work_dir or default_work_dir(benchmark.work_subdir or benchmark.name,
-                                                                 args.config, checkpoint,
+                                                                 args.config, weights.path, weights.sha256,
                                                                  random_init_seed=args.random_init_seed))
         with work_dir_lock(work_dir, enabled=is_rank_zero()):
-            results[benchmark.name] = benchmark.run(cfg, checkpoint, work_dir, **_own_options(benchmark, args))
+            results[benchmark.name] = benchmark.run(cfg, weights, work_dir, **_own_options(benchmark, args))
     return results[benchmarks[0].name] if isinstance(names, str) else results
 
 

@@ -21,12 +21,14 @@ from mmssl.engine.hooks import PretrainedWeightsCheckHook
 from mmssl.engine.runner import CheckedRunner
 from mmssl.engine.train import TIMING_KEYS, add_train_options, apply_train_options, train
 from mmssl.registry import BENCHMARKS, suggest_close_names
-from mmssl.utils import (import_checkpoint, prepare_cpu_launch, read_checkpoint, register_all_modules,
+from mmssl.utils import (BackboneWeights, import_checkpoint, prepare_cpu_launch, read_checkpoint, register_all_modules,
                          require_prefixed_checkpoint, teardown_distributed)
+from mmssl.utils.checkpoint import read_load_report
 from mmssl.utils.config import merge_cfg_options
 from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
 from .base import Benchmark
+from .linear import LOAD_REPORT_FILE
 
 __all__ = ['DetectionBenchmark', 'SegmentationBenchmark', 'set_dense_pretrained', 'find_download_urls',
            'load_dense_test_config', 'dense_test', 'main_test']
@@ -62,8 +64,10 @@ def _module_cfg(cfg: Config, name: str) -> dict:
     return node
 
 
-def set_dense_pretrained(cfg: Config, checkpoint: str, config_name: str = 'config') -> Config:
-    """Load ``checkpoint``'s ``backbone.*`` weights into the modules the config's check hook lists.
+def set_dense_pretrained(cfg: Config, checkpoint: str, config_name: str = 'config',
+                         report_file: Optional[str] = None) -> Config:
+    """Load ``checkpoint``'s ``backbone.*`` weights into the modules the config's check hook lists; the hook
+    writes the report of its check of the first of them to ``report_file`` (JSON) when given.
 
     Each listed module gets ``init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')``;
     mmseg's model-level ``pretrained`` is cleared. ``checkpoint`` must be a full mmssl pre-training checkpoint
@@ -80,6 +84,8 @@ def set_dense_pretrained(cfg: Config, checkpoint: str, config_name: str = 'confi
             "the pre-trained weights, e.g. custom_hooks=[dict(type='mmssl.PretrainedWeightsCheckHook', "
             "modules=[dict(name='backbone')])] with custom_imports=dict(imports=['mmssl.engine'])")
     require_prefixed_checkpoint(checkpoint, PREFIX)
+    if report_file is not None:
+        hook['report_file'] = report_file
     for spec in hook.get('modules', [dict(name='backbone')]):
         _module_cfg(cfg, spec['name']).init_cfg = dict(type='Pretrained', checkpoint=checkpoint, prefix=PREFIX)
     if 'pretrained' in cfg.model:
@@ -127,33 +133,40 @@ class DenseBenchmark(Benchmark):
             raise ValueError(f"{config}: the {cls.name} benchmark ({cls.toolbox_name}) runs {cls.toolbox} configs "
                              f"(default_scope='{cls.toolbox}'), this one has default_scope={scope!r}{hint}")
 
-    def configure(self, cfg: Config, checkpoint: str, work_dir: Optional[str] = None, launcher: str = 'none',
-                  resume=None, amp=False, auto_scale_lr=False, no_validate=False, check_images=False) -> Config:
-        """Check the config's toolbox, apply the train options and point the listed modules at ``checkpoint``.
+    def configure(self, cfg: Config, weights: BackboneWeights, work_dir: Optional[str] = None,
+                  launcher: str = 'none', resume=None, amp=False, auto_scale_lr=False, no_validate=False,
+                  check_images=False) -> Config:
+        """Check the config's toolbox, apply the train options and point the listed modules at ``weights``.
 
         mmdet / mmseg load ``backbone.*`` keys; a checkpoint of another layout is imported first, as
-        ``WORK_DIR/pretrained/<name>-<sha256 prefix>.pth`` (:func:`mmssl.utils.import_checkpoint`).
+        ``WORK_DIR/pretrained/<name>-<sha256 prefix>.pth`` (:func:`mmssl.utils.import_checkpoint`). The check hook
+        writes the report of its verification of the backbone to ``WORK_DIR/checkpoint_load.json``.
         """
         config = cfg.filename or 'config'
         self.check_toolbox(cfg, config)
         apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher, check_images)
-        return set_dense_pretrained(cfg, self.mmssl_checkpoint(checkpoint, cfg.work_dir), config)
+        return set_dense_pretrained(cfg, self.mmssl_checkpoint(weights, cfg.work_dir), config,
+                                    report_file=osp.join(cfg.work_dir, LOAD_REPORT_FILE))
 
-    def mmssl_checkpoint(self, checkpoint: str, work_dir: str) -> str:
-        """``checkpoint`` itself when it is an mmssl checkpoint read as such, else its backbone imported into
+    @staticmethod
+    def mmssl_checkpoint(weights: BackboneWeights, work_dir: str) -> str:
+        """The checkpoint itself when it is an mmssl checkpoint read as such, else its backbone imported into
         ``work_dir``."""
-        if self.checkpoint_format(checkpoint) == 'mmssl' and not any(self.checkpoint_options.values()):
-            return checkpoint
-        file = read_checkpoint(checkpoint)
-        name = f'{osp.splitext(osp.basename(checkpoint))[0]}-{file.sha256[:8]}.pth'
-        return import_checkpoint(checkpoint, osp.join(work_dir, 'pretrained', name), **self.checkpoint_options)
+        if weights.layout == 'mmssl' and not any(weights.options.values()):
+            return weights.path
+        name = f'{osp.splitext(osp.basename(weights.path))[0]}-{weights.sha256[:8]}.pth'
+        return import_checkpoint(weights.path, osp.join(work_dir, 'pretrained', name), **weights.options)
 
-    def run(self, cfg, checkpoint, work_dir, pretrain_config=None, **train_options):
+    def run(self, cfg, weights, work_dir, pretrain_config=None, **train_options):
         """Train; the final validation metrics go into ``WORK_DIR/result_<record name>.json``."""
-        self.configure(cfg, checkpoint, work_dir, **train_options)
+        self.configure(cfg, weights, work_dir, **train_options)
+        report_file = osp.join(cfg.work_dir, LOAD_REPORT_FILE)
+        if is_rank_zero() and osp.exists(report_file):
+            os.remove(report_file)  # an earlier run's report must not stand in for this one's
         metrics = _metrics(train(cfg))
-        self.write_record(cfg.work_dir, metrics, cfg, checkpoint, pretrain_config=pretrain_config,
-                          seeds=dict(cfg.get('randomness') or {}), extra=dict(split='val'))
+        self.write_record(cfg.work_dir, metrics, cfg, weights, read_load_report(report_file),
+                          pretrain_config=pretrain_config, seeds=dict(cfg.get('randomness') or {}),
+                          extra=dict(split='val'))
         return metrics
 
 
@@ -216,7 +229,11 @@ def dense_test(cfg: Config, toolbox: str, config: str, checkpoint: str) -> Dict[
     finally:
         teardown_distributed()
     benchmark = DENSE_BY_TOOLBOX[toolbox]()
-    benchmark.write_record(cfg.work_dir, metrics, cfg, checkpoint, seeds=dict(cfg.get('randomness') or {}),
+    file = read_checkpoint(checkpoint)
+    # The evaluated checkpoint is the whole fine-tuned model, loaded as it was saved (every key required).
+    model = BackboneWeights(file.path, file.sha256, f'{toolbox} model')
+    benchmark.write_record(cfg.work_dir, metrics, cfg, model, getattr(runner, 'load_report', None),
+                           seeds=dict(cfg.get('randomness') or {}),
                            extra=dict(split='test', evaluated='fine-tuned model'), benchmark_config=config,
                            record_file=f'result_{benchmark.record_name}_test.json')
     return metrics

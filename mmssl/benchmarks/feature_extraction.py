@@ -1,14 +1,14 @@
 """Frozen-backbone feature extraction for the SVM and kNN benchmarks.
 
 Every tap is average-pooled (the benchmark pooling for the SVMs, a global pool for kNN), flattened and
-L2-normalised (:func:`mmssl.evaluation.svm.features.l2_normalize`), then written as float32 rows into the feature
-folder (:mod:`mmssl.evaluation.svm.features`) at the sample's dataset index. Each process writes its own rows into
+L2-normalised (:func:`mmssl.evaluation.feature_folder.l2_normalize`), then written as float32 rows into the feature
+folder (:mod:`mmssl.evaluation.feature_folder`) at the sample's dataset index. Each process writes its own rows into
 the same memory-mapped files, so distributed extraction lands in dataset order without gathering gigabytes of
 features in memory (the output folder must be shared by all processes, as work dirs are).
 """
 import os
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -17,16 +17,13 @@ from mmengine.dist import barrier, get_dist_info, is_main_process
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader
 
-from mmssl.constants import RANDOM_INIT_SEED
-from mmssl.evaluation.svm.features import (META_FILE, SPLITS, checkpoint_source, create_feature_files, describe_weights,
-                                           feature_path, l2_normalize, open_features, read_meta, weights_identity,
-                                           write_labels, write_meta)
+from mmssl.evaluation.feature_folder import (META_FILE, checkpoint_source, create_feature_files, feature_path,
+                                             l2_normalize, write_labels, write_meta)
 from mmssl.models.utils.taps import require_taps
 from mmssl.registry import DATA_SAMPLERS, DATASETS, MODELS
-from mmssl.utils import load_backbone
+from mmssl.utils import BackboneWeights, LoadReport
 
-__all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features', 'features_mismatch',
-           'stale_features_message']
+__all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features', 'feature_source']
 
 
 class FeatureExtractor(torch.nn.Module):
@@ -125,70 +122,48 @@ def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str,
     return dataset.metainfo['classes']
 
 
-def extract_svm_features(cfg, checkpoint: Optional[str], out_dir: str, layers: Optional[Sequence[str]] = None,
-                         splits: Sequence[str] = ('trainval', 'test'), device: str = 'cpu',
-                         pretrain_config: Optional[str] = None, checkpoint_options: Optional[dict] = None,
-                         random_init_seed: int = RANDOM_INIT_SEED,
-                         prepared: Optional[Dict[str, tuple]] = None) -> None:
+def feature_source(cfg, weights: BackboneWeights, **recorded) -> dict:
+    """The ``source`` of ``meta.json`` for features of ``weights`` with benchmark config ``cfg``: the config's
+    absolute path, the weights (:func:`~mmssl.evaluation.feature_folder.checkpoint_source`) and ``recorded``."""
+    return dict(config=cfg.filename and osp.abspath(cfg.filename), **checkpoint_source(weights), **recorded)
+
+
+def extract_svm_features(cfg, weights: Union[BackboneWeights, str, None], out_dir: str,
+                         layers: Optional[Sequence[str]] = None, splits: Sequence[str] = ('trainval', 'test'),
+                         device: str = 'cpu', pretrain_config: Optional[str] = None,
+                         prepared: Optional[Dict[str, tuple]] = None) -> LoadReport:
     """Extract the SVM feature folder of an SVM benchmark config (``cfg.layers``, ``{split}_dataloader``).
 
     Args:
         cfg: the loaded benchmark config.
-        checkpoint: checkpoint (full or backbone-only; checked) or ``None`` for the seeded random backbone.
+        weights: the backbone (:class:`mmssl.utils.BackboneWeights`); a checkpoint file (layout detected) or
+            ``None`` (the random backbone of the default seed) is read here.
         out_dir: the feature folder.
         layers: default ``cfg.layers``.
         splits: splits to extract.
         device: where the backbone runs (the rank's device under DDP).
         pretrain_config: recorded in ``meta.json`` (written last, with the config) as the features' source.
-        checkpoint_options: how to read ``checkpoint`` (:func:`mmssl.utils.load_backbone`).
-        random_init_seed: the seed of the random backbone (``checkpoint=None``), recorded in ``meta.json``.
         prepared: split -> ``(dataset, labels, ids)`` that replaces the config's data set of that split
             (:func:`extract_split`).
 
-    ``meta.json`` records the checkpoint as :func:`~mmssl.evaluation.svm.features.checkpoint_source` does (absolute
-    path and sha256, or the random backbone's seed) and the config's absolute path.
+    ``meta.json`` records the weights as :func:`~mmssl.evaluation.feature_folder.checkpoint_source` does (absolute
+    path and sha256, or the random backbone's seed), the layout they were read as, the report of their load and
+    the config's absolute path, so that a record written from the folder alone says how its weights loaded.
+
+    Returns:
+        LoadReport: the load into the extraction backbone.
     """
+    if not isinstance(weights, BackboneWeights):
+        weights = BackboneWeights.from_checkpoint(weights)
     extractor = FeatureExtractor(cfg.model.backbone, layers or cfg.layers, cfg.model.get('data_preprocessor'))
     if is_main_process() and osp.exists(osp.join(out_dir, META_FILE)):
         # meta.json marks a complete folder: it must not stand beside half-rewritten features.
         os.remove(osp.join(out_dir, META_FILE))
-    report = load_backbone(extractor.backbone, checkpoint, random_init_seed, **(checkpoint_options or {}))
+    report = weights.load_into(extractor.backbone)
     classes = [extract_split(extractor, cfg[f'{split}_dataloader'], split, out_dir, device,
                              (prepared or {}).get(split)) for split in splits]
     if is_main_process():  # written last: its presence marks a complete folder
         write_meta(out_dir, classes[0], extractor.layers,
-                   dict(config=cfg.filename and osp.abspath(cfg.filename),
-                        **checkpoint_source(checkpoint, random_init_seed), pretrain_config=pretrain_config,
-                        dataset=cfg.get('dataset_name'), checkpoint_format=report and report.format))
-
-
-def features_mismatch(feature_dir: str, cfg, checkpoint: Optional[str], layers: Sequence[str],
-                      splits: Sequence[str] = SPLITS, random_init_seed: int = RANDOM_INIT_SEED) -> Optional[str]:
-    """Why a complete feature folder (``meta.json`` present) cannot serve ``checkpoint`` / ``cfg`` / ``layers``
-    (``None``: it can): other weights (by sha256 or random-init seed), another config, missing layers, or a feature
-    file whose size disagrees with its header."""
-    meta = read_meta(feature_dir)
-    source = meta.get('source') or {}
-    wanted = checkpoint_source(checkpoint, random_init_seed)
-    problems = []
-    if weights_identity(source) != weights_identity(wanted):
-        problems.append(f'they were extracted from {describe_weights(source)}, not {describe_weights(wanted)}')
-    config = cfg.filename and osp.abspath(cfg.filename)
-    if source.get('config') != config:
-        problems.append(f'they were extracted with config {source.get("config")}, not {config}')
-    missing = [layer for layer in layers if layer not in meta['layers']]
-    if missing:
-        problems.append(f'they lack layers {missing} (it has {meta["layers"]})')
-    for layer in [layer for layer in layers if layer not in missing]:
-        for split in splits:
-            try:
-                open_features(feature_path(feature_dir, split, layer))  # reads the header only
-            except (OSError, ValueError) as error:
-                problems.append(str(error))
-    return '; '.join(problems) or None
-
-
-def stale_features_message(feature_dir: str, mismatch: str) -> str:
-    """The refusal of a feature folder that :func:`features_mismatch` found unfit."""
-    return (f'{feature_dir} holds other features: {mismatch}. Pass --recompute to extract them again (and recompute '
-            'the results), or use another work dir')
+                   feature_source(cfg, weights, pretrain_config=pretrain_config, dataset=cfg.get('dataset_name'),
+                                  checkpoint_format=weights.layout, checkpoint_load=report.to_record()))
+    return report

@@ -1,7 +1,7 @@
 """kNN benchmark (``knn``): weighted k-nearest-neighbour classification of frozen, globally pooled feature5.
 
 The features of both splits are written to the work dir with a ``meta.json`` naming their weights and config
-(:mod:`mmssl.evaluation.svm.features`); a later run with the same checkpoint (sha256) and config reuses them, one
+(:mod:`mmssl.evaluation.feature_folder`); a later run with the same checkpoint (sha256) and config reuses them, one
 with other weights refuses them unless ``--recompute``.
 """
 import os
@@ -11,14 +11,15 @@ import numpy as np
 import torch
 from mmengine.dist import barrier, is_main_process
 
+from mmssl.constants import KNN_KS, KNN_TEMPERATURE
 from mmssl.evaluation import knn_classify
-from mmssl.evaluation.svm.features import META_FILE, checkpoint_source, feature_path, open_features, write_meta
+from mmssl.evaluation.feature_folder import (META_FILE, ensure_feature_folder, feature_path, open_features, read_meta,
+                                             write_meta)
 from mmssl.registry import BENCHMARKS, DATASETS
-from mmssl.utils import init_distributed, teardown_distributed
+from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
 from .base import Benchmark
-from .feature_extraction import FeatureExtractor, extract_features, features_mismatch, stale_features_message
-from mmssl.constants import KNN_KS, KNN_TEMPERATURE
+from .feature_extraction import FeatureExtractor, extract_features, feature_source
 from .svm import add_recompute_argument
 
 KNN_SPLITS = ('train', 'val')
@@ -48,6 +49,11 @@ def knn_settings(cfg) -> tuple:
     return list(ks), float(temperature)
 
 
+def _load_record(feature_dir: str) -> dict:
+    """The report of the load that extracted a feature folder, as its ``meta.json`` records it."""
+    return (read_meta(feature_dir).get('source') or {}).get('checkpoint_load')
+
+
 @BENCHMARKS.register_module()
 class KNN(Benchmark):
     """kNN evaluation of a frozen backbone (global-average-pooled feature5, cosine similarity, Wu et al. 2018).
@@ -73,29 +79,27 @@ class KNN(Benchmark):
     def table_metrics(cls, metrics):
         return {name[:-len('/top1')]: value for name, value in metrics.items() if name.endswith('/top1')}
 
-    def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', recompute=False):
+    def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', recompute=False):
         ks, temperature = knn_settings(cfg)
         device = init_distributed(cfg, launcher)
         try:
-            metrics = self.evaluate(cfg, checkpoint, work_dir, device, recompute)
+            metrics = self.evaluate(cfg, weights, work_dir, device, recompute)
         finally:
             teardown_distributed()
         # kNN itself draws nothing at random; a random backbone is drawn from a fixed seed.
-        self.write_record(work_dir, metrics, cfg, checkpoint, pretrain_config=pretrain_config,
-                          seeds=dict(cfg.get('randomness', {})), extra=dict(ks=ks, temperature=temperature))
+        self.write_record(work_dir, metrics, cfg, weights, _load_record(work_dir),
+                          pretrain_config=pretrain_config, seeds=dict(cfg.get('randomness', {})),
+                          extra=dict(ks=ks, temperature=temperature))
         return metrics
 
-    def evaluate(self, cfg, checkpoint, work_dir: str, device: str = 'cpu', recompute: bool = False) -> dict:
+    def evaluate(self, cfg, weights: BackboneWeights, work_dir: str, device: str = 'cpu',
+                 recompute: bool = False) -> dict:
         """Extract both splits (unless the work dir holds them for these weights and config) and classify; the
         metrics on the main process, an empty dict elsewhere."""
         ks, temperature = knn_settings(cfg)
-        complete = osp.isfile(osp.join(work_dir, META_FILE))
-        mismatch = complete and features_mismatch(work_dir, cfg, checkpoint, [KNN_LAYER], KNN_SPLITS,
-                                                  self.random_init_seed)
-        if mismatch and not recompute:
-            raise ValueError(stale_features_message(work_dir, mismatch))
-        if not complete or mismatch:
-            self.extract(cfg, checkpoint, work_dir, device)
+        if ensure_feature_folder(work_dir, feature_source(cfg, weights), [KNN_LAYER], KNN_SPLITS,
+                                 recompute=recompute) == 'extract':
+            self.extract(cfg, weights, work_dir, device)
         if not is_main_process():
             return {}
         train_labels, classes = _labels(cfg.train_dataloader)
@@ -110,18 +114,19 @@ class KNN(Benchmark):
         return knn_classify(features['train'], train_labels, features['val'], val_labels, len(classes), ks=ks,
                             temperature=temperature)
 
-    def extract(self, cfg, checkpoint, work_dir: str, device: str = 'cpu') -> None:
-        """Write both splits' features into ``work_dir``, then ``meta.json`` (the mark of a complete folder)."""
+    def extract(self, cfg, weights: BackboneWeights, work_dir: str, device: str = 'cpu') -> None:
+        """Write both splits' features into ``work_dir``, then ``meta.json`` (the mark of a complete folder, with
+        the weights, the layout they were read as and the report of their load)."""
         if is_main_process() and osp.exists(osp.join(work_dir, META_FILE)):
             os.remove(osp.join(work_dir, META_FILE))  # it must not vouch for half-rewritten features
         extractor = FeatureExtractor(cfg.model.backbone, [KNN_LAYER], cfg.model.get('data_preprocessor'),
                                      pooling='global')
-        self.load_backbone(extractor.backbone, checkpoint)
+        report = weights.load_into(extractor.backbone)
         for split in KNN_SPLITS:
             extract_features(extractor, cfg[f'{split}_dataloader'], work_dir, split, device)
         if is_main_process():
             classes = DATASETS.build(cfg.train_dataloader['dataset']).metainfo['classes']
             write_meta(work_dir, classes, [KNN_LAYER],
-                       dict(config=cfg.filename and osp.abspath(cfg.filename),
-                            **checkpoint_source(checkpoint, self.random_init_seed)))
+                       feature_source(cfg, weights, checkpoint_format=weights.layout,
+                                      checkpoint_load=report.to_record()))
         barrier()

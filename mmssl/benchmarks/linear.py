@@ -6,38 +6,65 @@ single-head avgpool config (the toolbox's separate AvgPool protocol: global-aver
 multi-head config that also trains an avgpool head jointly (the CPU demo's) reports it as
 ``accuracy/avgpool/top1``; that number is not the toolbox's AvgPool protocol and has its own column.
 """
+import os
+import os.path as osp
 import re
-from typing import Optional
+from typing import Optional, Union
 
 from mmengine.config import Config
+from mmengine.dist import is_main_process
 
 from mmssl.constants import LAYERS, RANDOM_INIT_SEED
 from mmssl.engine.train import add_train_options, apply_train_options, split_timing, train
 from mmssl.registry import BENCHMARKS
+from mmssl.utils.checkpoint import BackboneWeights, read_load_report
 
 from .base import Benchmark
 
-_HEAD_TOP1 = re.compile(r'accuracy/(?:(?P<head>feature[1-5]|avgpool)/)?top1')
+_HEAD_TOP1 = re.compile(r'accuracy/(?:(?P<head>[^/]+)/)?top1')
 
 
-def set_backbone_checkpoint(cfg: Config, checkpoint: Optional[str], checkpoint_format: Optional[str] = None,
-                            prefix: Optional[str] = None, key_path: Optional[str] = None,
-                            random_init_seed: int = RANDOM_INIT_SEED) -> Config:
-    """Point ``cfg.model.backbone`` at a pre-trained checkpoint of any supported layout, or at the random backbone
-    of the baseline row drawn from ``random_init_seed`` (``None``).
+#: the file in a run's work dir where the backbone's initialiser writes the report of its load
+LOAD_REPORT_FILE = 'checkpoint_load.json'
 
-    The load is the checked one (``Pretrained`` in the mmssl scope, :func:`mmssl.utils.load_backbone`); the random
-    backbone is ``SeededRandom``, the same network that the feature-extraction benchmarks evaluate. A ``prefix`` /
-    ``key_path`` that the config's own ``init_cfg`` sets is kept unless one is given here.
+
+def set_backbone_checkpoint(cfg: Config, checkpoint: Union[BackboneWeights, str, None],
+                            checkpoint_format: Optional[str] = None, prefix: Optional[str] = None,
+                            key_path: Optional[str] = None, random_init_seed: int = RANDOM_INIT_SEED,
+                            report_file: Optional[str] = None) -> Config:
+    """Point ``cfg.model.backbone`` at pre-trained weights (:class:`mmssl.utils.BackboneWeights`, or a checkpoint
+    file of any supported layout read with the given options), or at the random backbone of the baseline row drawn
+    from ``random_init_seed`` (``None``).
+
+    The load is the checked one (``Pretrained`` in the mmssl scope, :meth:`mmssl.utils.BackboneWeights.load_into`);
+    the random backbone is ``SeededRandom``, the same network that the feature-extraction benchmarks evaluate. A
+    ``prefix`` / ``key_path`` that the config's own ``init_cfg`` sets is kept unless one is given here. With
+    ``report_file``, the initialiser writes the report of its load there (JSON, main process).
     """
+    if isinstance(checkpoint, BackboneWeights):
+        checkpoint_format, prefix, key_path = checkpoint.checkpoint_format, checkpoint.prefix, checkpoint.key_path
+        checkpoint, random_init_seed = checkpoint.path, checkpoint.random_init_seed
     backbone = cfg.model.backbone
+    reported = {} if report_file is None else dict(report_file=report_file)
     if checkpoint is None:
-        backbone.init_cfg = dict(type='SeededRandom', seed=random_init_seed)
+        backbone.init_cfg = dict(type='SeededRandom', seed=random_init_seed, **reported)
         return cfg
     own = backbone.get('init_cfg') or {}
     backbone.init_cfg = dict(type='Pretrained', checkpoint=checkpoint, checkpoint_format=checkpoint_format,
-                             prefix=prefix or own.get('prefix'), key_path=key_path or own.get('key_path'))
+                             prefix=prefix or own.get('prefix'), key_path=key_path or own.get('key_path'),
+                             **reported)
     return cfg
+
+
+def train_with_load_report(cfg: Config, weights: BackboneWeights) -> tuple:
+    """Train ``cfg`` from ``weights`` in the Runner; returns its final metrics and the report of the backbone's
+    load, which the initialiser wrote to the work dir (it may run in other processes)."""
+    report_file = osp.join(cfg.work_dir, LOAD_REPORT_FILE)
+    if is_main_process() and osp.exists(report_file):
+        os.remove(report_file)  # an earlier run's report must not stand in for this one's
+    cfg = set_backbone_checkpoint(cfg, weights, report_file=report_file)
+    logged = train(cfg)
+    return logged, read_load_report(report_file)
 
 
 @BENCHMARKS.register_module()
@@ -67,13 +94,12 @@ class LinearEval(Benchmark):
                 mapped[{None: 'avgpool', 'avgpool': 'avgpool_joint'}.get(match['head'], match['head'])] = value
         return mapped
 
-    def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', resume=None, amp=False,
+    def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', resume=None, amp=False,
             auto_scale_lr=False, no_validate=False, check_images=False):
         apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher, check_images)
-        cfg = set_backbone_checkpoint(cfg, checkpoint, random_init_seed=self.random_init_seed,
-                                      **self.checkpoint_options)
-        metrics, timing = split_timing(train(cfg))
-        self.write_record(cfg.work_dir, metrics, cfg, checkpoint, pretrain_config=pretrain_config,
+        logged, load_report = train_with_load_report(cfg, weights)
+        metrics, timing = split_timing(logged)
+        self.write_record(cfg.work_dir, metrics, cfg, weights, load_report, pretrain_config=pretrain_config,
                           seeds=dict(cfg.get('randomness', {})), extra=dict(timing=timing))
         return metrics
 

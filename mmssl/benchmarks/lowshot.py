@@ -8,12 +8,13 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.dist import is_main_process
 from mmengine.logging import MMLogger
 
+from mmssl.constants import LAYERS, LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS
 from mmssl.evaluation.svm import (SVMProtocol, generate_lowshot_samples, load_lowshot_samples, run_lowshot_svm,
                                   save_lowshot_samples)
 from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
 from mmssl.registry import BENCHMARKS
+from mmssl.utils import BackboneWeights
 
-from mmssl.constants import LAYERS, LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS
 from .svm import VOC07SVM, add_solver_arguments, ensure_features, int_at_least, load_layers, solver_of
 
 
@@ -123,16 +124,15 @@ class VOC07LowShotSVM(VOC07SVM):
         allowed = {f'{layer}_{metric}' for layer in LAYERS for _, metric in cls.columns}
         return {name: value for name, value in metrics.items() if name in allowed}
 
-    def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', layers=None, shots=None,
+    def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', layers=None, shots=None,
             plot=None, recompute=False, **options):
         shots = shots or config_shots(cfg)  # a bad lowshot_shots fails here, before extraction
-        feature_dir = ensure_features(cfg, checkpoint, work_dir, layers, pretrain_config, launcher,
-                                      self.checkpoint_options, recompute, self.random_init_seed)
+        feature_dir = ensure_features(cfg, weights, work_dir, layers, pretrain_config, launcher, recompute)
         if not is_main_process():
             return {}
         results_dir = osp.join(work_dir, self.results_subdir)
         results = self.run_on_features(feature_dir, results_dir, layers, shots=shots, recompute=recompute,
-                                       **options)
+                                       weights=weights, **options)
         plot_lowshot(results, plot or osp.join(results_dir, 'lowshot.png'))
         print(lowshot_table(results))
         return lowshot_metrics(results)
@@ -144,9 +144,9 @@ class VOC07LowShotSVM(VOC07SVM):
                         allow_small_pools: bool = False,
                         solver: str = 'fast', costs='voc07_19',
                         device: str = 'cpu', n_jobs: int = -1, max_memory=DEFAULT_MAX_MEMORY,
-                        recompute: bool = False) -> Dict[str, dict]:
+                        recompute: bool = False, weights: Optional[BackboneWeights] = None) -> Dict[str, dict]:
         """Low-shot SVMs on every layer of a feature folder; resumes finished k in ``work_dir/<layer>`` (refuses
-        another run's there unless ``recompute``).
+        another run's there unless ``recompute``). ``weights``: what the record names (default: the folder's).
 
         The training sets are drawn once (seeded) or read from the ``samples`` file and shared by all layers.
         Writes ``work_dir/<layer>/lowshot_svm.json`` and the record ``work_dir/result_lowshot_svm_voc07.json``.
@@ -173,7 +173,7 @@ class VOC07LowShotSVM(VOC07SVM):
                                              solver_name=solver, recompute=recompute, test_per_cost=test_per_cost)
         metrics = lowshot_metrics(results)
         self.write_feature_record(
-            feature_dir, work_dir, metrics, seeds=dict(lowshot_samples=drawn.seed),
+            feature_dir, work_dir, metrics, seeds=dict(lowshot_samples=drawn.seed), weights=weights,
             extra=dict(protocol=protocol.to_dict(), solver=solver, feature_dir=feature_dir, sample_file=samples,
                        samples_sha1=drawn.digest(), legacy_cost_selection=legacy_cost_selection,
                        test_per_cost=test_per_cost, allow_small_pools=allow_small_pools,

@@ -15,18 +15,18 @@ from mmengine.dataset import pseudo_collate
 from mmengine.dist import is_main_process
 from mmengine.logging import MMLogger
 
+from mmssl.constants import LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS
+from mmssl.evaluation.feature_folder import META_FILE, ensure_feature_folder, ids_path, labels_path
 from mmssl.evaluation.svm import (PLACES_LOWSHOT_COSTS, FeatureSplit, PlacesLowShotSamples, SVMProtocol,
                                   check_places_lowshot, generate_places_lowshot_samples, read_fair_places_samples,
                                   read_meta, run_places_lowshot_svm)
-from mmssl.evaluation.svm.features import META_FILE, ids_path, labels_path
 from mmssl.evaluation.svm.lowshot_places import check_sample_memory, class_indices
 from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
 from mmssl.registry import BENCHMARKS, DATASETS
-from mmssl.utils import init_distributed, teardown_distributed
+from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
-from .feature_extraction import FeatureExtractor, extract_svm_features, features_mismatch, stale_features_message
+from .feature_extraction import FeatureExtractor, extract_svm_features, feature_source
 from .lowshot import VOC07LowShotSVM, lowshot_metrics, lowshot_summary, lowshot_table, plot_lowshot
-from mmssl.constants import LOWSHOT_NUM_SAMPLES, LOWSHOT_SHOTS, RANDOM_INIT_SEED
 from .svm import FEATURES_DIR, add_solver_arguments, load_layers, solver_of
 
 
@@ -120,12 +120,10 @@ def sampled_rows(samples: PlacesLowShotSamples) -> np.ndarray:
     return np.unique(np.concatenate([rows for k in samples.shots for rows in samples.rows[k]]))
 
 
-def extract_places_lowshot_features(cfg, checkpoint: Optional[str], out_dir: str, train: PlacesList,
+def extract_places_lowshot_features(cfg, weights: BackboneWeights, out_dir: str, train: PlacesList,
                                     samples: PlacesLowShotSamples, val: Optional[PlacesList] = None,
                                     layers: Optional[Sequence[str]] = None, device: str = 'cpu',
-                                    pretrain_config: Optional[str] = None,
-                                    checkpoint_options: Optional[dict] = None,
-                                    random_init_seed: int = RANDOM_INIT_SEED) -> None:
+                                    pretrain_config: Optional[str] = None) -> None:
     """Extract the sampled train images (split ``trainval``, in list order) and the val list (``test``) into the
     feature folder ``out_dir``. ``train.dataset`` is reduced to those images in place."""
     val = val or read_places_list(cfg.test_dataloader.dataset)
@@ -139,8 +137,8 @@ def extract_places_lowshot_features(cfg, checkpoint: Optional[str], out_dir: str
     MMLogger.get_current_instance().info(
         f'Places205 low-shot: extracting {len(rows)} sampled train images of {len(train.labels)} and '
         f'{len(val.labels)} val images')
-    extract_svm_features(cfg, checkpoint, out_dir, layers, device=device, pretrain_config=pretrain_config,
-                         checkpoint_options=checkpoint_options, random_init_seed=random_init_seed, prepared=prepared)
+    extract_svm_features(cfg, weights, out_dir, layers, device=device, pretrain_config=pretrain_config,
+                         prepared=prepared)
 
 
 def samples_in_folder(samples: PlacesLowShotSamples, train: PlacesList, split: FeatureSplit,
@@ -185,7 +183,7 @@ class Places205LowShotSVM(VOC07LowShotSVM):
     def add_arguments(cls, parser):
         add_places_lowshot_arguments(parser)
 
-    def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', layers=None, shots=None,
+    def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', layers=None, shots=None,
             num_samples=LOWSHOT_NUM_SAMPLES, seed=0, samples=None, plot=None, solver='fast', costs=None,
             device='cpu', n_jobs=-1, max_memory=DEFAULT_MAX_MEMORY, legacy_cost_selection=False, recompute=False):
         costs = costs or cfg.get('lowshot_costs', PLACES_LOWSHOT_COSTS)
@@ -194,12 +192,8 @@ class Places205LowShotSVM(VOC07LowShotSVM):
         drawn = draw_places_samples(train, shots or cfg.get('lowshot_shots', LOWSHOT_SHOTS), num_samples, seed,
                                     samples)
         feature_dir = osp.join(work_dir, FEATURES_DIR)
-        complete = osp.isfile(osp.join(feature_dir, META_FILE))
-        mismatch = complete and features_mismatch(feature_dir, cfg, checkpoint, layers or cfg.layers,
-                                                  random_init_seed=self.random_init_seed)
-        if mismatch and not recompute:
-            raise ValueError(stale_features_message(feature_dir, mismatch))
-        if not complete or mismatch:
+        if ensure_feature_folder(feature_dir, feature_source(cfg, weights), layers or cfg.layers,
+                                 recompute=recompute) == 'extract':
             val = read_places_list(cfg.test_dataloader.dataset)
             # The budget is checked now, not after hours of extraction.
             dims = layer_dims(cfg, layers or cfg.layers, train.dataset, int(sampled_rows(drawn)[0]))
@@ -207,10 +201,8 @@ class Places205LowShotSVM(VOC07LowShotSVM):
                 check_sample_memory(drawn, svm_solver, dim, len(val.labels), layer)
             rank_device = init_distributed(cfg, launcher)
             try:
-                extract_places_lowshot_features(cfg, checkpoint, feature_dir, train, drawn, val, layers=layers,
-                                                device=rank_device, pretrain_config=pretrain_config,
-                                                checkpoint_options=self.checkpoint_options,
-                                                random_init_seed=self.random_init_seed)
+                extract_places_lowshot_features(cfg, weights, feature_dir, train, drawn, val, layers=layers,
+                                                device=rank_device, pretrain_config=pretrain_config)
             finally:
                 teardown_distributed()
         if not is_main_process():
@@ -218,7 +210,8 @@ class Places205LowShotSVM(VOC07LowShotSVM):
         results_dir = osp.join(work_dir, self.results_subdir)
         results = self.run_on_features(feature_dir, results_dir, train, drawn, layers, sample_dir=samples,
                                        legacy_cost_selection=legacy_cost_selection, solver=solver, costs=costs,
-                                       device=device, n_jobs=n_jobs, max_memory=max_memory, recompute=recompute)
+                                       device=device, n_jobs=n_jobs, max_memory=max_memory, recompute=recompute,
+                                       weights=weights)
         plot_lowshot(results, plot or osp.join(results_dir, 'lowshot.png'), title=self.title)
         print(lowshot_table(results))
         return lowshot_metrics(results)
@@ -227,8 +220,9 @@ class Places205LowShotSVM(VOC07LowShotSVM):
                         layers: Optional[Sequence[str]] = None, sample_dir: Optional[str] = None,
                         legacy_cost_selection: bool = False, solver: str = 'fast', costs=PLACES_LOWSHOT_COSTS,
                         device: str = 'cpu', n_jobs: int = -1, max_memory=DEFAULT_MAX_MEMORY,
-                        recompute: bool = False) -> Dict[str, dict]:
-        """The protocol on every layer of the feature folder; resumes finished (k, sample) in ``work_dir/<layer>``.
+                        recompute: bool = False, weights: Optional[BackboneWeights] = None) -> Dict[str, dict]:
+        """The protocol on every layer of the feature folder; resumes finished (k, sample) in ``work_dir/<layer>``;
+        ``weights``: what the record names (default: the folder's).
 
         Every layer is opened and checked (rows, labels, NaN / inf, every class in every sample, the memory budget
         of the largest sample) before the first SVM. Writes ``work_dir/<layer>/places205_lowshot_svm.json`` and
@@ -256,7 +250,7 @@ class Places205LowShotSVM(VOC07LowShotSVM):
                    for layer, (layer_train, layer_test) in splits.items()}
         metrics = lowshot_metrics(results)
         self.write_feature_record(
-            feature_dir, work_dir, metrics, seeds=dict(lowshot_samples=samples.seed),
+            feature_dir, work_dir, metrics, seeds=dict(lowshot_samples=samples.seed), weights=weights,
             extra=dict(protocol=protocol.to_dict(), solver=solver, feature_dir=feature_dir, sample_dir=sample_dir,
                        samples_sha1=samples.digest(), legacy_cost_selection=legacy_cost_selection,
                        num_samples=samples.num_samples, skipped_shots=list(samples.skipped),

@@ -62,26 +62,28 @@ class SemiSupervised(Benchmark):
             raise ValueError(f'{path}: the semi_sup benchmark takes a folder of grid configs')
         return Config(dict(grid_dir=path, cfg_options=cfg_options or {}))
 
-    def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', lrs=None, heads=None):
-        rows, seeds = [], {}
+    def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', lrs=None, heads=None):
+        rows, seeds, records = [], {}, {}
         points = grid_points(cfg.grid_dir, cfg.cfg_options, lrs, heads)
         for point in points:
             point_dir = osp.join(work_dir, osp.splitext(osp.basename(point['config']))[0])
             record_file = osp.join(point_dir, LinearEval.record_file())
             if not osp.exists(record_file):
-                linear = LinearEval(self.checkpoint_options, self.random_init_seed)
-                linear.run(point['cfg'], checkpoint, point_dir, pretrain_config=pretrain_config, launcher=launcher)
+                LinearEval().run(point['cfg'], weights, point_dir, pretrain_config=pretrain_config, launcher=launcher)
             record = read_result(record_file)
             metrics = record['metrics']
             rows.append(dict(config=point['config'], lr=point['lr'], head_lr_mult=point['head_lr_mult'],
                              top1=metrics['accuracy/top1'], top5=metrics.get('accuracy/top5')))
             seeds[point['config']] = record.get('seeds', {})
+            records[point['config']] = record
         best = max(rows, key=lambda row: row['top1'])
         best_cfg = next(point['cfg'] for point in points if point['config'] == best['config'])
         metrics = {key: best[key] for key in ('top1', 'top5') if best[key] is not None}
         dataset = best_cfg.get('dataset_name') or ''
         seeds = {k: v for k, v in seeds[best['config']].items() if k != 'random_init'}
-        self.write_record(work_dir, metrics, best_cfg, checkpoint, pretrain_config=pretrain_config,
+        # The best grid point's record holds the report of the load its run did.
+        load_report = records[best['config']]['extra'].get('checkpoint_load')
+        self.write_record(work_dir, metrics, best_cfg, weights, load_report, pretrain_config=pretrain_config,
                           benchmark_config=best['config'], seeds=seeds,
                           extra=dict(subset=dataset.rsplit(' ', 1)[-1], best=best, points=rows))
         print(f'{"lr":>8} {"head x":>7} {"top-1":>7} {"top-5":>7}')

@@ -14,17 +14,17 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.logging import MMLogger
 
+from mmssl.constants import LAYERS, RANDOM_INIT_SEED
+from mmssl.evaluation.feature_folder import check_source_checkpoint, ensure_feature_folder
 from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, check_layers, load_split, read_meta,
                                   run_voc07_svm)
-from mmssl.evaluation.svm.features import META_FILE, check_source_checkpoint
 from mmssl.evaluation.svm.protocol import resolve_costs
 from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY, parse_memory
 from mmssl.registry import BENCHMARKS
-from mmssl.utils import init_distributed, teardown_distributed
+from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
 from .base import Benchmark
-from .feature_extraction import extract_svm_features, features_mismatch, stale_features_message
-from mmssl.constants import LAYERS, RANDOM_INIT_SEED
+from .feature_extraction import extract_svm_features, feature_source
 
 FEATURES_DIR = 'features'
 
@@ -107,39 +107,43 @@ def solver_of(name: str, protocol: SVMProtocol, device: str, n_jobs: int, max_me
 
 
 def features_source(feature_dir: str) -> dict:
-    """The checkpoint (``{'path', 'sha256'}`` or ``None``), configs and data set of a feature folder, as extraction
-    recorded them in ``meta.json`` (the checkpoint file need not exist any more)."""
+    """The checkpoint (``{'path', 'sha256'}`` or ``None``), configs and data set of a feature folder, the layout its
+    weights were read as and the report of their load, as extraction recorded them in ``meta.json`` (the checkpoint
+    file need not exist any more)."""
     source = read_meta(feature_dir).get('source') or {}
     checkpoint = source.get('checkpoint')
     checkpoint = None if checkpoint is None else dict(path=checkpoint, sha256=source.get('checkpoint_sha256'))
     return dict(checkpoint=checkpoint, pretrain_config=source.get('pretrain_config'),
                 benchmark_config=source.get('config'), dataset=source.get('dataset'),
-                checkpoint_format=source.get('checkpoint_format'), random_init_seed=source.get('random_init_seed'))
+                checkpoint_format=source.get('checkpoint_format'), random_init_seed=source.get('random_init_seed'),
+                checkpoint_load=source.get('checkpoint_load'))
 
 
-def ensure_features(cfg: Config, checkpoint: Optional[str], work_dir: str, layers: Optional[Sequence[str]],
-                    pretrain_config: Optional[str], launcher: str = 'none',
-                    checkpoint_options: Optional[dict] = None, recompute: bool = False,
-                    random_init_seed: int = RANDOM_INIT_SEED) -> str:
+def folder_weights(source: dict) -> BackboneWeights:
+    """The weights a feature folder's :func:`features_source` names (no state dict: the folder holds features)."""
+    if source['checkpoint'] is None:
+        return BackboneWeights.random(RANDOM_INIT_SEED if source['random_init_seed'] is None
+                                      else source['random_init_seed'])
+    return BackboneWeights(source['checkpoint']['path'], source['checkpoint']['sha256'],
+                           source['checkpoint_format'])
+
+
+def ensure_features(cfg: Config, weights: BackboneWeights, work_dir: str, layers: Optional[Sequence[str]],
+                    pretrain_config: Optional[str], launcher: str = 'none', recompute: bool = False) -> str:
     """``WORK_DIR/features``, extracted unless complete (``meta.json`` is written last); distributed under
-    torchrun (``launcher='pytorch'``); a random backbone (``checkpoint=None``) is drawn from ``random_init_seed``.
+    torchrun (``launcher='pytorch'``).
 
     A complete folder is reused only if its ``meta.json`` records the same weights (checkpoint sha256 or random-init
     seed), the same config and the requested layers; otherwise it is refused before any work (``ValueError`` naming
-    the folder, what it holds and what is asked), or extracted again with ``recompute``.
+    the folder, what it holds and what is asked), or extracted again with ``recompute``
+    (:func:`mmssl.evaluation.feature_folder.ensure_feature_folder`).
     """
     feature_dir = osp.join(work_dir, FEATURES_DIR)
-    complete = osp.isfile(osp.join(feature_dir, META_FILE))
-    mismatch = complete and features_mismatch(feature_dir, cfg, checkpoint, layers or cfg.layers,
-                                              random_init_seed=random_init_seed)
-    if mismatch and not recompute:
-        raise ValueError(stale_features_message(feature_dir, mismatch))
-    if not complete or mismatch:
+    if ensure_feature_folder(feature_dir, feature_source(cfg, weights), layers or cfg.layers,
+                             recompute=recompute) == 'extract':
         device = init_distributed(cfg, launcher)
         try:
-            extract_svm_features(cfg, checkpoint, feature_dir, layers, device=device,
-                                 pretrain_config=pretrain_config, checkpoint_options=checkpoint_options,
-                                 random_init_seed=random_init_seed)
+            extract_svm_features(cfg, weights, feature_dir, layers, device=device, pretrain_config=pretrain_config)
         finally:
             teardown_distributed()
     return feature_dir
@@ -186,22 +190,23 @@ class VOC07SVM(Benchmark):
     def record_path(cls, work_dir: str) -> str:
         return osp.join(work_dir, cls.results_subdir, cls.record_file())
 
-    def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none', layers=None, recompute=False,
+    def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', layers=None, recompute=False,
             **solver):
-        feature_dir = ensure_features(cfg, checkpoint, work_dir, layers, pretrain_config, launcher,
-                                      self.checkpoint_options, recompute, self.random_init_seed)
+        feature_dir = ensure_features(cfg, weights, work_dir, layers, pretrain_config, launcher, recompute)
         if not is_main_process():
             return {}
         results = self.run_on_features(feature_dir, osp.join(work_dir, self.results_subdir), layers,
-                                       recompute=recompute, **solver)
+                                       recompute=recompute, weights=weights, **solver)
         print(svm_table(results))
         return {layer: result['mAP'] for layer, result in results.items()}
 
     def run_on_features(self, feature_dir: str, work_dir: str, layers: Optional[Sequence[str]] = None,
                         solver: str = 'fast', costs='voc07_19', device: str = 'cpu', n_jobs: int = -1,
-                        max_memory=DEFAULT_MAX_MEMORY, recompute: bool = False) -> Dict[str, dict]:
+                        max_memory=DEFAULT_MAX_MEMORY, recompute: bool = False,
+                        weights: Optional[BackboneWeights] = None) -> Dict[str, dict]:
         """The full protocol on every layer of a feature folder; resumes finished classes in ``work_dir/<layer>``
-        (refuses another run's classes there unless ``recompute``).
+        (refuses another run's classes there unless ``recompute``). ``weights``: what the record names (default:
+        the folder's ``meta.json``).
 
         Writes ``work_dir/<layer>/voc07_svm.json`` per layer and the record ``work_dir/result_svm_voc07.json``.
 
@@ -218,21 +223,24 @@ class VOC07SVM(Benchmark):
                                            osp.join(work_dir, layer), class_batch=self.class_batch,
                                            solver_name=solver, recompute=recompute)
         self.write_feature_record(
-            feature_dir, work_dir, {layer: result['mAP'] for layer, result in results.items()},
+            feature_dir, work_dir, {layer: result['mAP'] for layer, result in results.items()}, weights=weights,
             extra=dict(protocol=protocol.to_dict(), solver=solver, feature_dir=feature_dir,
                        chosen_costs={layer: {c: r['chosen_cost'] for c, r in result['per_class'].items()}
                                      for layer, result in results.items()}))
         return results
 
     def write_feature_record(self, feature_dir: str, work_dir: str, metrics: Dict[str, float], seeds=None,
-                             extra=None) -> None:
-        """The record of a run on a feature folder: its source (checkpoint, configs, data set) is the folder's."""
+                             extra=None, weights: Optional[BackboneWeights] = None) -> None:
+        """The record of a run on a feature folder: the configs, data set and load report are the folder's
+        (``meta.json``); the checkpoint is ``weights`` when the run was given them, else the folder's."""
         source = features_source(feature_dir)
+        weights = weights or folder_weights(source)
         seeds = dict(seeds or {})
-        if source['random_init_seed'] is not None:  # a random backbone's folder: the seed it was drawn from
-            seeds['random_init'] = source['random_init_seed']
-        del source['random_init_seed']
-        self.write_record(work_dir, metrics, None, source.pop('checkpoint'), seeds=seeds, extra=extra, **source)
+        if weights.is_random:  # a random backbone's folder: the seed it was drawn from
+            seeds['random_init'] = weights.random_init_seed
+        self.write_record(work_dir, metrics, None, weights, source['checkpoint_load'], seeds=seeds, extra=extra,
+                          pretrain_config=source['pretrain_config'], benchmark_config=source['benchmark_config'],
+                          dataset=source['dataset'])
 
 
 @BENCHMARKS.register_module()

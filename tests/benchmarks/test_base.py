@@ -60,20 +60,21 @@ def test_random_backbones_are_refused_where_they_mean_nothing(tmp_path):
 
 
 def test_the_record_carries_the_checkpoint_load_report(tmp_path):
-    from data_utils import save_resnet_checkpoint
+    from builders.checkpoints import save_resnet_checkpoint
     from mmengine.config import Config
 
     from mmssl.benchmarks.records import read_result
     from mmssl.models import ResNet
+    from mmssl.utils import BackboneWeights
     save_resnet_checkpoint(tmp_path / 'full.pth', depth=18)
     state = torch.load(tmp_path / 'full.pth', weights_only=True)
     state['state_dict'] = {key: value for key, value in state['state_dict'].items()
                            if not key.startswith('backbone.layer4.1.bn2.')}  # a whole layer, 4% of the keys
     torch.save(state, tmp_path / 'partial.pth')
     benchmark = get_benchmark('knn')
-    benchmark.load_backbone(ResNet(depth=18), str(tmp_path / 'partial.pth'))
-    benchmark.write_record(str(tmp_path), {'k1/top1': 50.0}, Config(dict(dataset_name='tiny')),
-                           str(tmp_path / 'partial.pth'))
+    weights = BackboneWeights.from_checkpoint(str(tmp_path / 'partial.pth'))
+    report = weights.load_into(ResNet(depth=18))
+    benchmark.write_record(str(tmp_path), {'k1/top1': 50.0}, Config(dict(dataset_name='tiny')), weights, report)
     load = read_result(benchmark.record_path(str(tmp_path)))['extra']['checkpoint_load']
     assert (load['matched'], len(load['missing']), load['unexpected']) == (115, 4, 0)
     assert load['not_loaded_modules'] == {'layer4.1.bn2': 4} and load['source'] == str(tmp_path / 'partial.pth')

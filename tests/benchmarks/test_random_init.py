@@ -2,11 +2,10 @@
 import torch
 from mmengine.config import Config
 
-from mmssl.benchmarks.base import get_benchmark
 from mmssl.benchmarks.feature_extraction import FeatureExtractor
 from mmssl.benchmarks.linear import set_backbone_checkpoint
 from mmssl.registry import MODELS
-from mmssl.utils import convert_sync_bn_cfg, load_backbone, register_all_modules
+from mmssl.utils import BackboneWeights, convert_sync_bn_cfg, load_backbone, register_all_modules
 
 CONFIGS = 'configs/benchmarks/classification'
 
@@ -58,7 +57,7 @@ def test_the_random_init_seed_draws_another_network_everywhere(repo_root):
     linear_config = str(repo_root / CONFIGS / 'fashion_mnist/resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py')
     cfg = Config.fromfile(svm_config)
     seeded = FeatureExtractor(cfg.model.backbone, ['feature5'])
-    get_benchmark('svm', random_init_seed=3).load_backbone(seeded.backbone, None)
+    BackboneWeights.random(3).load_into(seeded.backbone)
     linear_cfg = set_backbone_checkpoint(Config.fromfile(linear_config), None, random_init_seed=3)
     assert linear_cfg.model.backbone.init_cfg == dict(type='SeededRandom', seed=3)
     model = MODELS.build(convert_sync_bn_cfg(linear_cfg.model))

@@ -15,7 +15,8 @@ from mmssl.benchmarks import suite as benchmark_suite
 from mmssl.benchmarks.dense import SegmentationBenchmark
 from mmssl.benchmarks.records import read_result
 from mmssl.registry import DATASETS, MODELS
-from mmssl.utils import convert_sync_bn_cfg, register_all_modules, require_prefixed_checkpoint, verify_loaded_weights
+from mmssl.utils import (BackboneWeights, convert_sync_bn_cfg, register_all_modules, require_prefixed_checkpoint,
+                         verify_loaded_weights)
 
 pytestmark = pytest.mark.slow
 
@@ -100,7 +101,8 @@ def check_linear(model, path, data, run_tool, work_dir):
 
 def check_dense(model, path, work_dir):
     register_all_modules(init_default_scope=False)
-    cfg = SegmentationBenchmark().configure(Config.fromfile(VOC_FCN), path, str(work_dir))
+    cfg = SegmentationBenchmark().configure(Config.fromfile(VOC_FCN), BackboneWeights.from_checkpoint(path),
+                                            str(work_dir))
     convert_sync_bn_cfg(cfg.model)
     import mmseg.registry
     with DefaultScope.overwrite_default_scope('mmseg'):

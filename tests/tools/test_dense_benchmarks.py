@@ -19,7 +19,7 @@ from mmssl.benchmarks.cli import main as run_benchmark
 from mmssl.benchmarks.dense import SegmentationBenchmark, find_download_urls, set_dense_pretrained
 from mmssl.benchmarks.records import read_result
 from mmssl.registry import MODELS as MMSSL_MODELS
-from mmssl.utils import CheckpointMismatchError, convert_sync_bn_cfg, register_all_modules
+from mmssl.utils import BackboneWeights, CheckpointMismatchError, convert_sync_bn_cfg, register_all_modules
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_ROOT = REPO / 'configs' / 'benchmarks'
@@ -244,12 +244,14 @@ def test_wrong_toolbox_and_missing_hook_are_refused(pretrain, tmp_path):
     child = tmp_path / 'no_hook.py'
     child.write_text(f'_base_ = {str(CONFIG_ROOT / VOC_FCN)!r}\ncustom_hooks = []\n')
     with pytest.raises(ValueError, match='no mmssl.PretrainedWeightsCheckHook in custom_hooks'):
-        SegmentationBenchmark().configure(Config.fromfile(str(child)), path, str(tmp_path))
+        SegmentationBenchmark().configure(Config.fromfile(str(child)), BackboneWeights.from_checkpoint(path),
+                                          str(tmp_path))
     child.write_text(f'_base_ = {str(CONFIG_ROOT / VOC_FCN)!r}\n'
                      "model = dict(auxiliary_head=dict(init_cfg=dict(type='Pretrained', "
                      "checkpoint='open-mmlab://resnet50_v1c')))\n")
     with pytest.raises(ValueError, match=r"model\.auxiliary_head\.init_cfg\.checkpoint='open-mmlab://resnet50_v1c'"):
-        SegmentationBenchmark().configure(Config.fromfile(str(child)), path, str(tmp_path))
+        SegmentationBenchmark().configure(Config.fromfile(str(child)), BackboneWeights.from_checkpoint(path),
+                                          str(tmp_path))
 
 
 @pytest.mark.slow

@@ -83,3 +83,40 @@ def test_resnet50_exports_round_trip(tmp_path):
     result = torchvision.models.resnet50().load_state_dict(torch.load(tmp_path / 'r50_tv.pth', weights_only=True),
                                                            strict=False)
     assert not result.unexpected_keys and set(result.missing_keys) == {'fc.weight', 'fc.bias'}
+
+
+def deep_stem(state):
+    """A ResNetV1c-style checkpoint: a three-convolution stem (``stem.0`` ...) instead of ``conv1`` / ``bn1``."""
+    state = {k: v for k, v in state.items() if not k.startswith(('conv1.', 'bn1.'))}
+    state.update({'stem.0.weight': torch.zeros(32, 3, 3, 3), 'stem.1.weight': torch.ones(32),
+                  'stem.3.weight': torch.zeros(32, 32, 3, 3), 'stem.6.weight': torch.zeros(64, 32, 3, 3)})
+    return state
+
+
+def sobel_input(state):
+    """A checkpoint of a network fed Sobel-filtered images: ``conv1.weight`` of two input channels."""
+    return dict(state, **{'conv1.weight': torch.zeros(64, 2, 7, 7)})
+
+
+def seven_blocks(state):
+    """A ResNet-18 with a third block in layer3: no depth mmssl builds."""
+    extra = {k.replace('layer3.1.', 'layer3.2.'): v for k, v in state.items() if k.startswith('layer3.1.')}
+    return dict(state, **extra)
+
+
+@pytest.mark.parametrize('change, mismatch', [
+    (deep_stem, r"input layer 'conv1\.weight' does not load"),
+    (sobel_input, r'conv1\.weight \(64, 2, 7, 7\) vs \(64, 3, 7, 7\)'),
+    (seven_blocks, r'basic blocks per stage \(2, 2, 3, 2\), which is no ResNet depth'),
+], ids=['deep-stem', 'sobel', 'unknown-depth'])
+def test_import_refuses_a_backbone_that_does_not_fit_before_writing(tmp_path, change, mismatch):
+    import re
+    import subprocess
+    torch.save({'state_dict': change(ResNet(depth=18).state_dict())}, tmp_path / 'other.pth')
+    result = subprocess.run([sys.executable, str(TOOLS / 'import_checkpoint.py'), str(tmp_path / 'other.pth'),
+                             str(tmp_path / 'out' / 'imported.pth')], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: '), result.stderr[-3000:]
+    assert re.search(mismatch, lines[0]) and str(tmp_path / 'other.pth') in lines[0]
+    assert not (tmp_path / 'out').exists()

@@ -4,7 +4,7 @@ from mmengine.logging import HistoryBuffer
 from torch import nn
 
 from mmssl.models import ResNet
-from mmssl.utils import CheckpointMismatchError, load_checkpoint_checked, load_state_dict_checked, select_prefix
+from mmssl.utils import CheckpointMismatchError, load_state_dict_checked, read_checkpoint, select_prefix
 
 
 class Algorithm(nn.Module):
@@ -20,7 +20,8 @@ def test_full_checkpoint_with_prefix_matches_everything(tmp_path):
     path = tmp_path / 'algo.pth'
     torch.save({'state_dict': algorithm.state_dict(), 'meta': {'epoch': 3}}, path)
     target = ResNet(depth=18)
-    report = load_checkpoint_checked(target, str(path), prefix='backbone.')
+    report = load_state_dict_checked(target, read_checkpoint(str(path)).state_dict, prefix='backbone.',
+                                     source=str(path))
     assert report.match_ratio == 1.0 and not report.missing and not report.unexpected
     assert torch.equal(target.conv1.weight, algorithm.backbone.conv1.weight)
 
@@ -31,7 +32,7 @@ def test_full_checkpoint_without_prefix_is_refused_with_sample_of_missing_keys(t
     target = ResNet(depth=18)
     before = target.conv1.weight.clone()
     with pytest.raises(CheckpointMismatchError) as excinfo:
-        load_checkpoint_checked(target, str(path))
+        load_state_dict_checked(target, read_checkpoint(str(path)).state_dict, source=str(path))
     message = str(excinfo.value)
     assert str(path) in message and 'matched 0/' in message and 'conv1.weight' in message
     assert 'backbone.conv1.weight' in message  # shows what the checkpoint does hold
@@ -86,14 +87,14 @@ def test_mmengine_checkpoint_globals_load_weights_only(tmp_path):
 def test_a_file_is_read_once_and_hashed_from_that_read(tmp_path, monkeypatch):
     import hashlib
 
-    from mmssl.utils import checkpoint as loader
+    from mmssl.utils.checkpoint import reading as loader
     path = tmp_path / 'algo.pth'
     torch.save({'state_dict': Algorithm().state_dict()}, path)
     reads = []
     read_bytes = loader._read_bytes
     monkeypatch.setattr(loader, '_read_bytes', lambda p: reads.append(p) or read_bytes(p))
     first = loader.read_checkpoint(str(path))
-    load_checkpoint_checked(ResNet(depth=18), str(path), prefix='backbone.')
+    load_state_dict_checked(ResNet(depth=18), loader.read_checkpoint(str(path)).state_dict, prefix='backbone.')
     assert loader.read_checkpoint(str(path)) is first and len(reads) == 1
     assert first.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     torch.save({'state_dict': {}}, path)  # a changed file is read again
@@ -103,8 +104,8 @@ def test_a_file_is_read_once_and_hashed_from_that_read(tmp_path, monkeypatch):
 def test_mmengine_reads_local_checkpoints_through_the_same_loader(tmp_path, monkeypatch):
     from mmengine.runner.checkpoint import _load_checkpoint
 
-    from mmssl.utils import checkpoint as loader
     from mmssl.utils import setup_runtime
+    from mmssl.utils.checkpoint import reading as loader
     setup_runtime()  # registers the loader with mmengine
     path = tmp_path / 'algo.pth'
     torch.save({'state_dict': Algorithm().state_dict()}, path)

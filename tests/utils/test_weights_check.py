@@ -43,7 +43,7 @@ def test_compare_counts_equal_different_missing_and_new(resnet18_state):
     result = compare_module_weights(model, state, new_keys=['norm.'])
     assert result.different == ['layer1.0.conv1.weight'] and result.missing == ['layer4.1.bn2.bias']
     assert len(result.new) == 5 and result.first_key == 'conv1.weight' and result.input_layer_loaded
-    assert result.num_keys == len(resnet18_state)
+    assert result.num_module_keys == len(resnet18_state)
     assert 'new layers 5' in result.summary()
 
 

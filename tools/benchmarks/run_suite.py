@@ -35,7 +35,7 @@ from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
 from mmssl.benchmarks.records import write_result
 from mmssl.benchmarks.tables import mean_std, run_tables
 from mmssl.constants import RANDOM_INIT_SEED
-from mmssl.utils import parse_checkpoint_arg, read_backbone, read_checkpoint, setup_runtime
+from mmssl.utils import BackboneWeights, parse_checkpoint_arg, read_checkpoint, setup_runtime
 from mmssl.utils.cli_errors import run_cli
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -133,7 +133,7 @@ def main(argv=None):
         parser.error(f'--baseline-seeds {args.baseline_seeds} repeats a seed')
     options = checkpoint_options(args)
     for checkpoint in args.checkpoint:
-        read_backbone(checkpoint, **options)  # an unknown layout fails here, before any benchmark runs
+        BackboneWeights.from_checkpoint(checkpoint, **options)  # an unknown layout fails here, before any run
     work_dir = osp.abspath(args.work_dir or osp.join('work_dirs', 'benchmarks', 'suite', _tag(args.checkpoint[0])))
     mkdir_or_exist(work_dir)
     runs, models = plan_runs(args, work_dir)

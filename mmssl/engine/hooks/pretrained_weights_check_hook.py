@@ -5,7 +5,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
 from mmssl.registry import HOOKS
-from mmssl.utils.checkpoint import require_prefixed_checkpoint, verify_loaded_weights
+from mmssl.utils.checkpoint import require_prefixed_checkpoint, verify_loaded_weights, write_load_report
 
 
 @HOOKS.register_module()
@@ -31,9 +31,12 @@ class PretrainedWeightsCheckHook(Hook):
 
     priority = 'VERY_HIGH'
 
-    def __init__(self, modules: Sequence[dict] = (dict(name='backbone'), ), min_match_ratio: float = 0.9):
+    def __init__(self, modules: Sequence[dict] = (dict(name='backbone'), ), min_match_ratio: float = 0.9,
+                 report_file: Optional[str] = None):
         self.modules = [dict(name=m['name'], new_keys=tuple(m.get('new_keys', ()))) for m in modules]
         self.min_match_ratio = min_match_ratio
+        #: where the report of the first listed module's check goes (JSON, main process), for the result record
+        self.report_file = report_file
 
     @staticmethod
     def _model(runner):
@@ -77,6 +80,8 @@ class PretrainedWeightsCheckHook(Hook):
                 prefix=prefix, new_keys=spec['new_keys'], min_match_ratio=self.min_match_ratio)
             runner.logger.info(f'Pre-trained weights in model.{name} from {checkpoint} (prefix "{prefix}"): '
                                f'{result.summary()}; e.g. {result.first_key} equals the checkpoint')
+            if spec is self.modules[0]:
+                write_load_report(result, self.report_file)
 
     @staticmethod
     def find(custom_hooks: Optional[Sequence[dict]]) -> Optional[dict]:

@@ -13,7 +13,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .features import l2_normalize
+from ..feature_folder import l2_normalize
 
 #: Images per class in VOC07 trainval (5,011 images), in the usual class order.
 VOC07_CLASS_COUNTS = (238, 243, 330, 181, 244, 186, 713, 337, 445, 141, 200, 421, 287, 245, 2008,

@@ -29,7 +29,7 @@ from mmengine.logging import MMLogger
 from mmssl.constants import LOWSHOT_SHOTS
 from mmssl.evaluation.functional import average_precision
 
-from .features import FeatureSplit
+from ..feature_folder import FeatureSplit
 from .protocol import NEGATIVE, POSITIVE, cv_fold_ids, evaluation_mask, select_cost
 from .solvers import BaseSVMSolver, SVMProblems
 from .store import PartialResults, data_signature, write_json

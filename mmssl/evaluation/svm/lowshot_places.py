@@ -36,7 +36,7 @@ from mmengine.logging import MMLogger
 
 from mmssl.evaluation.functional import average_precision
 
-from .features import FeatureSplit
+from ..feature_folder import FeatureSplit
 from .lowshot import DEFAULT_SHOTS, _summary
 from .protocol import NEGATIVE, POSITIVE, cv_fold_ids, select_cost
 from .solvers import BaseSVMSolver, SVMProblems

@@ -12,7 +12,7 @@ from mmengine.logging import MMLogger
 
 from mmssl.utils.atomic_files import atomic_write_text
 
-from .features import FeatureSplit, weights_identity
+from ..feature_folder import FeatureSplit, weights_identity
 
 _SIGNATURE = 'signature.json'
 _DIGEST_ROWS = 1024  # rows hashed at a time: a memory-mapped layer is streamed, never loaded whole

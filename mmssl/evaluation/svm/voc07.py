@@ -9,7 +9,7 @@ from mmengine.utils import ProgressBar
 
 from mmssl.evaluation.functional import average_precision
 
-from .features import FeatureSplit
+from ..feature_folder import FeatureSplit
 from .protocol import NEGATIVE, POSITIVE, cv_fold_ids, evaluation_mask, select_cost, train_targets
 from .solvers import BaseSVMSolver, SVMProblems
 from .store import PartialResults, data_signature, write_json

@@ -7,7 +7,7 @@ import numpy as np
 
 from mmssl.benchmarks.base import Benchmark
 from mmssl.benchmarks.feature_extraction import FeatureExtractor, extract_features
-from mmssl.evaluation.svm.features import l2_normalize
+from mmssl.evaluation.feature_folder import l2_normalize
 from mmssl.registry import BENCHMARKS, DATASETS
 
 
@@ -27,10 +27,10 @@ class NearestCentroid(Benchmark):
     task = 'Nearest Centroid'
     columns = (('Top-1', 'top1'), )
 
-    def run(self, cfg, checkpoint, work_dir, pretrain_config=None, launcher='none'):
+    def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none'):
         extractor = FeatureExtractor(cfg.model.backbone, ['feature5'], cfg.model.get('data_preprocessor'),
                                      pooling='global')
-        self.load_backbone(extractor.backbone, checkpoint)
+        load_report = weights.load_into(extractor.backbone)  # any layout, checked; or the seeded random backbone
         features = {split: np.load(extract_features(extractor, cfg[f'{split}_dataloader'], work_dir,
                                                     split)['feature5'])
                     for split in ('train', 'val')}
@@ -39,5 +39,5 @@ class NearestCentroid(Benchmark):
         centroids = l2_normalize(np.stack([features['train'][train_labels == c].mean(axis=0) for c in classes]))
         predicted = classes[np.argmax(features['val'] @ centroids.T, axis=1)]
         metrics = {'top1': 100.0 * float(np.mean(predicted == val_labels))}
-        self.write_record(work_dir, metrics, cfg, checkpoint, pretrain_config=pretrain_config)
+        self.write_record(work_dir, metrics, cfg, weights, load_report, pretrain_config=pretrain_config)
         return metrics

@@ -13,7 +13,7 @@ from mmengine.config import DictAction
 from mmssl.benchmarks.base import load_benchmark_config
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
 from mmssl.benchmarks.feature_extraction import extract_svm_features
-from mmssl.utils import init_distributed, parse_checkpoint_arg, read_backbone, setup_runtime, teardown_distributed
+from mmssl.utils import BackboneWeights, init_distributed, setup_runtime, teardown_distributed
 from mmssl.utils.cli_errors import run_cli
 from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
@@ -35,16 +35,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     setup_runtime()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    checkpoint = parse_checkpoint_arg(args.checkpoint)
-    options = checkpoint_options(args)
-    if checkpoint is not None:
-        read_backbone(checkpoint, **options)  # an unknown layout fails here, before any work
+    # Read and converted once, here: a missing file or an unknown layout fails before any work.
+    weights = BackboneWeights.from_arg(args.checkpoint, **checkpoint_options(args))
     cfg = load_benchmark_config(args.config, args.cfg_options)
     device = init_distributed(cfg, args.launcher)
     try:
         with work_dir_lock(args.out, enabled=is_rank_zero()):
-            extract_svm_features(cfg, checkpoint, args.out, args.layers, args.splits, device, args.pretrain_config,
-                                 options)
+            extract_svm_features(cfg, weights, args.out, args.layers, args.splits, device, args.pretrain_config)
     finally:
         teardown_distributed()
     print(f'features written to {args.out}')

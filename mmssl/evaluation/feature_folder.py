@@ -1,10 +1,12 @@
-"""Reader and writer of the feature directory shared by feature extraction and the SVM benchmarks.
+"""The feature folder: frozen features of a backbone on disk, shared by feature extraction, the SVM benchmarks
+(VOC07, both low-shot protocols, COCO2014) and kNN.
 
 Layout of a feature directory (all names fixed)::
 
     meta.json                 {"classes": [20 names], "layers": ["feature1", ...],
                                "source": {"config": ..., "checkpoint": ABSOLUTE PATH or null,
-                                          "checkpoint_sha256": ... | "random_init_seed": 0, ...}}
+                                          "checkpoint_sha256": ... | "random_init_seed": 0,
+                                          "checkpoint_format": ..., "checkpoint_load": {...}, ...}}
                                                                                (source optional)
     {split}_{layer}.npy       float32 (N, D), rows L2-normalised as x / (‖x‖ + 1e-5)
     {split}_labels.npy        int8 (N, num_classes): 1 positive, -1 negative, 0 difficult
@@ -14,7 +16,8 @@ Layout of a feature directory (all names fixed)::
 Feature files are opened memory-mapped, so a layer is read from disk once and never copied into worker processes.
 This module is the folder's only reader and writer: feature extraction
 (:mod:`mmssl.benchmarks.feature_extraction`) writes through :func:`create_features`, :func:`write_labels` and
-:func:`write_meta`.
+:func:`write_meta`. :func:`ensure_feature_folder` is the one guard of a folder that a run wants to reuse: it is
+reused only for the same weights, config and layers, else extracted again on request or refused.
 """
 import errno
 import io
@@ -23,14 +26,14 @@ import os
 import os.path as osp
 import shutil
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.logging import MMLogger
 
 from mmssl.constants import FEATURE_NORM_EPS, RANDOM_INIT_SEED
-from mmssl.utils.checkpoint import checkpoint_record
+from mmssl.utils.checkpoint import BackboneWeights, checkpoint_record
 
 META_FILE = 'meta.json'
 SPLITS = ('trainval', 'test')
@@ -107,9 +110,13 @@ def read_meta(feature_dir: str) -> dict:
     return meta
 
 
-def checkpoint_source(checkpoint: Optional[str], random_init_seed: int = RANDOM_INIT_SEED) -> dict:
+def checkpoint_source(checkpoint: Union[BackboneWeights, str, None], random_init_seed: int = RANDOM_INIT_SEED) -> dict:
     """How ``meta.json`` names the weights features come from: the checkpoint's absolute path and sha256, or the
-    seed of the random backbone (``None``)."""
+    seed of the random backbone (``None``); ``checkpoint`` is a file or the weights a command line built."""
+    if isinstance(checkpoint, BackboneWeights):
+        if checkpoint.is_random:
+            return dict(checkpoint=None, random_init_seed=checkpoint.random_init_seed)
+        return dict(checkpoint=checkpoint.path, checkpoint_sha256=checkpoint.sha256)
     if checkpoint is None:
         return dict(checkpoint=None, random_init_seed=random_init_seed)
     record = checkpoint_record(checkpoint)
@@ -378,21 +385,57 @@ def write_meta(feature_dir: str, classes: Sequence[str], layers: Sequence[str],
         json.dump(meta, f, indent=2)
 
 
-def write_split(feature_dir: str, split: str, features: Dict[str, np.ndarray], labels: np.ndarray,
-                ids: Sequence[str]) -> None:
-    """Write one split: every layer's features (normalised here), labels and ids.
+def features_mismatch(feature_dir: str, wanted: dict, layers: Sequence[str],
+                      splits: Sequence[str] = SPLITS) -> Optional[str]:
+    """Why a complete feature folder (``meta.json`` present) cannot serve the ``wanted`` source (``None``: it can):
+    other weights (by sha256 or random-init seed), another config, missing layers, or a feature file whose size
+    disagrees with its header.
 
     Args:
-        feature_dir: an existing directory.
-        split: ``'trainval'`` or ``'test'``.
-        features: layer name -> (N, D) raw or normalised features.
-        labels: (N, P) VOC labels (1 / -1 / 0).
-        ids: N image ids.
+        wanted: the source a new extraction would record: ``config`` and the weights
+            (:func:`checkpoint_source`).
     """
-    if split not in SPLITS:
-        raise ValueError(f'unknown split {split!r}, expected one of {SPLITS}')
-    arrays = {layer: l2_normalize(array) for layer, array in features.items()}
-    paths = create_feature_files(feature_dir, split, {layer: array.shape for layer, array in arrays.items()})
-    for layer, array in arrays.items():
-        np.load(paths[layer], mmap_mode='r+')[:] = array
-    write_labels(feature_dir, split, labels, ids)
+    meta = read_meta(feature_dir)
+    source = meta.get('source') or {}
+    problems = []
+    if weights_identity(source) != weights_identity(wanted):
+        problems.append(f'they were extracted from {describe_weights(source)}, not {describe_weights(wanted)}')
+    if source.get('config') != wanted.get('config'):
+        problems.append(f'they were extracted with config {source.get("config")}, not {wanted.get("config")}')
+    missing = [layer for layer in layers if layer not in meta['layers']]
+    if missing:
+        problems.append(f'they lack layers {missing} (it has {meta["layers"]})')
+    for layer in [layer for layer in layers if layer not in missing]:
+        for split in splits:
+            try:
+                open_features(feature_path(feature_dir, split, layer))  # reads the header only
+            except (OSError, ValueError) as error:
+                problems.append(str(error))
+    return '; '.join(problems) or None
+
+
+def ensure_feature_folder(feature_dir: str, wanted: dict, layers: Sequence[str], splits: Sequence[str] = SPLITS,
+                          recompute: bool = False) -> str:
+    """The one guard of a feature folder a run wants: ``'reuse'`` a complete folder (``meta.json`` present) of the
+    same weights, config and layers, ``'extract'`` a missing or incomplete one (or an unfit one with
+    ``recompute``), and refuse any other before work starts.
+
+    Args:
+        feature_dir: the folder.
+        wanted: the source a new extraction would record (``config`` and the weights, :func:`checkpoint_source`).
+        layers: layers the run needs.
+        splits: splits the run needs.
+        recompute: extract an unfit folder again instead of refusing it.
+
+    Raises:
+        ValueError: the folder holds other features; names what differs (what it holds vs what is asked).
+    """
+    if not osp.isfile(osp.join(feature_dir, META_FILE)):
+        return 'extract'
+    mismatch = features_mismatch(feature_dir, wanted, layers, splits)
+    if mismatch is None:
+        return 'reuse'
+    if recompute:
+        return 'extract'
+    raise ValueError(f'{feature_dir} holds other features: {mismatch}. Pass --recompute to extract them again (and '
+                     'recompute the results), or use another work dir')

@@ -1,0 +1,190 @@
+"""The pre-trained backbone a benchmark evaluates, as one plain value: :class:`BackboneWeights`.
+
+A command line builds it once (:meth:`BackboneWeights.from_arg`): the checkpoint is read, its layout detected and
+its ResNet backbone turned into torchvision names before any work starts, or ``none`` gives the seeded random
+backbone. The value travels explicitly to whatever loads it (:meth:`BackboneWeights.load_into` returns the
+:class:`~.report.LoadReport` of that load) and to the result record; nothing is kept at module level.
+:func:`import_checkpoint` writes such a backbone as an mmssl checkpoint after the same fit policy accepted it.
+"""
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+import torch
+
+from mmssl.constants import RANDOM_INIT, RANDOM_INIT_SEED
+
+from ..checkpoint_formats import backbone_state_dict
+from .reading import BACKBONE_PREFIX, CheckpointMismatchError, read_checkpoint
+from .report import RANDOM_INIT_FORMAT, LoadReport, load_state_dict_checked
+
+__all__ = ['BackboneWeights', 'read_backbone', 'load_backbone', 'init_random_backbone', 'import_checkpoint',
+           'parse_checkpoint_arg', 'check_resnet_fit']
+
+
+def read_backbone(checkpoint: str, checkpoint_format: Optional[str] = None, prefix: Optional[str] = None,
+                  key_path: Optional[str] = None) -> Tuple[Dict[str, torch.Tensor], str]:
+    """The ResNet backbone of a checkpoint file of any supported layout, with torchvision names, and the layout's
+    name (detected, or ``checkpoint_format``); see :mod:`mmssl.utils.checkpoint_formats`.
+
+    Raises:
+        CheckpointMismatchError: no layout fits, or the options do not match the file; the message says why.
+    """
+    file = read_checkpoint(checkpoint)
+    try:
+        return backbone_state_dict(file.content, file.path, checkpoint_format, prefix, key_path)
+    except (KeyError, ValueError) as error:
+        raise CheckpointMismatchError(error.args[0]) from None
+
+
+def init_random_backbone(module: torch.nn.Module, seed: int = RANDOM_INIT_SEED) -> None:
+    """Initialise ``module`` with its own default initialisation, drawn from ``seed``.
+
+    The global random state is left untouched, so the baseline network is the same in every benchmark and run.
+    """
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        module.init_weights()
+
+
+@dataclass(frozen=True)
+class BackboneWeights:
+    """The weights a benchmark evaluates: a checkpoint's ResNet backbone, or the seeded random backbone.
+
+    Attributes:
+        path: absolute path of the checkpoint file; ``None`` for the random backbone.
+        sha256: digest of the file's bytes (``None`` for the random backbone).
+        layout: the layout the file was read as (detected or named; :mod:`mmssl.utils.checkpoint_formats`), or
+            ``'random-init'``.
+        checkpoint_format, prefix, key_path: the reading options as given (``None``: detected).
+        state_dict: the backbone with torchvision names (empty for the random backbone); shared, copy to change.
+        random_init_seed: the seed the random backbone is drawn from.
+    """
+    path: Optional[str]
+    sha256: Optional[str] = None
+    layout: str = RANDOM_INIT_FORMAT
+    checkpoint_format: Optional[str] = None
+    prefix: Optional[str] = None
+    key_path: Optional[str] = None
+    state_dict: Dict[str, torch.Tensor] = field(default_factory=dict, repr=False, compare=False)
+    random_init_seed: int = RANDOM_INIT_SEED
+
+    @classmethod
+    def random(cls, seed: int = RANDOM_INIT_SEED) -> 'BackboneWeights':
+        """The seeded random backbone (``none`` on a command line)."""
+        return cls(path=None, random_init_seed=seed)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: Optional[str], checkpoint_format: Optional[str] = None,
+                        prefix: Optional[str] = None, key_path: Optional[str] = None,
+                        random_init_seed: int = RANDOM_INIT_SEED) -> 'BackboneWeights':
+        """Read ``checkpoint`` (``None``: the random backbone) and convert its backbone now, so that a file or
+        layout that does not fit fails before any work.
+
+        Raises:
+            FileNotFoundError: ``checkpoint`` is not a file.
+            CheckpointMismatchError: the file cannot be read, or no layout fits.
+        """
+        if checkpoint is None:
+            return cls.random(random_init_seed)
+        state_dict, layout = read_backbone(checkpoint, checkpoint_format, prefix, key_path)
+        file = read_checkpoint(checkpoint)
+        return cls(file.path, file.sha256, layout, checkpoint_format, prefix, key_path, state_dict, random_init_seed)
+
+    @classmethod
+    def from_arg(cls, value: Optional[str], checkpoint_format: Optional[str] = None, prefix: Optional[str] = None,
+                 key_path: Optional[str] = None, random_init_seed: int = RANDOM_INIT_SEED) -> 'BackboneWeights':
+        """A command line's checkpoint: ``none`` (any case) is the random backbone, anything else a file."""
+        return cls.from_checkpoint(parse_checkpoint_arg(value), checkpoint_format, prefix, key_path,
+                                   random_init_seed)
+
+    @property
+    def is_random(self) -> bool:
+        """Whether this is the seeded random backbone."""
+        return self.path is None
+
+    @property
+    def options(self) -> dict:
+        """The reading options (``checkpoint_format``, ``prefix``, ``key_path``) as given."""
+        return dict(checkpoint_format=self.checkpoint_format, prefix=self.prefix, key_path=self.key_path)
+
+    def record(self) -> Optional[dict]:
+        """How a result record names the checkpoint: ``{'path', 'sha256'}``, or ``None`` for the random backbone."""
+        return None if self.is_random else dict(path=self.path, sha256=self.sha256)
+
+    def load_into(self, module: torch.nn.Module, min_match_ratio: float = 0.9) -> LoadReport:
+        """Load the backbone into ``module`` under the one fit policy, or draw the seeded random network.
+
+        Returns:
+            LoadReport: what matched; for the random backbone, a report of mode ``'random-init'`` with its seed.
+
+        Raises:
+            CheckpointMismatchError: the checkpoint does not fit ``module``; nothing is loaded.
+        """
+        if self.is_random:
+            init_random_backbone(module, self.random_init_seed)
+            return LoadReport.random_init(self.random_init_seed)
+        return load_state_dict_checked(module, self.state_dict, min_match_ratio=min_match_ratio, source=self.path,
+                                       checkpoint_format=self.layout)
+
+
+def load_backbone(module: torch.nn.Module, checkpoint: Optional[str], seed: int = RANDOM_INIT_SEED,
+                  checkpoint_format: Optional[str] = None, prefix: Optional[str] = None,
+                  key_path: Optional[str] = None, min_match_ratio: float = 0.9) -> LoadReport:
+    """Load the backbone of a checkpoint file of any supported layout into a ResNet (checked), or draw the seeded
+    random network when ``checkpoint`` is ``None``: :meth:`BackboneWeights.load_into` of that file."""
+    weights = BackboneWeights.from_checkpoint(checkpoint, checkpoint_format, prefix, key_path, seed)
+    return weights.load_into(module, min_match_ratio)
+
+
+def parse_checkpoint_arg(value: Optional[str]) -> Optional[str]:
+    """A command line's checkpoint: ``none`` (any case) is a random backbone (``None``), anything else must be a
+    file; it is read (and so checked) here, before any work starts, and returned as an absolute path."""
+    if value is None or str(value).lower() == RANDOM_INIT:
+        return None
+    return read_checkpoint(value).path
+
+
+def _resnet_depth(state_dict: Dict[str, torch.Tensor], source: str) -> int:
+    """The ResNet depth whose block type and blocks per stage the keys show; refuses any other count."""
+    from mmssl.models.backbones.resnet import Bottleneck, ResNet
+    counts = tuple(len({key.split('.')[1] for key in state_dict if key.startswith(f'layer{stage}.')})
+                   for stage in range(1, 5))
+    bottleneck = any(key.endswith('.conv3.weight') for key in state_dict)
+    for depth, (block, blocks) in ResNet.arch_settings.items():
+        if blocks == counts and (block is Bottleneck) == bottleneck:
+            return depth
+    known = ', '.join(f'ResNet-{depth} {blocks}' for depth, (_, blocks) in ResNet.arch_settings.items())
+    raise CheckpointMismatchError(
+        f'{source}: its backbone has {"bottleneck" if bottleneck else "basic"} blocks per stage {counts}, which is '
+        f'no ResNet depth mmssl builds ({known})')
+
+
+def check_resnet_fit(state_dict: Dict[str, torch.Tensor], source: str, layout: Optional[str] = None) -> LoadReport:
+    """Run the loader's fit policy on the mmssl ResNet of the depth the keys show: a deep stem, a Sobel input
+    (``conv1.weight`` of 2 channels) or an unknown depth is refused, naming the mismatch."""
+    from mmssl.models.backbones.resnet import ResNet
+    return load_state_dict_checked(ResNet(depth=_resnet_depth(state_dict, source)), state_dict, source=source,
+                                   checkpoint_format=layout)
+
+
+def import_checkpoint(source: str, destination: str, checkpoint_format: Optional[str] = None,
+                      prefix: Optional[str] = None, key_path: Optional[str] = None) -> str:
+    """Write the ResNet backbone of ``source`` (any supported layout) as an mmssl checkpoint: ``state_dict`` with
+    ``backbone.*`` keys and a ``meta`` naming the source file, its layout and its sha256. The backbone must pass
+    the loader's fit policy (:func:`check_resnet_fit`) before anything is written; written atomically; returns
+    ``destination``.
+
+    Raises:
+        CheckpointMismatchError: the backbone does not fit an mmssl ResNet; nothing is written.
+    """
+    weights = BackboneWeights.from_checkpoint(source, checkpoint_format, prefix, key_path)
+    check_resnet_fit(weights.state_dict, weights.path, weights.layout)
+    meta = dict(source_file=weights.path, source_sha256=weights.sha256, source_format=weights.layout)
+    os.makedirs(osp.dirname(osp.abspath(destination)), exist_ok=True)
+    tmp = f'{destination}.tmp{os.getpid()}'
+    torch.save({'state_dict': {f'{BACKBONE_PREFIX}{key}': value for key, value in weights.state_dict.items()},
+                'meta': meta}, tmp)
+    os.replace(tmp, destination)
+    return destination
