@@ -5,16 +5,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
-from data_utils import make_imagenet
+from builders.datasets import make_imagenet
 
 from mmssl.utils import setup_runtime
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO_CONFIG = REPO / 'configs/selfsup/relative_loc/relative-loc_resnet18_1xb32-300it_fmnist-demo.py'
+# Commands run in the repository root (the repo_root fixture), so paths are relative to it.
+DEMO_CONFIG = 'configs/selfsup/relative_loc/relative-loc_resnet18_1xb32-300it_fmnist-demo.py'
 
 pytestmark = pytest.mark.slow
 
@@ -55,12 +54,13 @@ def demo_options(data: dict, max_iters: int, **extra) -> list:
 
 
 def train_cmd(work_dir, data, max_iters, *args, **extra):
-    return [sys.executable, str(REPO / 'tools/train.py'), str(DEMO_CONFIG), '--work-dir', str(work_dir), *args,
+    return [sys.executable, 'tools/train.py', DEMO_CONFIG, '--work-dir', str(work_dir), *args,
             *demo_options(data, max_iters, **extra)]
 
 
-def run(cmd, **kwargs):
-    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600, **kwargs)
+def run(cmd, cwd, **kwargs):
+    """Run ``cmd`` in ``cwd`` (the repository root) and assert that it succeeded, showing its output."""
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600, **kwargs)
     assert result.returncode == 0, f'{" ".join(map(str, cmd))}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}'
     return result
 
@@ -69,10 +69,10 @@ def checkpoint_iter(path) -> int:
     return torch.load(path, map_location='cpu', weights_only=True)['meta']['iter']
 
 
-def test_resume_after_kill_continues_from_newest_checkpoint(tmp_path, tiny_imagenet):
+def test_resume_after_kill_continues_from_newest_checkpoint(tmp_path, tiny_imagenet, repo_root):
     work_dir = tmp_path / 'work'
     # A long first run, killed once its second checkpoint is recorded as the newest.
-    process = subprocess.Popen(train_cmd(work_dir, tiny_imagenet, 400), cwd=REPO, stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(train_cmd(work_dir, tiny_imagenet, 400), cwd=repo_root, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.time() + 300
@@ -88,33 +88,33 @@ def test_resume_after_kill_continues_from_newest_checkpoint(tmp_path, tiny_image
     resumed_from = checkpoint_iter(newest)
     assert resumed_from >= 4
 
-    result = run(train_cmd(work_dir, tiny_imagenet, resumed_from + 2, '--resume'))
+    result = run(train_cmd(work_dir, tiny_imagenet, resumed_from + 2, '--resume'), repo_root)
     log = result.stdout + result.stderr
     assert f'resumed epoch: 0, iter: {resumed_from}' in log
     assert checkpoint_iter(work_dir / f'iter_{resumed_from + 2}.pth') == resumed_from + 2
 
 
-def test_resume_from_explicit_checkpoint_and_test_tool(tmp_path, tiny_imagenet):
+def test_resume_from_explicit_checkpoint_and_test_tool(tmp_path, tiny_imagenet, repo_root):
     work_dir = tmp_path / 'work'
-    run(train_cmd(work_dir, tiny_imagenet, 2))
-    result = run(train_cmd(work_dir, tiny_imagenet, 4, '--resume', str(work_dir / 'iter_2.pth')))
+    run(train_cmd(work_dir, tiny_imagenet, 2), repo_root)
+    result = run(train_cmd(work_dir, tiny_imagenet, 4, '--resume', str(work_dir / 'iter_2.pth')), repo_root)
     assert 'resumed epoch: 0, iter: 2' in result.stdout + result.stderr
     before = torch.load(work_dir / 'iter_2.pth', weights_only=True)['state_dict']['backbone.conv1.weight']
     after = torch.load(work_dir / 'iter_4.pth', weights_only=True)['state_dict']['backbone.conv1.weight']
     assert not torch.equal(before, after), 'resumed training did not update the weights'
 
     options = demo_options(tiny_imagenet, 4)
-    result = run([sys.executable, str(REPO / 'tools/test.py'), str(DEMO_CONFIG), str(work_dir / 'iter_4.pth'),
-                  '--work-dir', str(tmp_path / 'test'), *options])
+    result = run([sys.executable, 'tools/test.py', DEMO_CONFIG, str(work_dir / 'iter_4.pth'),
+                  '--work-dir', str(tmp_path / 'test'), *options], repo_root)
     assert 'accuracy/top1' in result.stdout + result.stderr
 
 
-def test_dist_train_two_cpu_processes(tmp_path, tiny_imagenet):
+def test_dist_train_two_cpu_processes(tmp_path, tiny_imagenet, repo_root):
     work_dir = tmp_path / 'dist'
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(29500 + os.getpid() % 1000))
-    cmd = ['bash', str(REPO / 'tools/dist_train.sh'), str(DEMO_CONFIG), '2', '--work-dir', str(work_dir),
+    cmd = ['bash', 'tools/dist_train.sh', DEMO_CONFIG, '2', '--work-dir', str(work_dir),
            *demo_options(tiny_imagenet, 2)]
-    result = run(cmd, env=env)
+    result = run(cmd, repo_root, env=env)
     log = result.stdout + result.stderr
     assert 'Distributed training: True' in log and 'GPU number: 2' in log  # mmengine's name for world size
     assert osp.exists(work_dir / 'iter_2.pth')
@@ -122,8 +122,8 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_imagenet):
     assert not any(key.startswith('module.') for key in state)
 
 
-def test_unknown_type_in_config_suggests_names(tmp_path, tiny_imagenet):
+def test_unknown_type_in_config_suggests_names(tmp_path, tiny_imagenet, repo_root):
     cmd = train_cmd(tmp_path, tiny_imagenet, 1) + ['model.neck.type=RelativeLocNek']
-    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert "'RelativeLocNek' is not in the mmssl::model registry: did you mean RelativeLocNeck" in result.stderr
