@@ -19,9 +19,10 @@ from typing import Dict, List, Optional, Sequence
 import yaml
 from mmengine.logging import MMLogger
 
+from mmssl.constants import LAYERS, RANDOM_INIT, RANDOM_INIT_SEED
+
 from .base import benchmark_names, get_benchmark
 from .cli import build_parser
-from mmssl.constants import LAYERS, RANDOM_INIT, RANDOM_INIT_SEED
 from .records import read_result
 
 

@@ -5,7 +5,6 @@ from .fast import FastSVMSolver
 from .primal import PrimalSVMSolver
 from .reference import SklearnSVMSolver
 
-
 #: Solver names accepted by :func:`build_svm_solver`. A plain mapping: the solvers are not
 #: config-built modules, so a registry would add a scope and lazy imports for two entries.
 SOLVERS = {'fast': FastSVMSolver, 'sklearn': SklearnSVMSolver, 'primal': PrimalSVMSolver}

@@ -174,4 +174,3 @@ class PrimalSVMSolver(BaseSVMSolver):
                 for e, k in enumerate(np.flatnonzero(evaluated)):
                     g, j = groups[k], index[k]
                     eval_decision[g, np.searchsorted(scored, j), order[k, position]] = eval_values[:, e]
-
