@@ -66,6 +66,8 @@ class SVMProtocol:
         intercept_scaling: value of the constant feature that carries the (regularised) bias.
         tol: liblinear stopping tolerance of the reference solver.
         max_iter: liblinear iteration cap of the reference solver.
+        random_state: seed of the reference solver's liblinear, whose dual coordinate descent visits the samples
+            in a random order: unseeded, identical features gave a VOC07 mAP between 58.14 and 58.60.
         cv_folds: folds of stratified, unshuffled cross-validation on trainval.
         cv_metric: ``'step'`` - non-interpolated AP as sklearn's ``average_precision_score``, which
             the public scripts use through ``cross_val_score(scoring='average_precision')``; or
@@ -77,6 +79,7 @@ class SVMProtocol:
     intercept_scaling: float = 1.0
     tol: float = 1e-4
     max_iter: int = 2000
+    random_state: int = 0
     cv_folds: int = 3
     cv_metric: str = 'step'
     test_metric: str = 'area'
@@ -86,6 +89,9 @@ class SVMProtocol:
         weights = dict(self.class_weight)
         if set(weights) != {POSITIVE, NEGATIVE} or min(weights.values()) <= 0:
             raise ValueError(f'class_weight needs positive weights for +1 and -1, got {weights}')
+        if isinstance(self.random_state, bool) or not isinstance(self.random_state, (int, np.integer)) \
+                or self.random_state < 0:
+            raise ValueError(f'random_state must be an integer >= 0, got {self.random_state!r}')
         if self.cv_folds < 2:
             raise ValueError(f'cv_folds must be >= 2, got {self.cv_folds}')
         if self.cv_metric not in ('step', 'area') or self.test_metric not in ('area', '11points'):
@@ -104,7 +110,8 @@ class SVMProtocol:
         """JSON-friendly description, stored next to every result."""
         return dict(costs=list(self.costs), class_weight={str(k): v for k, v in self.class_weight},
                     intercept_scaling=self.intercept_scaling, tol=self.tol, max_iter=self.max_iter,
-                    cv_folds=self.cv_folds, cv_metric=self.cv_metric, test_metric=self.test_metric,
+                    random_state=self.random_state, cv_folds=self.cv_folds, cv_metric=self.cv_metric,
+                    test_metric=self.test_metric,
                     loss='squared_hinge', penalty='l2', dual=True, regularised_bias=True)
 
 

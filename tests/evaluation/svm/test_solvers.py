@@ -163,3 +163,25 @@ def test_reference_scores_evaluation_rows_in_chunks_like_one_call():
     model = LinearSVC(C=1.0, dual=True).fit(features.astype(np.float64), targets)
     np.testing.assert_allclose(_chunked_decision(model, features, chunk_rows=7),
                                model.decision_function(features.astype(np.float64)), rtol=1e-12)
+
+
+def test_the_reference_solver_is_seeded_by_the_protocol():
+    """liblinear's dual coordinate descent visits samples in a random order: unseeded, each run stops elsewhere."""
+    train_x, train_y, test_x, _ = make_voc_like_features(90, 30, 64, num_classes=3, min_positives=6, seed=1)
+    targets = np.where(train_y == 1, 1, -1).astype(np.int8)
+    problems = SVMProblems(rows=np.arange(90)[None], targets=targets[None], train_mask=np.ones((1, 90, 3), bool),
+                           costs=np.tile([0.01, 1.0], (3, 1)), evaluate=np.ones(3, bool))
+
+    def decisions(random_state, global_seed):
+        np.random.seed(global_seed)  # what an unseeded LinearSVC draws its seed from
+        solver = build_svm_solver('sklearn', SVMProtocol(costs=(0.01, 1.0), random_state=random_state), n_jobs=1)
+        solver.prepare(train_x, test_x)
+        solution = solver.solve(problems)
+        return np.concatenate([solution.decision.ravel(), solution.eval_decision.ravel()])
+
+    first = decisions(0, global_seed=1)
+    np.testing.assert_array_equal(first, decisions(0, global_seed=2))  # identical, bit for bit
+    assert not np.array_equal(first, decisions(7, global_seed=1))  # the seed is the one liblinear used
+    assert SVMProtocol().random_state == 0 and SVMProtocol(random_state=3).to_dict()['random_state'] == 3
+    with pytest.raises(ValueError, match="random_state must be an integer >= 0, got 'x'"):
+        SVMProtocol(random_state='x')

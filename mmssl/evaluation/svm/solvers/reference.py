@@ -1,5 +1,6 @@
 """The reference solver: ``sklearn.svm.LinearSVC`` (liblinear) with exactly the protocol settings, one fit per
-(problem, cost), spread over processes with joblib."""
+(problem, cost), spread over processes with joblib. Every fit is seeded with the protocol's ``random_state``, so
+identical features give identical decisions."""
 import time
 
 import numpy as np
@@ -33,7 +34,7 @@ def _fit_liblinear(features, rows, targets, train_mask, costs, protocol, eval_fe
         model = LinearSVC(C=cost, class_weight=dict(protocol.class_weight),
                           intercept_scaling=protocol.intercept_scaling, fit_intercept=True,
                           penalty='l2', loss='squared_hinge', dual=True, tol=protocol.tol,
-                          max_iter=protocol.max_iter)
+                          max_iter=protocol.max_iter, random_state=protocol.random_state)
         model.fit(train_x, train_y)
         decision[:, k] = model.decision_function(group)
         if eval_decision is not None:
