@@ -41,6 +41,31 @@ def read_lines(path: str, what: str, owner: str) -> Iterator[Tuple[int, List[str
                 yield line_number, tokens
 
 
+def check_unique(names: Sequence[str], line_numbers: Sequence[int], path: str) -> None:
+    """Raise ``ValueError`` when an entry of list file ``path`` is listed on more than one line, naming the first
+    repeated entry and all its lines (``a/x.jpg`` and ``a/./x.jpg`` are one image).
+
+    Args:
+        names: the entries as written, one per non-blank line.
+        line_numbers: the line of each entry.
+        path: the list file, for the message.
+    """
+    first_line: Dict[str, int] = {}
+    repeated = []
+    for name, line_number in zip(names, line_numbers):
+        key = osp.normpath(name)
+        if first_line.setdefault(key, line_number) != line_number:
+            repeated.append(key)
+    if not repeated:
+        return
+    lines = [line for name, line in zip(names, line_numbers) if osp.normpath(name) == repeated[0]]
+    others = len(set(repeated)) - 1
+    raise ValueError(f'{path}: {repeated[0]!r} is listed on lines {", ".join(map(str, lines))}'
+                     + (f' ({others} more entries repeat too)' if others else '')
+                     + '; each line is a sample, so a repeated image counts twice in training and evaluation. '
+                     'Remove the repeats, or pass allow_duplicates=True in the dataset config if they are meant')
+
+
 def parse_label(token: str, where: str, num_classes: Optional[int] = None) -> int:
     """A class index from its text form; ``where`` ("file, line N") prefixes the error message."""
     try:
