@@ -24,6 +24,8 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from .resnet_keys import detectron2_to_resnet
+
 __all__ = ['CheckpointFormat', 'FORMATS', 'backbone_state_dict', 'flat_state_dict', 'format_names', 'select_key_path']
 
 StateDict = Dict[str, Any]
@@ -68,7 +70,6 @@ def _from_vissl(content: Any) -> StateDict:
 
 
 def _from_detectron2(content: Any) -> StateDict:
-    from mmssl.models.utils.resnet_converters import detectron2_to_resnet
     model = {key: value for key, value in content['model'].items() if key.startswith(('stem.', 'res'))}
     return detectron2_to_resnet(model)
 

@@ -58,7 +58,7 @@ def write_layout(layout: str, state: dict, root) -> str:
 
     import torch
 
-    from mmssl.models.utils.resnet_converters import resnet_to_detectron2
+    from mmssl.utils.resnet_keys import resnet_to_detectron2
     backbone = {k: v for k, v in state.items() if not k.startswith('fc.')}
     mlp = {'fc.0.weight': torch.zeros(2048, 2048), 'fc.0.bias': torch.zeros(2048),
            'fc.2.weight': torch.zeros(128, 2048), 'fc.2.bias': torch.zeros(128)}

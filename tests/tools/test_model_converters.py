@@ -8,7 +8,7 @@ import torch
 import torchvision
 
 from mmssl.models import ResNet
-from mmssl.models.utils.resnet_converters import detectron2_to_resnet
+from mmssl.utils.resnet_keys import detectron2_to_resnet
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'model_converters'
 

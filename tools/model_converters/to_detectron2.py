@@ -9,9 +9,9 @@ import argparse
 import pickle
 
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
-from mmssl.models.utils.resnet_converters import resnet_to_detectron2
 from mmssl.utils import read_backbone, setup_runtime
 from mmssl.utils.cli_errors import run_cli
+from mmssl.utils.resnet_keys import resnet_to_detectron2
 
 
 def main(argv=None):

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mmssl.models import ResNet
-from mmssl.models.utils.resnet_converters import detectron2_to_resnet, resnet_to_detectron2
+from mmssl.utils.resnet_keys import detectron2_to_resnet, resnet_to_detectron2
 
 
 def test_detectron2_names_follow_its_resnet():
