@@ -2,7 +2,7 @@
 
 Every tool runs its ``main`` through :func:`run_cli`. An expected input error is
 
-- an :class:`mmssl.utils.errors.InputError` or a :class:`mmssl.utils.CheckpointMismatchError`;
+- an :class:`mmssl.utils.errors.InputError` (:class:`mmssl.utils.CheckpointMismatchError` is one);
 - a ``FileNotFoundError`` (a path that was given does not exist);
 - a ``ValueError`` or ``KeyError`` that a ``raise`` statement of mmssl's own code raised (the package, and the
   repository's tools and projects): the validation of a file, a config value or an option. The same types raised
@@ -20,7 +20,6 @@ import os.path as osp
 import sys
 from typing import Any, Callable, Iterator, Optional
 
-from .checkpoint import CheckpointMismatchError
 from .errors import InputError
 
 __all__ = ['DEBUG_ENV', 'DEBUG_FLAG', 'EXIT_INPUT_ERROR', 'is_input_error', 'run_cli', 'user_errors']
@@ -30,7 +29,7 @@ DEBUG_FLAG = '--debug'
 # argparse's status for a usage error: the input was wrong, not the program
 EXIT_INPUT_ERROR = 2
 
-INPUT_ERRORS = (InputError, CheckpointMismatchError, FileNotFoundError)
+INPUT_ERRORS = (InputError, FileNotFoundError)
 VALIDATION_ERRORS = (ValueError, KeyError)
 
 

@@ -1,6 +1,6 @@
-"""The exception of an input that mmssl refuses; a leaf module, so that any layer can raise it."""
+"""The exceptions of an input that mmssl refuses; a leaf module, so that any layer can raise them."""
 
-__all__ = ['InputError']
+__all__ = ['CheckpointMismatchError', 'InputError']
 
 
 class InputError(ValueError):
@@ -8,4 +8,12 @@ class InputError(ValueError):
 
     The command-line tools print it as one ``error: <message>`` line and exit with status 2
     (:mod:`mmssl.utils.cli_errors`). It is a ``ValueError``, so callers that catch those keep working.
+    """
+
+
+class CheckpointMismatchError(InputError, RuntimeError):
+    """A checkpoint that cannot be read, is ambiguous, or whose keys do not fit the module it is meant for.
+
+    An :class:`InputError`, so every tool reports it as one line; still a ``RuntimeError`` (what it was before it
+    became one), so callers that catch those keep working.
     """

@@ -6,7 +6,7 @@ import pytest
 from mmengine.config import Config
 
 from mmssl.engine import apply_train_options
-from mmssl.utils import CheckpointMismatchError, InputError
+from mmssl.utils import CheckpointMismatchError, InputError, read_checkpoint
 from mmssl.utils.cli_errors import is_input_error, run_cli, user_errors
 from mmssl.utils.config import merge_cfg_options
 
@@ -26,6 +26,13 @@ def test_own_validation_errors_are_input_errors():
     assert is_input_error(raised(merge_cfg_options, Config(dict(a=1)), {'b.c': 1}))  # KeyError of ours
     assert is_input_error(CheckpointMismatchError('x.pth: not a checkpoint'))
     assert is_input_error(FileNotFoundError('checkpoint x.pth does not exist'))
+
+
+def test_a_checkpoint_mismatch_is_an_input_error_from_the_leaf_module():
+    from mmssl.utils import errors
+    assert errors.CheckpointMismatchError is CheckpointMismatchError
+    assert issubclass(CheckpointMismatchError, InputError) and issubclass(CheckpointMismatchError, RuntimeError)
+    assert is_input_error(raised(read_checkpoint, __file__))  # a text file given as checkpoint, raised deep inside
 
 
 def test_errors_raised_elsewhere_keep_their_traceback():

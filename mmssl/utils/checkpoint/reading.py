@@ -17,13 +17,10 @@ from typing import Any, Dict, Optional
 import torch
 
 from ..checkpoint_formats import flat_state_dict
+from ..errors import CheckpointMismatchError
 
 BACKBONE_PREFIX = 'backbone.'
 DDP_PREFIX = 'module.'
-
-
-class CheckpointMismatchError(RuntimeError):
-    """A checkpoint that cannot be read, or whose keys do not fit the module it is meant for."""
 
 
 @dataclass(frozen=True)
