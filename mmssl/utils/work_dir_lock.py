@@ -9,6 +9,10 @@ holder's pid, command line and start time into it; a second run fails at once, n
   training it runs locks it again); different folders are independent locks, so nested runs in sub-folders
   (the semi-sup grid) and benchmark subprocesses in their own folders (the suite) do not deadlock.
 - In a distributed run only rank 0 locks (:func:`is_rank_zero`): all ranks share the folder.
+
+Every run takes the lock before any work, so it is also where a work dir whose path is not UTF-8 is refused
+(:func:`check_work_dir_path`): mmengine writes the path into text files (``last_checkpoint``, logs) as UTF-8,
+and such a run used to die at its first checkpoint save.
 """
 import contextlib
 import datetime
@@ -20,7 +24,9 @@ import shlex
 import sys
 from typing import Dict, Iterator, List
 
-__all__ = ['LOCK_FILE', 'WorkDirLockedError', 'work_dir_lock', 'is_rank_zero']
+from .errors import InputError
+
+__all__ = ['LOCK_FILE', 'WorkDirLockedError', 'work_dir_lock', 'is_rank_zero', 'check_work_dir_path']
 
 LOCK_FILE = '.lock'
 
@@ -41,6 +47,21 @@ def is_rank_zero() -> bool:
         if os.environ.get(variable, '').strip():
             return int(os.environ[variable]) == 0
     return True
+
+
+def check_work_dir_path(work_dir: str) -> None:
+    """Raise :class:`InputError` naming ``work_dir`` (its bytes) when its path is not valid UTF-8.
+
+    Python hands such a name over with lone surrogates (``os.fsdecode(b'work_\\xff')``), which no UTF-8 text file
+    can hold: mmengine's ``last_checkpoint`` and log lines would fail at the first checkpoint save, after the work.
+    """
+    path = os.path.abspath(os.fspath(work_dir))
+    try:
+        path.encode('utf-8')
+    except UnicodeEncodeError:
+        raise InputError(f'work dir {os.fsencode(path)!r} is not a UTF-8 path: training writes it into UTF-8 text '
+                         f'files (last_checkpoint, logs) and would fail at its first checkpoint save; give a '
+                         f'--work-dir whose path is UTF-8 (rename the folder)') from None
 
 
 def _holder_info() -> dict:
@@ -100,7 +121,9 @@ def work_dir_lock(work_dir: str, enabled: bool = True) -> Iterator[None]:
     Raises:
         WorkDirLockedError: another process holds it; the message names the folder and the holder's pid and
             command line.
+        InputError: the path of ``work_dir`` is not UTF-8 (:func:`check_work_dir_path`), on every rank.
     """
+    check_work_dir_path(work_dir)
     if not enabled:
         yield
         return
