@@ -6,9 +6,15 @@ in :data:`mmssl.registry.BENCHMARKS`) to configs; an entry may also be a mapping
 the suite is read). Each benchmark runs in a child process of the package's own entry point,
 ``python -m mmssl.benchmarks NAME ...`` (so mmdet / mmseg default scopes and runner state never leak between
 benchmarks), under torchrun when ``gpus > 1``. Every benchmark resumes its own work, so an interrupted suite is
-simply started again.
+simply started again; ``recompute`` asks every benchmark that takes ``--recompute`` to redo work its folder holds
+for another input instead of refusing it.
+
+A suite's records (``records.json`` of its work dir) accumulate: :func:`merge_rows` adds a run's records to those
+of earlier suites into the same work dir, a record replacing only the earlier one of its :func:`record_key`.
 """
 import argparse
+import inspect
+import json
 import os
 import os.path as osp
 import subprocess
@@ -24,6 +30,9 @@ from mmssl.constants import LAYERS, RANDOM_INIT, RANDOM_INIT_SEED
 from .base import benchmark_names, get_benchmark
 from .cli import build_parser
 from .records import read_result
+
+#: The records of every suite run into a work dir, merged (see :func:`merge_rows`).
+RECORDS_FILE = 'records.json'
 
 
 @dataclass
@@ -101,9 +110,10 @@ def _check_args(name: str, entry: SuiteEntry, where: str) -> None:
 def benchmark_command(name: str, entry: SuiteEntry, checkpoint: Optional[str], work_dir: str,
                       pretrain_config: Optional[str], gpus: int = 1, python: str = sys.executable,
                       checkpoint_options: Optional[dict] = None,
-                      random_init_seed: int = RANDOM_INIT_SEED) -> List[str]:
+                      random_init_seed: int = RANDOM_INIT_SEED, recompute: bool = False) -> List[str]:
     """The command line that runs benchmark ``name`` on ``checkpoint`` (``None``: the random backbone drawn from
-    ``random_init_seed``), read with ``checkpoint_options`` (``checkpoint_format`` / ``prefix`` / ``key_path``)."""
+    ``random_init_seed``), read with ``checkpoint_options`` (``checkpoint_format`` / ``prefix`` / ``key_path``);
+    ``recompute`` adds ``--recompute`` where the benchmark takes it (:func:`takes_recompute`)."""
     launch = [python, '-m']
     distributed = []
     if gpus > 1:
@@ -120,9 +130,17 @@ def benchmark_command(name: str, entry: SuiteEntry, checkpoint: Optional[str], w
                          ('key_path', '--checkpoint-key')):
         if checkpoint is not None and (checkpoint_options or {}).get(option):
             command += [flag, checkpoint_options[option]]
+    if recompute and takes_recompute(get_benchmark(name, entry.config)) and '--recompute' not in entry.args:
+        command += ['--recompute']
     if entry.cfg_options:
         command += ['--cfg-options', *(f'{k}={v}' for k, v in entry.cfg_options.items())]
     return command + distributed
+
+
+def takes_recompute(benchmark) -> bool:
+    """Whether ``benchmark``'s :meth:`run` takes ``recompute`` (a benchmark that reuses earlier work does): only
+    those get ``--recompute``, which the others' command lines do not know."""
+    return 'recompute' in inspect.signature(type(benchmark).run).parameters
 
 
 def run_suite(checkpoint: Optional[str],
@@ -133,9 +151,10 @@ def run_suite(checkpoint: Optional[str],
               gpus: int = 1,
               python: str = sys.executable,
               checkpoint_options: Optional[dict] = None,
-              random_init_seed: int = RANDOM_INIT_SEED) -> Dict[str, List[dict]]:
+              random_init_seed: int = RANDOM_INIT_SEED,
+              recompute: bool = False) -> Dict[str, List[dict]]:
     """Run ``benchmarks`` on ``checkpoint`` (``None``: the random backbone drawn from ``random_init_seed``) and
-    return their records (name -> records).
+    return their records (name -> records); ``recompute``: passed on as ``--recompute`` (:func:`benchmark_command`).
 
     Raises before running anything when a benchmark is not in the suite or cannot take a random backbone.
     A failing benchmark raises ``RuntimeError`` with its command; finished benchmarks keep their records.
@@ -155,13 +174,86 @@ def run_suite(checkpoint: Optional[str],
     for name, benchmark in declared.items():
         bench_dir = osp.join(osp.abspath(work_dir), benchmark.work_subdir or name)
         command = benchmark_command(name, suite[name], checkpoint, bench_dir, pretrain_config, gpus, python,
-                                    checkpoint_options, random_init_seed)
+                                    checkpoint_options, random_init_seed, recompute)
         logger.info(f'benchmark {name}: {" ".join(command)}')
         result = subprocess.run(command)
         if result.returncode != 0:
             raise RuntimeError(f'benchmark {name} failed (exit code {result.returncode}): {" ".join(command)}')
         records[name] = [read_result(benchmark.record_path(bench_dir))]
     return records
+
+
+def record_model(record: dict) -> tuple:
+    """The model a record evaluated: ``('sha256', <hex>)`` of its checkpoint, or ``('random_init', <seed>)``."""
+    checkpoint = record.get('checkpoint')
+    if checkpoint:
+        return 'sha256', checkpoint['sha256']
+    return 'random_init', (record.get('seeds') or {}).get('random_init', RANDOM_INIT_SEED)
+
+
+def record_key(record: dict) -> tuple:
+    """What a record is the result of: its benchmark, its model (:func:`record_model`) and its benchmark config.
+    Of two records of one key in a suite's records, the later replaces the earlier."""
+    return (record['benchmark'], *record_model(record), record.get('benchmark_config'))
+
+
+def _records_of(row: Dict[str, List[dict]]) -> List[dict]:
+    return [record for group in row.values() for record in group]
+
+
+def read_suite_records(work_dir: str) -> dict:
+    """The records earlier suites left in ``work_dir`` (``records.json``): ``{'rows': row name -> benchmark ->
+    records, 'pretrain_configs': row name -> its pre-training config}``; empty when there are none.
+
+    Raises ``ValueError`` naming the file when it is not a suite's records.
+    """
+    path = osp.join(work_dir, RECORDS_FILE)
+    if not osp.exists(path):
+        return dict(rows={}, pretrain_configs={})
+    try:
+        with open(path) as f:
+            stored = json.load(f)
+        rows = stored['rows']
+        for row in rows.values():
+            for group in row.values():
+                for record in group:
+                    record_key(record)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f'{path} is not the records of a suite run (expected {{"rows": {{row: {{benchmark: '
+                         f'[records]}}}}}}): {error!r}; move it away to start the work dir\'s records anew') from None
+    # Files of a single suite name one pre-training config for all their rows.
+    configs = stored.get('pretrain_configs') or {name: stored.get('pretrain_config') for name in rows}
+    return dict(rows=rows, pretrain_configs=configs)
+
+
+def models_in(rows: Dict[str, Dict[str, List[dict]]], run_dir: Optional[str] = None) -> set:
+    """The models (:func:`record_model`) of the records in ``rows``; with ``run_dir``, of those a benchmark wrote
+    in a folder of ``run_dir`` only (its runs' work dirs)."""
+    def in_run_dir(record: dict) -> bool:
+        bench_dir = (record.get('extra') or {}).get('work_dir')
+        return run_dir is None or (bool(bench_dir)
+                                   and osp.dirname(osp.realpath(bench_dir)) == osp.realpath(run_dir))
+
+    return {record_model(record) for row in rows.values() for record in _records_of(row) if in_run_dir(record)}
+
+
+def merge_rows(stored: Dict[str, Dict[str, List[dict]]],
+               new: Dict[str, Dict[str, List[dict]]]) -> Dict[str, Dict[str, List[dict]]]:
+    """The records of a suite run (``new``, row name -> benchmark -> records) added to those of earlier runs into
+    the same work dir (``stored``): a new record replaces the stored one of its :func:`record_key`, wherever it
+    was; every other stored record is kept; rows and benchmarks left empty go."""
+    replaced = {record_key(record) for row in new.values() for record in _records_of(row)}
+    merged = {}
+    for name, row in stored.items():
+        kept = {benchmark: [r for r in group if record_key(r) not in replaced] for benchmark, group in row.items()}
+        kept = {benchmark: group for benchmark, group in kept.items() if group}
+        if kept:
+            merged[name] = kept
+    for name, row in new.items():
+        target = merged.setdefault(name, {})
+        for benchmark, group in row.items():
+            target.setdefault(benchmark, []).extend(group)
+    return merged
 
 
 def plot_linear(records: Dict[str, List[dict]], path: str) -> Optional[str]:

@@ -16,6 +16,7 @@ from mmssl.models import ResNet
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SUITE = REPO / 'configs' / 'benchmarks' / 'suites' / 'resnet18_fmnist-demo.yml'
 RELLOC_DEMO = 'configs/selfsup/relative_loc/relative-loc_resnet18_1xb32-300it_fmnist-demo.py'
+FMNIST_KNN = 'configs/benchmarks/classification/fashion_mnist/resnet18_knn_fmnist-demo.py'
 
 
 def test_shipped_suites_name_existing_configs_of_known_benchmarks():
@@ -190,3 +191,120 @@ def test_every_path_is_made_absolute_before_anything_runs(tmp_path, monkeypatch,
                        f'and {repo_root}\\)'):
         run_tool('benchmarks/run_suite.py', 'cfg/pre.py', 'p.pth', '--benchmarks', 'knn', '--suite',
                  '../suites/suite.yml')
+
+
+RECORDING_PLUGIN = '''"""Records the options its run() got; scores a checkpoint by its hash (no data)."""
+from mmssl.benchmarks.base import Benchmark
+from mmssl.registry import BENCHMARKS
+
+
+@BENCHMARKS.register_module()
+class RecordingBenchmark(Benchmark):
+    name = 'recording'
+    record_name = 'recording'
+    title = 'Recording benchmark'
+    task = 'Recording'
+    columns = (('Score', 'score'), )
+
+    @classmethod
+    def add_arguments(cls, parser):
+        parser.add_argument('--recompute', action='store_true')
+
+    def run(self, cfg, weights, work_dir, recompute=False, **options):
+        metrics = {'score': int(weights.sha256[:4], 16) / 655.35}
+        # The tables link configs of the repository only: the record names the one the test config points at.
+        self.write_record(work_dir, metrics, cfg, weights, None, pretrain_config=options.get('pretrain_config'),
+                          benchmark_config=cfg.shown_config, extra=dict(options=dict(options, recompute=recompute)))
+        return metrics
+'''
+
+
+@pytest.fixture
+def recording_suite(tmp_path, monkeypatch):
+    """A suite of the ``recording`` plugin benchmark, registered here and in the suite's benchmark processes."""
+    import os
+    import sys
+
+    from mmssl.registry import BENCHMARKS
+    plugin = tmp_path / 'plugin'
+    plugin.mkdir()
+    (plugin / 'recording_benchmark.py').write_text(RECORDING_PLUGIN)
+    (plugin / 'recording.py').write_text("custom_imports = dict(imports=['recording_benchmark'], "
+                                         "allow_failed_imports=False)\ndataset_name = 'Tiny'\n"
+                                         f"shown_config = '{REPO / FMNIST_KNN}'\n")
+    (plugin / 'suite.yml').write_text('recording: recording.py\n')
+    monkeypatch.syspath_prepend(str(plugin))
+    import recording_benchmark  # noqa: F401  (registered before the suite's command line names it)
+    monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [str(plugin), os.environ.get('PYTHONPATH')])))
+    yield plugin / 'suite.yml'
+    BENCHMARKS.module_dict.pop('RecordingBenchmark', None)
+    sys.modules.pop('recording_benchmark', None)
+
+
+def test_a_later_suite_into_the_same_work_dir_adds_its_rows_and_recompute_reaches_the_benchmark(
+        tmp_path, recording_suite, run_tool, capsys):
+    from builders.checkpoints import save_resnet_checkpoint
+    for name in ('p1', 'p2'):
+        save_resnet_checkpoint(tmp_path / f'{name}.pth', depth=18)
+    work = tmp_path / 'work'
+    common = ['--benchmarks', 'recording', '--suite', recording_suite, '--work-dir', work]
+    run_tool('benchmarks/run_suite.py', RELLOC_DEMO, tmp_path / 'p1.pth', *common)
+    run_tool('benchmarks/run_suite.py', RELLOC_DEMO, tmp_path / 'p2.pth', *common, '--recompute')
+
+    rows = json.loads((work / 'records.json').read_text())['rows']
+    records = [record for row in rows.values() for record in row['recording']]
+    assert [Path(r['checkpoint']['path']).name for r in records] == ['p1.pth', 'p2.pth']
+    # --recompute reached the second suite's benchmark as run(recompute=True), not the first's.
+    assert [r['extra']['options']['recompute'] for r in records] == [False, True]
+    # The first checkpoint keeps the work dir's folders; the second runs in a folder of its own.
+    assert records[0]['extra']['work_dir'] == str(work / 'recording')
+    tag = f'p2-{records[1]["checkpoint"]["sha256"][:8]}'
+    assert records[1]['extra']['work_dir'] == str(work / tag / 'recording')
+    tables = (work / 'model_zoo.md').read_text()
+    row = 'relative-loc_resnet18_1xb32-300it_fmnist-demo'
+    for name, record in ((row, records[0]), (f'{row} [{tag}]', records[1])):
+        assert f'| [{name}](' in tables and f'{record["metrics"]["score"]:.2f}' in tables, name
+    assert set(rows) == {row, f'{row} [{tag}]'}
+
+
+def test_a_suite_into_a_locked_work_dir_is_refused_naming_the_holder(tmp_path, run_tool):
+    from builders.checkpoints import save_resnet_checkpoint
+    from builders.runs import hold_work_dir_lock
+    save_resnet_checkpoint(tmp_path / 'p.pth', depth=18)
+    work = tmp_path / 'work'
+    with hold_work_dir_lock(work) as holder:
+        with pytest.raises(RuntimeError, match=rf'work dir {work} is in use by another run: pid {holder.pid} '
+                           r'\(.*HOLDER-MARK\)'):
+            run_tool('benchmarks/run_suite.py', RELLOC_DEMO, tmp_path / 'p.pth', '--benchmarks', 'knn',
+                     '--work-dir', work)
+        assert sorted(path.name for path in work.iterdir()) == ['.lock']  # no records, no tables
+
+
+def record_of(model: str, benchmark='svm_voc07', config='svm.py', score=1.0) -> dict:
+    """A suite record of checkpoint ``model`` (``seed<N>``: the random backbone of seed N)."""
+    random = model.startswith('seed')
+    return dict(benchmark=benchmark, benchmark_config=config, metrics={'score': score},
+                checkpoint=None if random else dict(path=f'{model}.pth', sha256=model * 8),
+                seeds=dict(random_init=int(model[4:])) if random else {})
+
+
+def test_merged_records_replace_only_the_record_of_the_same_benchmark_model_and_config():
+    stored = {'a': {'svm': [record_of('aa'), record_of('aa', config='other.py')],
+                    'knn': [record_of('aa', 'knn', 'knn.py')]},
+              'random init': {'svm': [record_of('seed0')]}}
+    new = {'a': {'svm': [record_of('aa', score=2.0)]}, 'random init': {'svm': [record_of('seed1')]}}
+    merged = benchmark_suite.merge_rows(stored, new)
+    scores = [(r['benchmark_config'], r['metrics']['score']) for r in merged['a']['svm']]
+    assert scores == [('other.py', 1.0), ('svm.py', 2.0)]
+    assert merged['a']['knn'] == stored['a']['knn']
+    assert [r['seeds']['random_init'] for r in merged['random init']['svm']] == [0, 1]
+    # A record moved to another row leaves no empty row behind.
+    assert benchmark_suite.merge_rows({'old': {'svm': [record_of('aa')]}}, {'new': {'svm': [record_of('aa')]}}) \
+        == {'new': {'svm': [record_of('aa')]}}
+
+
+def test_records_of_a_work_dir_that_are_not_a_suites_are_refused_naming_the_file(tmp_path):
+    assert benchmark_suite.read_suite_records(str(tmp_path)) == dict(rows={}, pretrain_configs={})
+    (tmp_path / 'records.json').write_text('{"rows": {"a": {"svm": [{"metrics": {}}]}}}')
+    with pytest.raises(ValueError, match=f'{tmp_path / "records.json"} is not the records of a suite run'):
+        benchmark_suite.read_suite_records(str(tmp_path))

@@ -7,7 +7,7 @@ order and number formatting), so regenerating a document from the same results g
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .layout import SECTIONS, TABLES, Column, Table, tables_of
 from .results import MeanStd, aggregate, record_to_result, repo_relative
@@ -142,9 +142,12 @@ def render_tables(rows: Sequence[Row], base_dir: str, heading: str = '###', publ
     return lines
 
 
-def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Optional[str], root: str,
+def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Union[str, Dict[str, str], None], root: str,
                base_dir: str = '.', generic: bool = True) -> str:
     """Model-zoo tables (Markdown) of the records of one or more suite runs: row name -> benchmark -> records.
+
+    ``pretrain_config`` is the pre-training config of every row, or row name -> its own (suites of several
+    pre-trainings merged into one work dir).
 
     A row with several records of one benchmark config (runs of several seeds) shows mean ± sample std of each
     metric. A run whose records evaluate no checkpoint is shown as a randomly initialised backbone; tables the run
@@ -159,7 +162,8 @@ def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Optional
         # Unrounded, so that a mean is the mean of what was measured (as the metafile's mean record is).
         results = aggregate([record_to_result(record, root, where=f'{name}: {record["benchmark"]}', decimals=None,
                                               generic=generic) for record in flat], name)
-        config = None if random_init or pretrain_config is None else repo_relative(pretrain_config, root)
+        row_config = pretrain_config.get(name) if isinstance(pretrain_config, dict) else pretrain_config
+        config = None if random_init or row_config is None else repo_relative(row_config, root)
         shown.append(Row(model_cell(name, config, base_dir), results))
     tables = tables_of(result for row in shown for result in row.results)
     return '\n'.join(render_tables(shown, base_dir, list_empty=False, tables=tables)).strip() + '\n'
