@@ -35,8 +35,10 @@ def build_parser(*benchmarks: Benchmark, prog: Optional[str] = None) -> argparse
                         'backbone')
     parser.add_argument('--work-dir', help='outputs and result record (default: work_dirs/benchmarks/<benchmark>/'
                         '<config name>/<checkpoint name>-<sha256 prefix>)')
-    parser.add_argument('--random-init-seed', type=int, default=RANDOM_INIT_SEED,
-                        help=f'seed of the random backbone when CHECKPOINT is "{RANDOM_INIT}" (default %(default)s)')
+    # default None: a seed given with a checkpoint file is refused, not ignored (BackboneWeights.from_arg)
+    parser.add_argument('--random-init-seed', type=int, default=None,
+                        help=f'seed of the random backbone when CHECKPOINT is "{RANDOM_INIT}" (default '
+                        f'{RANDOM_INIT_SEED}); refused with a checkpoint file')
     parser.add_argument('--pretrain-config', help='the config that produced CHECKPOINT (recorded in the result)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
@@ -95,7 +97,7 @@ def main(names: Union[str, Sequence[str]], argv: Optional[Sequence[str]] = None,
         cfg = benchmark.load_config(args.config, args.cfg_options)
         work_dir = osp.abspath(args.work_dir or default_work_dir(benchmark.work_subdir or benchmark.name,
                                                                  args.config, weights.path, weights.sha256,
-                                                                 random_init_seed=args.random_init_seed))
+                                                                 random_init_seed=weights.random_init_seed))
         with work_dir_lock(work_dir, enabled=is_rank_zero()):
             results[benchmark.name] = benchmark.run(cfg, weights, work_dir, **_own_options(benchmark, args))
     return results[benchmarks[0].name] if isinstance(names, str) else results

@@ -3,9 +3,13 @@
 mmssl's ResNet uses torchvision's parameter names, so every layout below reduces to "find the backbone's
 entries and give them torchvision names". Each :class:`CheckpointFormat` says how it is recognised and where its
 backbone lives; :func:`backbone_state_dict` tries them in order (or takes the one named by the user) and reports
-which one it used. Layouts, as their own code writes them:
+which one it used. A file that holds two different candidates (``state_dict`` and ``model``, or two ResNets under
+different prefixes that no layout declares) is refused with the candidates and the option that picks one, never
+guessed at. Layouts, as their own code writes them:
 
-- ``mmssl``: mmssl / mmselfsup 0.x and 1.x algorithm checkpoints, ``state_dict`` with ``backbone.*`` (+ neck, head).
+- ``mmssl``: mmssl / mmselfsup 0.x and 1.x algorithm checkpoints, ``state_dict`` with ``backbone.*`` (+ neck, head;
+  the momentum copy of MoCo / DenseCL / BYOL: 0.x ``encoder_k`` / ``target_net``, 1.x ``momentum_encoder`` /
+  ``target_net``).
 - ``moco``: MoCo v1 / v2 ``main_moco.py``: ``state_dict`` with ``module.encoder_q.*`` (+ ``encoder_k``, ``queue``).
 - ``mocov3``: MoCo v3 ``main_moco.py`` (ResNet): ``module.base_encoder.*`` (+ ``momentum_encoder``, predictor).
 - ``vissl``: VISSL checkpoints, ``classy_state_dict.base_model.model.trunk`` with ``_feature_blocks.conv1.weight``.
@@ -19,29 +23,71 @@ which one it used. Layouts, as their own code writes them:
 """
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 
-from .resnet_keys import detectron2_to_resnet
+from .errors import CheckpointMismatchError
+from .resnet_keys import detectron2_to_resnet_name
 
-__all__ = ['CheckpointFormat', 'FORMATS', 'backbone_state_dict', 'flat_state_dict', 'format_names', 'select_key_path']
+__all__ = ['CheckpointFormat', 'FORMATS', 'as_tensors', 'backbone_state_dict', 'flat_state_dict', 'format_names',
+           'select_backbone', 'select_key_path']
 
 StateDict = Dict[str, Any]
+#: the top-level keys under which checkpoints keep their flat state dict, in the order they are looked up
+WEIGHT_SET_KEYS = ('state_dict', 'model')
 
 
 def _strip(state_dict: StateDict, prefix: str) -> StateDict:
     return {key[len(prefix):]: value for key, value in state_dict.items() if key.startswith(prefix)}
 
 
-def flat_state_dict(content: Any) -> StateDict:
-    """``content['state_dict']``, ``content['model']`` or ``content`` itself (the dicts checkpoints hold)."""
+def _is_array(value: Any) -> bool:
+    return isinstance(value, (torch.Tensor, np.ndarray))
+
+
+def _as_tensor(value: Any) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(value)) if isinstance(value, np.ndarray) else value
+
+
+def _same_values(first: StateDict, second: StateDict) -> bool:
+    """Whether two state dicts hold the same names and, under each, equal arrays (copies are not ambiguous)."""
+    if first is second:
+        return True
+    if first.keys() != second.keys():
+        return False
+    for key, value in first.items():
+        other = second[key]
+        if _is_array(value) != _is_array(other):
+            return False
+        if _is_array(value) and not torch.equal(_as_tensor(value), _as_tensor(other)):
+            return False
+    return True
+
+
+def _sample(state_dict: StateDict) -> str:
+    return ', '.join(list(state_dict)[:3]) or 'none'
+
+
+def flat_state_dict(content: Any, source: str = 'checkpoint') -> StateDict:
+    """``content['state_dict']``, ``content['model']`` or ``content`` itself (the dicts checkpoints hold).
+
+    Raises:
+        CheckpointMismatchError: both ``state_dict`` and ``model`` hold arrays, and not the same ones; the
+            message names ``source``, both candidates and the ``--checkpoint-key`` that picks one.
+    """
     if not isinstance(content, dict):
         return {}
-    for key in ('state_dict', 'model'):
-        if isinstance(content.get(key), dict):
-            return content[key]
+    found = [key for key in WEIGHT_SET_KEYS if isinstance(content.get(key), dict)]
+    holding = [key for key in found if any(_is_array(value) for value in content[key].values())]
+    if len(holding) > 1 and not _same_values(content[holding[0]], content[holding[1]]):
+        sets = ' and '.join(f'{key!r} ({len(content[key])} entries, e.g. {_sample(content[key])})' for key in holding)
+        raise CheckpointMismatchError(
+            f'{source}: holds two different weight sets, {sets}; mmssl does not guess which one to evaluate: pass '
+            + ' or '.join(f'--checkpoint-key {key}' for key in holding))
+    if holding or found:
+        return content[(holding or found)[0]]
     return content
 
 
@@ -49,6 +95,16 @@ def _is_torchvision_resnet(state_dict: StateDict) -> bool:
     # Stages are enough: a checkpoint with another stem (deep stem, Sobel input) is then refused by the load
     # policy, which names the input layer, instead of being called an unknown layout.
     return any(key.startswith('layer1.0.') for key in state_dict)
+
+
+def _resnet_prefixes(state_dict: StateDict) -> List[str]:
+    """Every prefix under which the keys hold a ResNet (``''``, ``'backbone.'``, ``'module.encoder_k.'`` ...)."""
+    prefixes = []
+    for key in state_dict:
+        at = key.find('layer1.0.')
+        if at >= 0 and (at == 0 or key[at - 1] == '.') and key[:at] not in prefixes:
+            prefixes.append(key[:at])
+    return prefixes
 
 
 def _vissl_trunk(content: Any) -> Optional[StateDict]:
@@ -70,8 +126,10 @@ def _from_vissl(content: Any) -> StateDict:
 
 
 def _from_detectron2(content: Any) -> StateDict:
-    model = {key: value for key, value in content['model'].items() if key.startswith(('stem.', 'res'))}
-    return detectron2_to_resnet(model)
+    # renamed only: the values stay the file's arrays (as_tensors converts them), so that what was left out of
+    # the file can be told by identity
+    return {detectron2_to_resnet_name(key): value for key, value in content['model'].items()
+            if key.startswith(('stem.', 'res'))}
 
 
 def _drop_fc(state_dict: StateDict) -> StateDict:
@@ -90,11 +148,18 @@ def _prefixed(prefix: str) -> Tuple[Callable[[Any], bool], Callable[[Any], State
 @dataclass(frozen=True)
 class CheckpointFormat:
     """One checkpoint layout: its name (``--checkpoint-format NAME``), what it is, how it is recognised in the
-    loaded file and how its backbone becomes a torchvision-named state dict."""
+    loaded file and how its backbone becomes a torchvision-named state dict.
+
+    ``prefix``: where the backbone lives in the flat state dict (``None``: not a flat layout); ``others``: the
+    prefixes of the other network copies the layout holds and knowingly leaves out (MoCo's key encoder), which are
+    therefore no rival candidates.
+    """
     name: str
     description: str
     detect: Callable[[Any], bool]
     convert: Callable[[Any], StateDict]
+    prefix: Optional[str] = None
+    others: Tuple[str, ...] = ()
 
 
 def _is_detectron2(content: Any) -> bool:
@@ -102,30 +167,42 @@ def _is_detectron2(content: Any) -> bool:
     return isinstance(model, dict) and 'stem.conv1.weight' in model
 
 
+def _flat_format(name: str, description: str, prefix: str, others: Tuple[str, ...] = ()) -> CheckpointFormat:
+    return CheckpointFormat(name, description, *_prefixed(prefix), prefix=prefix, others=others)
+
+
 FORMATS = (
     CheckpointFormat('detectron2', 'detectron2 .pkl (stem.conv1, resN.B.convK.norm, shortcut; numpy arrays)',
                      _is_detectron2, _from_detectron2),
     CheckpointFormat('vissl', 'VISSL (classy_state_dict.base_model.model.trunk._feature_blocks.*)',
                      lambda content: _vissl_trunk(content) is not None, _from_vissl),
-    CheckpointFormat('moco', 'MoCo v1 / v2 (state_dict module.encoder_q.*)', *_prefixed('module.encoder_q.')),
-    CheckpointFormat('mocov3', 'MoCo v3 ResNet (state_dict module.base_encoder.*)', *_prefixed('module.base_encoder.')),
-    CheckpointFormat('mmssl', 'mmssl / mmselfsup algorithm checkpoint (state_dict backbone.*)',
-                     *_prefixed('backbone.')),
-    CheckpointFormat('ddp', 'DistributedDataParallel-wrapped ResNet (module.conv1, module.layer1 ...)',
-                     *_prefixed('module.')),
+    _flat_format('moco', 'MoCo v1 / v2 (state_dict module.encoder_q.*)', 'module.encoder_q.',
+                 others=('module.encoder_k.',)),
+    _flat_format('mocov3', 'MoCo v3 ResNet (state_dict module.base_encoder.*)', 'module.base_encoder.',
+                 others=('module.momentum_encoder.',)),
+    # mmselfsup's momentum copies: 0.x encoder_k (MoCo, DenseCL) / target_net (BYOL), 1.x momentum_encoder /
+    # target_net; the online copies (0.x encoder_q, online_net) share the backbone's tensors
+    _flat_format('mmssl', 'mmssl / mmselfsup algorithm checkpoint (state_dict backbone.*)', 'backbone.',
+                 others=('encoder_k.', 'target_net.', 'momentum_encoder.')),
+    _flat_format('ddp', 'DistributedDataParallel-wrapped ResNet (module.conv1, module.layer1 ...)', 'module.'),
     CheckpointFormat('torchvision', 'torchvision / timm ResNet (conv1, bn1, layerN, fc; fc dropped)',
                      lambda content: _is_torchvision_resnet(flat_state_dict(content))
                      and 'fc.weight' in flat_state_dict(content),
-                     lambda content: _drop_fc(flat_state_dict(content))),
+                     lambda content: _drop_fc(flat_state_dict(content)), prefix=''),
     CheckpointFormat('backbone', 'bare ResNet backbone (conv1, bn1, layerN; no fc)',
                      lambda content: _is_torchvision_resnet(flat_state_dict(content)),
-                     lambda content: _drop_fc(flat_state_dict(content))),
+                     lambda content: _drop_fc(flat_state_dict(content)), prefix=''),
 )
 _BY_NAME = {fmt.name: fmt for fmt in FORMATS}
 
 
 def format_names() -> list:
+    """The names ``--checkpoint-format`` takes, in the order layouts are detected."""
     return [fmt.name for fmt in FORMATS]
+
+
+def _detect(content: Any) -> Optional[CheckpointFormat]:
+    return next((fmt for fmt in FORMATS if fmt.detect(content)), None)
 
 
 def select_key_path(content: Any, key_path: str, source: str) -> Any:
@@ -140,61 +217,128 @@ def select_key_path(content: Any, key_path: str, source: str) -> Any:
     return node
 
 
-def _suggest_prefix(state_dict: StateDict) -> Optional[str]:
-    """The prefix in front of ``conv1.weight`` in the checkpoint's keys, if any (``encoder.`` for
+def _check_prefix(flat: StateDict, prefix: str, source: str) -> None:
+    """Refuse a ``--checkpoint-prefix`` that ends inside a key name (``encoder`` for ``encoder.conv1.weight``),
+    naming the prefix that does fit."""
+    if prefix.endswith('.'):
+        return
+    dotted = prefix + '.'
+    stripped = _strip(flat, dotted)
+    if stripped:
+        fmt = _detect(stripped)
+        what = f'hold a ResNet backbone (layout {fmt.name})' if fmt else f'are {len(stripped)} entries'
+        raise CheckpointMismatchError(
+            f'{source}: --checkpoint-prefix {prefix!r} does not end with ".", so it would cut key names in two; the '
+            f'keys under {dotted!r} {what}: pass --checkpoint-prefix {dotted}')
+    names = sorted({key[:key.index('.', len(prefix)) + 1] for key in flat
+                    if key.startswith(prefix) and '.' in key[len(prefix):]})
+    hint = (f'; keys starting with it continue as {", ".join(map(repr, names[:6]))}: pass one of those' if names
+            else f' (keys e.g.: {_sample(flat)})')
+    raise CheckpointMismatchError(f'{source}: --checkpoint-prefix {prefix!r} does not end with "."{hint}')
+
+
+def _suggest_prefixes(state_dict: StateDict) -> List[str]:
+    """The prefixes in front of ``conv1.weight`` of a ResNet in the checkpoint's keys (``encoder.`` for
     ``encoder.conv1.weight``)."""
+    found = []
     for key in state_dict:
         match = re.fullmatch(r'(.+\.)conv1\.weight', key)
-        if match and any(k.startswith(f'{match[1]}layer1.') for k in state_dict):
-            return match[1]
-    return None
+        if match and any(k.startswith(f'{match[1]}layer1.') for k in state_dict) and match[1] not in found:
+            found.append(match[1])
+    return found
 
 
-def _as_tensors(state_dict: StateDict) -> Dict[str, torch.Tensor]:
-    return {key: torch.as_tensor(np.asarray(value)) if isinstance(value, np.ndarray) else value
-            for key, value in state_dict.items() if isinstance(value, (torch.Tensor, np.ndarray))}
+def _no_layout(flat: StateDict, source: str, shown: str) -> CheckpointMismatchError:
+    keys = ', '.join(list(flat)[:6]) or 'none'
+    found = [shown + prefix for prefix in _suggest_prefixes(flat)]
+    if len(found) == 1:
+        hint = f' Its keys carry the prefix {found[0]!r}: pass --checkpoint-prefix {found[0]}'
+    elif found:
+        hint = (f' Its keys hold a ResNet under each of {", ".join(map(repr, found))}; mmssl does not guess which '
+                'one to evaluate: pass ' + ' or '.join(f'--checkpoint-prefix {prefix}' for prefix in found))
+    else:
+        hint = ' Pass --checkpoint-prefix / --checkpoint-key to point at the ResNet weights.'
+    return CheckpointMismatchError(f'{source}: no known checkpoint layout fits (keys e.g.: {keys}); known: '
+                                   f'{", ".join(format_names())}.{hint}')
 
 
-def backbone_state_dict(content: Any, source: str, checkpoint_format: Optional[str] = None,
-                        prefix: Optional[str] = None, key_path: Optional[str] = None) -> Tuple[StateDict, str]:
-    """The ResNet backbone of a loaded checkpoint with torchvision names, and the name of its layout.
+def _check_rivals(flat: StateDict, fmt: CheckpointFormat, source: str, shown: str) -> None:
+    """Refuse a detected flat layout when another prefix holds a different ResNet that the layout does not declare
+    (``backbone.*`` and ``encoder.*``): which one a user means cannot be told from the file."""
+    own = _drop_fc(_strip(flat, fmt.prefix))
+    rivals = [prefix for prefix in _resnet_prefixes(flat)
+              if prefix != fmt.prefix and not prefix.startswith(fmt.others)
+              and not _same_values(own, _drop_fc(_strip(flat, prefix)))]
+    if rivals:
+        candidates = [shown + fmt.prefix] + [shown + prefix for prefix in rivals]
+        options = [f'--checkpoint-prefix {prefix}' for prefix in candidates if prefix]
+        if not shown + fmt.prefix:
+            options.append(f'--checkpoint-format {fmt.name} (the keys without prefix)')
+        raise CheckpointMismatchError(
+            f'{source}: {len(candidates)} different ResNets fit, under '
+            f'{", ".join(repr(prefix) if prefix else "no prefix" for prefix in candidates)} (layout {fmt.name} '
+            'reads the first); mmssl does not guess which one to evaluate: pass ' + ' or '.join(options))
+
+
+def select_backbone(content: Any, source: str, checkpoint_format: Optional[str] = None,
+                    prefix: Optional[str] = None, key_path: Optional[str] = None) -> Tuple[StateDict, str]:
+    """The entries of a loaded checkpoint that make its ResNet backbone, with torchvision names and the file's own
+    values (tensors, or a ``.pkl``'s numpy arrays: :func:`as_tensors`), and the name of its layout.
 
     Args:
         content: the unpickled file.
         source: the file, for messages.
         checkpoint_format: a name of :data:`FORMATS` to use instead of detecting one.
-        prefix: keep only keys starting with it (stripped) before anything else, e.g. ``'module.encoder_q.'``.
+        prefix: keep only keys starting with it (stripped) before anything else, e.g. ``'module.encoder_q.'``;
+            it must end with ``.``.
         key_path: dotted path of nested dicts to the state dict (``'classy_state_dict.base_model.model.trunk'``).
 
     Raises:
         ValueError: no layout fits; names the file, what was found and a prefix to try.
+        CheckpointMismatchError (a ValueError): the file holds two different candidates (weight sets, or ResNets
+            under different prefixes), or the prefix ends inside a key name; names them and the option to pass.
     """
     if key_path:
         content = select_key_path(content, key_path, source)
     if prefix:
-        stripped = _strip(flat_state_dict(content), prefix)
-        if not stripped:
-            keys = ', '.join(list(flat_state_dict(content))[:5]) or 'none'
-            raise ValueError(f'{source}: --checkpoint-prefix {prefix!r} matches no key (keys e.g.: {keys})')
-        content = stripped
+        flat = flat_state_dict(content, source)
+        _check_prefix(flat, prefix, source)
+        content = _strip(flat, prefix)
+        if not content:
+            raise ValueError(f'{source}: --checkpoint-prefix {prefix!r} matches no key (keys e.g.: {_sample(flat)})')
+    return _select(content, source, checkpoint_format, prefix or '')
+
+
+def _select(content: Any, source: str, checkpoint_format: Optional[str], shown: str) -> Tuple[StateDict, str]:
+    """:func:`select_backbone` after the key path and prefix; ``shown``: the prefix already stripped (messages)."""
+    flat = flat_state_dict(content, source)
     if checkpoint_format is not None:
         if checkpoint_format not in _BY_NAME:
             raise ValueError(f'unknown checkpoint format {checkpoint_format!r}, expected one of {format_names()}')
         chosen = _BY_NAME[checkpoint_format]
         if not chosen.detect(content):
             raise ValueError(f'{source}: does not look like a {chosen.name} checkpoint ({chosen.description})')
-    else:
-        chosen = next((fmt for fmt in FORMATS if fmt.detect(content)), None)
-    flat = flat_state_dict(content)
+        return chosen.convert(content), chosen.name
+    chosen = _detect(content)
     if chosen is None and flat and all(key.startswith('module.') for key in flat):
         # Saved from a DistributedDataParallel wrapper: the same layouts one level down.
-        state_dict, name = backbone_state_dict(_strip(flat, 'module.'), source)
+        state_dict, name = _select(_strip(flat, 'module.'), source, None, shown + 'module.')
         return state_dict, f'ddp+{name}'
     if chosen is None:
-        keys = ', '.join(list(flat)[:6]) or 'none'
-        suggestion = _suggest_prefix(flat)
-        hint = (f' Its keys carry the prefix {suggestion!r}: pass --checkpoint-prefix {suggestion}'
-                if suggestion else ' Pass --checkpoint-prefix / --checkpoint-key to point at the ResNet weights.')
-        raise ValueError(f'{source}: no known checkpoint layout fits (keys e.g.: {keys}); known: '
-                         f'{", ".join(format_names())}.{hint}')
-    return _as_tensors(chosen.convert(content)), chosen.name
+        raise _no_layout(flat, source, shown)
+    if chosen.prefix is not None:
+        _check_rivals(flat, chosen, source, shown)
+    return chosen.convert(content), chosen.name
+
+
+def as_tensors(state_dict: StateDict) -> Dict[str, torch.Tensor]:
+    """The arrays of ``state_dict`` as tensors (a ``.pkl``'s numpy arrays converted); other values dropped."""
+    return {key: _as_tensor(value) for key, value in state_dict.items() if _is_array(value)}
+
+
+def backbone_state_dict(content: Any, source: str, checkpoint_format: Optional[str] = None,
+                        prefix: Optional[str] = None, key_path: Optional[str] = None) -> Tuple[StateDict, str]:
+    """The ResNet backbone of a loaded checkpoint as tensors with torchvision names, and the name of its layout
+    (:func:`select_backbone`, whose arguments and errors it shares)."""
+    state_dict, name = select_backbone(content, source, checkpoint_format, prefix, key_path)
+    return as_tensors(state_dict), name

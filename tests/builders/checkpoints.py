@@ -113,3 +113,33 @@ def write_layout(layout: str, state: dict, root) -> str:
 LAYOUTS = {'mmssl': 'mmssl', 'backbone': 'backbone', 'torchvision': 'torchvision', 'timm': 'torchvision',
            'torchvision-old': 'torchvision', 'vissl-torchvision': 'backbone', 'moco': 'moco', 'mocov3': 'mocov3',
            'ddp': 'ddp', 'vissl': 'vissl', 'detectron2': 'detectron2'}
+
+
+def resnet18_state(seed: int) -> dict:
+    """The state dict of an mmssl ResNet-18 initialised from ``seed`` (two seeds: two different backbones)."""
+    import torch
+
+    from mmssl.models import ResNet
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        backbone = ResNet(depth=18)
+        backbone.init_weights()
+    return backbone.state_dict()
+
+
+def write_two_weight_sets(path, state_dict: dict, model: dict) -> str:
+    """A checkpoint holding two weight sets, ``state_dict`` and ``model`` (as some training scripts save an EMA or
+    fine-tuned copy beside the weights), each with ``backbone.*`` keys."""
+    import torch
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in state_dict.items()},
+                'model': {f'backbone.{k}': v for k, v in model.items()}, 'meta': {'epoch': 1}}, path)
+    return str(path)
+
+
+def write_prefixed_backbones(path, backbones: dict, extra: dict = None) -> str:
+    """A checkpoint whose ``state_dict`` holds each of ``backbones`` (prefix -> ResNet state dict) under its prefix,
+    plus ``extra`` entries (e.g. ``{'neck.fc.weight': ...}``)."""
+    import torch
+    state = {f'{prefix}{k}': v for prefix, backbone in backbones.items() for k, v in backbone.items()}
+    torch.save({'state_dict': {**state, **(extra or {})}}, path)
+    return str(path)

@@ -8,7 +8,7 @@ checkpoint of another stem. Every path in mmssl goes through this package:
   also mmengine's loader of local files (:func:`use_for_mmengine`).
 - :mod:`.report`: :func:`load_state_dict_checked` copies matching entries into a module and refuses a checkpoint
   that barely fits; :func:`verify_loaded_weights` checks a module that another toolbox initialised. Both return
-  a :class:`LoadReport`.
+  a :class:`LoadReport`, which also counts the file's tensors that were left out (:mod:`.dropped`).
 - :mod:`.weights`: :class:`BackboneWeights`, the backbone a benchmark evaluates (a checkpoint of any layout, or
   the seeded random network), built once by a command line and loaded with
   :meth:`BackboneWeights.load_into`; :func:`import_checkpoint` writes one as an mmssl checkpoint.

@@ -4,12 +4,14 @@ restricted unpickler that accepts numpy arrays and plain containers only).
 :func:`read_checkpoint` is also mmengine's loader of local files (:func:`use_for_mmengine`), so ``load_from``,
 resume and mmdet's / mmseg's ``init_cfg=dict(type='Pretrained')`` reuse the same read.
 """
+import errno
 import hashlib
 import importlib
 import io
 import os
 import os.path as osp
 import pickle
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
@@ -38,11 +40,12 @@ class CheckpointFile:
 
     @property
     def state_dict(self) -> Dict[str, torch.Tensor]:
-        """The flat tensor dict: ``content['state_dict']``, ``content['model']`` or ``content`` itself."""
+        """The flat tensor dict: ``content['state_dict']``, ``content['model']`` or ``content`` itself; a file whose
+        ``state_dict`` and ``model`` hold different weights is refused (``--checkpoint-key`` picks one)."""
         if not isinstance(self.content, dict):
             raise CheckpointMismatchError(
                 f'{self.path}: expected a dict checkpoint, got {type(self.content).__name__}')
-        return flat_state_dict(self.content)
+        return flat_state_dict(self.content, self.path)
 
     def record(self) -> dict:
         """How a result record names this checkpoint."""
@@ -108,6 +111,19 @@ def _text_file(data: bytes, path: str) -> Optional[str]:
     return None
 
 
+def _refused_by_weights_only(message: str) -> Optional[str]:
+    """What torch's weights-only unpickler refused (``'the global argparse.Namespace'``), or None when ``message``
+    is not such a refusal (a damaged file). Its wording differs between a global off the allow-list and one of a
+    blocked module (``posix.system``); both are a file's content, never damage."""
+    if 'Weights only load failed' not in message and 'WeightsUnpickler error' not in message:
+        return None
+    found = re.search(r'GLOBAL ([\w.]+?)\.?(?:\s|$)', message)
+    if found:
+        return f'the global {found[1]}'
+    details = [line.strip() for line in message.splitlines() if 'WeightsUnpickler error' in line]
+    return f'an object ({details[0].split("error:", 1)[-1].strip()})' if details else 'an object it does not allow'
+
+
 def _unpickle(data: bytes, path: str) -> Any:
     """A torch checkpoint (zip or legacy, weights-only) or else a plain pickle of arrays (restricted)."""
     problem = _not_a_checkpoint(data, path)
@@ -132,12 +148,14 @@ def _unpickle(data: bytes, path: str) -> Any:
     text = _text_file(data, path)
     if text:
         raise CheckpointMismatchError(text)
-    refused = [line.strip() for line in str(reason).splitlines() if 'WeightsUnpickler error' in line]
+    refused = _refused_by_weights_only(str(reason))
     if refused:
-        # torch suggests weights_only=False here; mmssl never unpickles arbitrary objects
+        # torch suggests weights_only=False or allow-listing the global here; mmssl never unpickles arbitrary objects
         raise CheckpointMismatchError(
-            f'{path}: holds objects that a weights-only load refuses ({refused[0]}); mmssl does not unpickle '
-            'arbitrary objects: save the tensors only (its state_dict), e.g. with tools/model_converters')
+            f'{path}: holds {refused}, which a weights-only load refuses; mmssl does not unpickle arbitrary objects. '
+            'Save the tensors only, where the file was written (with code you trust): checkpoint = torch.load(FILE, '
+            "weights_only=False); torch.save({'state_dict': checkpoint['state_dict']}, 'weights.pth') (or the model's "
+            'state_dict())')
     if data[:2] == b'PK':
         raise CheckpointMismatchError(
             f'{path}: a damaged or truncated torch checkpoint ({len(data)} bytes; {type(reason).__name__}: '
@@ -148,20 +166,49 @@ def _unpickle(data: bytes, path: str) -> Any:
         f'({type(reason).__name__}: {detail}); expected a .pth / .pth.tar / .torch file or a detectron2 .pkl')
 
 
+def _require_file(path: str, what: str = 'checkpoint') -> None:
+    """Refuse a ``path`` that is not a readable file, saying what it is instead.
+
+    Raises:
+        FileNotFoundError: nothing is there (or a symlink points at nothing); names what it points at.
+        CheckpointMismatchError: a directory (its checkpoint-like files named) or a symlink loop.
+    """
+    if osp.isfile(path):
+        return
+    if osp.isdir(path):
+        inside = sorted(name for name in os.listdir(path)
+                        if name.endswith(('.pth', '.pth.tar', '.torch', '.pkl', '.pt', '.ckpt')))
+        hint = (f'; checkpoint files in it: {", ".join(inside[:5])}{" ..." if len(inside) > 5 else ""}' if inside
+                else '; it holds no .pth / .pth.tar / .torch / .pkl file')
+        raise CheckpointMismatchError(f'{what} {path} is a directory, not a file; pass the checkpoint file{hint}')
+    if osp.islink(path):
+        try:
+            os.stat(path)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise CheckpointMismatchError(f'{what} {path} is a symlink loop (it points to {os.readlink(path)}, '
+                                              'which leads back to it, never to a file); point it at the checkpoint '
+                                              'file')
+        raise FileNotFoundError(f'{what} {path} is a symlink to {os.readlink(path)}, which does not exist')
+    if osp.exists(path):
+        raise CheckpointMismatchError(f'{what} {path} is not a regular file (a device, socket or pipe)')
+    raise FileNotFoundError(f'{what} {path} does not exist')
+
+
 def read_checkpoint(path: str) -> CheckpointFile:
     """Read ``path`` (weights-only) and hash it; a second call for the unchanged file returns the same read.
 
     Only the latest file is kept, so a process holds at most one checkpoint in memory besides its model.
 
     Raises:
-        FileNotFoundError: ``path`` is not a file.
-        CheckpointMismatchError: the file is not a weights-only torch checkpoint; the message names it.
+        FileNotFoundError: nothing is at ``path``.
+        CheckpointMismatchError: ``path`` is a directory or a symlink loop, or the file is not a weights-only torch
+            checkpoint; the message names it.
     """
     if not isinstance(path, (str, os.PathLike)) or not str(path):
         raise CheckpointMismatchError(f'expected the path of a checkpoint file, got {path!r}')
     path = osp.abspath(str(path))
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path} does not exist')
+    _require_file(path)
     stat = os.stat(path)
     key = (path, stat.st_mtime_ns, stat.st_size)
     if key in _last_read:
@@ -177,8 +224,7 @@ def checkpoint_record(path: str) -> dict:
     """``{'path', 'sha256'}`` of a checkpoint file for a result record: the hash of the read that loaded it (when
     this process read it), else of the file's bytes (e.g. features extracted by another process)."""
     path = osp.abspath(str(path))
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path} does not exist')
+    _require_file(path)
     stat = os.stat(path)
     cached = _last_read.get((path, stat.st_mtime_ns, stat.st_size))
     return cached.record() if cached else dict(path=path, sha256=hashlib.sha256(_read_bytes(path)).hexdigest())
@@ -190,8 +236,6 @@ def load_checkpoint_state_dict(filename: str) -> Dict[str, torch.Tensor]:
 
 
 def _mmengine_local_loader(filename: str, map_location=None):
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
     return read_checkpoint(filename).content
 
 
@@ -231,8 +275,7 @@ def require_prefixed_checkpoint(checkpoint: str, prefix: str = BACKBONE_PREFIX) 
     """
     if not isinstance(checkpoint, str) or not checkpoint:
         raise CheckpointMismatchError(f'expected the path of a pre-training checkpoint, got {checkpoint!r}')
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'pre-trained checkpoint {checkpoint} does not exist')
+    _require_file(checkpoint, 'pre-trained checkpoint')
     state_dict = load_checkpoint_state_dict(checkpoint)
     selected = select_prefix(state_dict, prefix)
     if not selected:

@@ -12,6 +12,7 @@ import torch
 from mmengine.dist import is_main_process
 from mmengine.logging import MMLogger, print_log
 
+from .dropped import dropped_tensors
 from .reading import CheckpointMismatchError, select_prefix, strip_ddp_prefix
 
 #: ``format`` and ``mode`` of the report (and ``checkpoint_format`` of the record) of the seeded random backbone
@@ -28,6 +29,9 @@ class LoadReport:
     exactly the checkpoint's values in ``matched`` and same-shaped keys with other values in ``different``;
     ``new`` are layers the benchmark adds on top of the pre-trained network (not counted). The seeded random
     backbone of a baseline row (``mode='random-init'``, :meth:`random_init`) loads nothing: ``seed`` names the draw.
+    ``dropped`` counts the tensors of the file that were left out before the load (the neck and head of an
+    algorithm checkpoint, MoCo's key encoder, the optimizer state ...) per name (``{'neck': 4, 'head': 2}``), so
+    that "unexpected 0" never hides them.
     """
     source: str = 'state dict'
     prefix: Optional[str] = None
@@ -41,6 +45,7 @@ class LoadReport:
     new: List[str] = field(default_factory=list)
     first_key: str = ''
     seed: Optional[int] = None
+    dropped: Dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def random_init(cls, seed: int) -> 'LoadReport':
@@ -62,8 +67,22 @@ class LoadReport:
         """Whether the module's first tensor (its input layer, ``conv1.weight``) loaded."""
         return self.first_key in self.matched
 
+    @property
+    def num_dropped(self) -> int:
+        """Tensors of the file left out before the load (see ``dropped``)."""
+        return sum(self.dropped.values())
+
+    def dropped_summary(self) -> str:
+        """``'; 6 other tensors of the file left out: neck 4, head 2'``, or ``''`` when none was."""
+        if not self.dropped:
+            return ''
+        groups = ', '.join(f'{name} {count}' for name, count in list(self.dropped.items())[:8])
+        more = ' ...' if len(self.dropped) > 8 else ''
+        return f'; {self.num_dropped} other tensors of the file left out: {groups}{more}'
+
     def summary(self) -> str:
-        """One line for logs: counts of matched, missing, unexpected and mismatched keys."""
+        """One line for logs: counts of matched, missing, unexpected and mismatched keys, and the tensors of the file
+        that were left out."""
         if self.mode == RANDOM_INIT_FORMAT:
             return f'nothing loaded: the default initialisation drawn from seed {self.seed}'
         if self.mode == 'compare':
@@ -72,7 +91,7 @@ class LoadReport:
                     f'{len(self.different)}, shape mismatch {len(self.shape_mismatched)}, new layers {len(self.new)}')
         return (f'matched {len(self.matched)}/{self.num_module_keys} module keys ({100 * self.match_ratio:.1f}%), '
                 f'missing {len(self.missing)}, unexpected {len(self.unexpected)}, '
-                f'shape mismatch {len(self.shape_mismatched)}')
+                f'shape mismatch {len(self.shape_mismatched)}{self.dropped_summary()}')
 
     def not_loaded_modules(self) -> Dict[str, int]:
         """The largest sub-modules none of whose keys loaded -> their number of keys (``{'layer4': 30}``); a key
@@ -93,10 +112,12 @@ class LoadReport:
         return modules
 
     def to_record(self) -> dict:
-        """A compact form for result records: counts, the modules and keys that did not load."""
+        """A compact form for result records: counts, the modules and keys that did not load, the tensors of the
+        file left out (``dropped``: per name, ``num_dropped``: in all)."""
         record = asdict(self)
         record['matched'] = len(self.matched)
         record['unexpected'] = len(self.unexpected)
+        record['num_dropped'] = self.num_dropped
         record['not_loaded_modules'] = self.not_loaded_modules()
         return record
 
@@ -157,7 +178,8 @@ def load_state_dict_checked(module: torch.nn.Module,
                             min_match_ratio: float = 0.9,
                             source: str = 'state dict',
                             logger: Optional[MMLogger] = None,
-                            checkpoint_format: Optional[str] = None) -> LoadReport:
+                            checkpoint_format: Optional[str] = None,
+                            dropped: Optional[Dict[str, int]] = None) -> LoadReport:
     """Copy matching entries of ``state_dict`` into ``module`` under the one policy, and report what matched.
 
     Policy: at least ``min_match_ratio`` of the module's parameters and running statistics must be found with
@@ -174,11 +196,16 @@ def load_state_dict_checked(module: torch.nn.Module,
         source: name of the checkpoint, used in messages.
         logger: where to print the report (defaults to the current mmengine logger).
         checkpoint_format: the layout the entries came from (:mod:`mmssl.utils.checkpoint_formats`), reported.
+        dropped: the tensors of the file left out before (:class:`LoadReport`); ``None``: those that ``prefix``
+            leaves out of ``state_dict``.
     """
     state_dict = strip_ddp_prefix(dict(state_dict))
     if prefix:
-        state_dict = select_prefix(state_dict, prefix)
-    report = _sort_keys(module, state_dict, LoadReport(source=source, prefix=prefix, format=checkpoint_format))
+        selected = select_prefix(state_dict, prefix)
+        dropped = dropped_tensors(state_dict, selected.values()) if dropped is None else dropped
+        state_dict = selected
+    report = _sort_keys(module, state_dict, LoadReport(source=source, prefix=prefix, format=checkpoint_format,
+                                                       dropped=dict(dropped or {})))
     details = ([f'format {checkpoint_format}'] if checkpoint_format else []) + \
         ([f"prefix '{prefix}'"] if prefix else [])
     where = f'{source} ({", ".join(details)})' if details else source

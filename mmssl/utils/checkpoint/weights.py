@@ -15,12 +15,27 @@ import torch
 
 from mmssl.constants import RANDOM_INIT, RANDOM_INIT_SEED
 
-from ..checkpoint_formats import backbone_state_dict
-from .reading import BACKBONE_PREFIX, CheckpointMismatchError, read_checkpoint
+from ..checkpoint_formats import as_tensors, select_backbone
+from ..errors import InputError
+from .dropped import dropped_tensors
+from .reading import BACKBONE_PREFIX, CheckpointFile, CheckpointMismatchError, read_checkpoint
 from .report import RANDOM_INIT_FORMAT, LoadReport, load_state_dict_checked
 
 __all__ = ['BackboneWeights', 'read_backbone', 'load_backbone', 'init_random_backbone', 'import_checkpoint',
            'parse_checkpoint_arg', 'check_resnet_fit']
+
+
+def _read_backbone(checkpoint: str, checkpoint_format: Optional[str], prefix: Optional[str],
+                   key_path: Optional[str]) -> Tuple[CheckpointFile, Dict[str, torch.Tensor], str, Dict[str, int]]:
+    """The file, its ResNet backbone (torchvision names), the layout's name and the tensors left out of the file."""
+    file = read_checkpoint(checkpoint)
+    try:
+        selected, layout = select_backbone(file.content, file.path, checkpoint_format, prefix, key_path)
+    except CheckpointMismatchError:
+        raise
+    except (KeyError, ValueError) as error:
+        raise CheckpointMismatchError(error.args[0]) from None
+    return file, as_tensors(selected), layout, dropped_tensors(file.content, selected.values())
 
 
 def read_backbone(checkpoint: str, checkpoint_format: Optional[str] = None, prefix: Optional[str] = None,
@@ -29,13 +44,11 @@ def read_backbone(checkpoint: str, checkpoint_format: Optional[str] = None, pref
     name (detected, or ``checkpoint_format``); see :mod:`mmssl.utils.checkpoint_formats`.
 
     Raises:
-        CheckpointMismatchError: no layout fits, or the options do not match the file; the message says why.
+        CheckpointMismatchError: no layout fits, the file holds two different candidates, or the options do not
+            match the file; the message says why.
     """
-    file = read_checkpoint(checkpoint)
-    try:
-        return backbone_state_dict(file.content, file.path, checkpoint_format, prefix, key_path)
-    except (KeyError, ValueError) as error:
-        raise CheckpointMismatchError(error.args[0]) from None
+    _, state_dict, layout, _ = _read_backbone(checkpoint, checkpoint_format, prefix, key_path)
+    return state_dict, layout
 
 
 def init_random_backbone(module: torch.nn.Module, seed: int = RANDOM_INIT_SEED) -> None:
@@ -60,6 +73,7 @@ class BackboneWeights:
         checkpoint_format, prefix, key_path: the reading options as given (``None``: detected).
         state_dict: the backbone with torchvision names (empty for the random backbone); shared, copy to change.
         random_init_seed: the seed the random backbone is drawn from.
+        dropped: the file's other tensors, left out, per name (``{'neck': 4, 'head': 2}``; the load report's).
     """
     path: Optional[str]
     sha256: Optional[str] = None
@@ -69,6 +83,7 @@ class BackboneWeights:
     key_path: Optional[str] = None
     state_dict: Dict[str, torch.Tensor] = field(default_factory=dict, repr=False, compare=False)
     random_init_seed: int = RANDOM_INIT_SEED
+    dropped: Dict[str, int] = field(default_factory=dict, compare=False)
 
     @classmethod
     def random(cls, seed: int = RANDOM_INIT_SEED) -> 'BackboneWeights':
@@ -88,16 +103,29 @@ class BackboneWeights:
         """
         if checkpoint is None:
             return cls.random(random_init_seed)
-        state_dict, layout = read_backbone(checkpoint, checkpoint_format, prefix, key_path)
-        file = read_checkpoint(checkpoint)
-        return cls(file.path, file.sha256, layout, checkpoint_format, prefix, key_path, state_dict, random_init_seed)
+        file, state_dict, layout, dropped = _read_backbone(checkpoint, checkpoint_format, prefix, key_path)
+        return cls(file.path, file.sha256, layout, checkpoint_format, prefix, key_path, state_dict, random_init_seed,
+                   dropped)
 
     @classmethod
     def from_arg(cls, value: Optional[str], checkpoint_format: Optional[str] = None, prefix: Optional[str] = None,
-                 key_path: Optional[str] = None, random_init_seed: int = RANDOM_INIT_SEED) -> 'BackboneWeights':
-        """A command line's checkpoint: ``none`` (any case) is the random backbone, anything else a file."""
-        return cls.from_checkpoint(parse_checkpoint_arg(value), checkpoint_format, prefix, key_path,
-                                   random_init_seed)
+                 key_path: Optional[str] = None, random_init_seed: Optional[int] = None) -> 'BackboneWeights':
+        """A command line's checkpoint: ``none`` (any case) is the random backbone, anything else a file.
+
+        ``random_init_seed``: the ``--random-init-seed`` the user gave (``None``: not given, :data:`RANDOM_INIT_SEED`);
+        it draws the random backbone only, so giving it with a file is refused rather than ignored.
+
+        Raises:
+            InputError: a seed given with a checkpoint file; names both.
+        """
+        checkpoint = parse_checkpoint_arg(value)
+        if random_init_seed is not None and checkpoint is not None:
+            raise InputError(
+                f'--random-init-seed {random_init_seed} draws the random backbone of CHECKPOINT "{RANDOM_INIT}", but '
+                f'CHECKPOINT is the file {checkpoint}, whose weights are loaded, not drawn: drop --random-init-seed, '
+                f'or pass "{RANDOM_INIT}" to evaluate the random backbone of that seed')
+        return cls.from_checkpoint(checkpoint, checkpoint_format, prefix, key_path,
+                                   RANDOM_INIT_SEED if random_init_seed is None else random_init_seed)
 
     @property
     def is_random(self) -> bool:
@@ -126,7 +154,7 @@ class BackboneWeights:
             init_random_backbone(module, self.random_init_seed)
             return LoadReport.random_init(self.random_init_seed)
         return load_state_dict_checked(module, self.state_dict, min_match_ratio=min_match_ratio, source=self.path,
-                                       checkpoint_format=self.layout)
+                                       checkpoint_format=self.layout, dropped=self.dropped)
 
 
 def load_backbone(module: torch.nn.Module, checkpoint: Optional[str], seed: int = RANDOM_INIT_SEED,
