@@ -23,17 +23,31 @@ from mmssl.utils.config import merge_cfg_options
 
 from .records import write_result
 
-__all__ = ['Benchmark', 'get_benchmark', 'benchmark_names', 'default_work_dir', 'dataset_of', 'load_benchmark_config']
+__all__ = ['Benchmark', 'get_benchmark', 'benchmark_names', 'default_work_dir', 'dataset_of', 'load_benchmark_config',
+           'config_overrides']
+
+
+# Where a loaded config keeps the ``--cfg-options`` merged into it: an attribute of the Config object, not a
+# config key, so that a config dumped by a run stays the config it was.
+_OVERRIDES = '_mmssl_cfg_options'
 
 
 def load_benchmark_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a benchmark config (every mmssl module registered) and apply ``--cfg-options``."""
+    """Read a benchmark config (every mmssl module registered) and apply ``--cfg-options`` (remembered for the
+    records, :func:`config_overrides`)."""
     register_all_modules(init_default_scope=False)
     cfg = merge_cfg_options(Config.fromfile(path), cfg_options)
+    object.__setattr__(cfg, _OVERRIDES, dict(cfg_options or {}))
     if cfg.get('default_scope', 'mmssl') == 'mmssl':
         # Data pipelines build their transforms in the default scope; mmdet / mmseg configs name their own.
         register_all_modules(init_default_scope=True)
     return cfg
+
+
+def config_overrides(cfg: Optional[Config]) -> dict:
+    """The ``--cfg-options`` :func:`load_benchmark_config` merged into ``cfg``, as given (key -> value; empty for
+    a config loaded otherwise)."""
+    return dict(vars(cfg).get(_OVERRIDES) or {}) if cfg is not None else {}
 
 
 class Benchmark(ABC):
@@ -106,7 +120,9 @@ class Benchmark(ABC):
         ``extra['checkpoint_format']``, the layout the checkpoint was read as (``'random-init'`` for the random
         backbone), and ``extra['checkpoint_load']``, ``load_report`` in its record form (matched / missing /
         unexpected counts, the modules that did not load; for the random backbone mode ``'random-init'`` and its
-        seed; ``None`` only for a feature folder extracted before loads were recorded).
+        seed; ``None`` only for a feature folder extracted before loads were recorded) and, given ``cfg``,
+        ``extra['cfg_options']``, the ``--cfg-options`` it was loaded with (a run on a feature folder records those
+        and the folder's identity itself).
         """
         if not is_main_process():
             return None
@@ -116,6 +132,8 @@ class Benchmark(ABC):
         if isinstance(load_report, LoadReport):
             load_report = load_report.to_record()
         extra = dict(extra or {}, checkpoint_format=weights.layout, checkpoint_load=load_report)
+        if cfg is not None:
+            extra.setdefault('cfg_options', config_overrides(cfg))
         record = write_result(
             osp.join(work_dir, record_file or self.record_file()), self.record_name, metrics,
             checkpoint=weights.record(), pretrain_config=pretrain_config,

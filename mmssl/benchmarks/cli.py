@@ -6,10 +6,12 @@ the same arguments for the same things:
 - ``CONFIG``: the benchmark config; ``CHECKPOINT``: a checkpoint file, or ``none`` for the seeded random backbone
   (read and checked before any work starts);
 - ``--work-dir`` (default :func:`mmssl.benchmarks.base.default_work_dir`), ``--cfg-options``,
-  ``--pretrain-config`` (recorded), ``--launcher`` / ``--local-rank`` (torchrun);
+  ``--pretrain-config`` (recorded), ``--launcher`` / ``--local-rank`` (torchrun), ``--recompute`` (passed as
+  ``recompute=`` to every benchmark whose ``run`` takes it: those that reuse features or partial results);
 - then the benchmark's own options (``--help`` lists them).
 """
 import argparse
+import inspect
 import os
 import os.path as osp
 import sys
@@ -44,6 +46,10 @@ def build_parser(*benchmarks: Benchmark, prog: Optional[str] = None) -> argparse
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher (torchrun: pytorch)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--recompute', action='store_true',
+                        help='the work dir holds features or partial results of another input (checkpoint or how it '
+                        'was read, config after --cfg-options, list files, settings): delete them and compute again '
+                        '(default: refuse them; benchmarks that reuse nothing ignore it)')
     add_checkpoint_arguments(parser)
     for benchmark in benchmarks:
         benchmark.add_arguments(parser)
@@ -51,7 +57,7 @@ def build_parser(*benchmarks: Benchmark, prog: Optional[str] = None) -> argparse
 
 
 SHARED = ('config', 'checkpoint', 'work_dir', 'cfg_options', 'local_rank', 'checkpoint_format', 'checkpoint_prefix',
-          'checkpoint_key', 'random_init_seed')
+          'checkpoint_key', 'random_init_seed', 'recompute')
 
 
 def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -72,9 +78,13 @@ def checkpoint_options(args: argparse.Namespace) -> dict:
 
 
 def _own_options(benchmark: Benchmark, args: argparse.Namespace) -> dict:
-    """The parsed options that ``benchmark`` takes (besides the shared ones)."""
+    """The parsed options that ``benchmark`` takes (besides the shared ones), and ``recompute`` when its
+    :meth:`~Benchmark.run` takes it (a benchmark that reuses features or partial results)."""
     own = {action.dest for action in build_parser(benchmark)._actions}
-    return {key: value for key, value in vars(args).items() if key in own and key not in SHARED}
+    options = {key: value for key, value in vars(args).items() if key in own and key not in SHARED}
+    if 'recompute' in inspect.signature(benchmark.run).parameters:
+        options['recompute'] = args.recompute
+    return options
 
 
 def main(names: Union[str, Sequence[str]], argv: Optional[Sequence[str]] = None,

@@ -8,7 +8,7 @@ features in memory (the output folder must be shared by all processes, as work d
 """
 import os
 import os.path as osp
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -17,13 +17,19 @@ from mmengine.dist import barrier, get_dist_info, is_main_process
 from mmengine.utils import ProgressBar
 from torch.utils.data import DataLoader
 
-from mmssl.evaluation.feature_folder import (META_FILE, checkpoint_source, create_feature_files, feature_path,
-                                             l2_normalize, write_labels, write_meta)
+from mmssl.evaluation.feature_folder import (META_FILE, check_free_space, checkpoint_source, create_feature_files,
+                                             feature_path, l2_normalize, write_labels, write_meta)
+from mmssl.evaluation.folder_identity import config_identity, reading_identity
 from mmssl.models.utils.taps import require_taps
 from mmssl.registry import DATA_SAMPLERS, DATASETS, MODELS
 from mmssl.utils import BackboneWeights, LoadReport
 
-__all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features', 'feature_source']
+from .base import config_overrides
+
+__all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features', 'feature_source',
+           'feature_shapes', 'prepare_extraction']
+
+SVM_SPLITS = ('trainval', 'test')
 
 
 class FeatureExtractor(torch.nn.Module):
@@ -73,19 +79,29 @@ def _labels_and_ids(dataset) -> tuple:
     return labels, ids
 
 
+def feature_shapes(extractor: FeatureExtractor, dataset) -> Dict[str, Tuple[int, int]]:
+    """Layer -> (rows, dim) of the feature files of ``dataset``: one sample is run through ``extractor``."""
+    probe = extractor(pseudo_collate([dataset[0]]))
+    return {layer: (len(dataset), probe[layer].shape[1]) for layer in extractor.layers}
+
+
 def extract_features(extractor: FeatureExtractor, dataloader_cfg: dict, out_dir: str, split: str,
-                     device: str = 'cpu', dataset=None) -> Dict[str, str]:
+                     device: str = 'cpu', dataset=None, shapes: Optional[Dict[str, Tuple[int, int]]] = None
+                     ) -> Dict[str, str]:
     """Run ``extractor`` over a data set; row i of ``out_dir/{split}_{layer}.npy`` is sample i. Returns the paths.
 
     All processes write their rows into the same memory-mapped files (created by rank 0), so distributed
     extraction needs no gathering and the rows end up in dataset order.
+
+    Args:
+        dataset: the loader's data set, when already built.
+        shapes: :func:`feature_shapes` of the data set, when already probed.
     """
-    loader = _build_loader(dataloader_cfg, dataset)  # ``dataset``: the loader's data set, when already built
+    loader = _build_loader(dataloader_cfg, dataset)
     dataset = loader.dataset
     extractor = extractor.to(device).eval()
-    probe = extractor(pseudo_collate([dataset[0]]))
+    shapes = shapes or feature_shapes(extractor, dataset)
     if is_main_process():
-        shapes = {layer: (len(dataset), probe[layer].shape[1]) for layer in extractor.layers}
         create_feature_files(out_dir, split, shapes)  # space checked and allocated before any row is written
     barrier()
     paths = {layer: feature_path(out_dir, split, layer) for layer in extractor.layers}
@@ -104,13 +120,40 @@ def extract_features(extractor: FeatureExtractor, dataloader_cfg: dict, out_dir:
     return paths
 
 
+def prepare_extraction(extractor: FeatureExtractor, datasets: Dict[str, object], out_dir: str,
+                       device: str = 'cpu') -> Dict[str, Dict[str, Tuple[int, int]]]:
+    """Probe every split's feature shapes and check that all their files fit on disk, before any file of the
+    folder is written or removed; then remove ``meta.json`` (it marks a complete folder and must not vouch for
+    half-rewritten features).
+
+    Args:
+        datasets: split -> its built data set.
+
+    Returns:
+        dict: split -> layer -> (rows, dim).
+
+    Raises:
+        OSError: ``ENOSPC``, naming the folder, the bytes needed and the bytes free.
+    """
+    extractor.to(device).eval()
+    shapes = {split: feature_shapes(extractor, dataset) for split, dataset in datasets.items()}
+    if is_main_process():
+        check_free_space(out_dir, shapes)
+        if osp.exists(osp.join(out_dir, META_FILE)):
+            os.remove(osp.join(out_dir, META_FILE))
+    barrier()
+    return shapes
+
+
 def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str, out_dir: str,
-                  device: str = 'cpu', prepared: Optional[tuple] = None) -> list:
+                  device: str = 'cpu', prepared: Optional[tuple] = None,
+                  shapes: Optional[Dict[str, Tuple[int, int]]] = None) -> list:
     """Extract one labelled split (features, labels, ids) into the SVM feature folder ``out_dir``.
 
     Args:
         prepared: ``(dataset, labels, ids)`` to extract instead of the config's data set and its ``gt_label``
             vectors (e.g. a subset of a list in another label encoding).
+        shapes: the split's :func:`feature_shapes`, when already probed.
 
     Returns:
         list: the data set's class names (for ``meta.json``).
@@ -118,20 +161,26 @@ def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str,
     dataset = DATASETS.build(dataloader_cfg['dataset']) if prepared is None else prepared[0]
     if is_main_process():
         write_labels(out_dir, split, *(_labels_and_ids(dataset) if prepared is None else prepared[1:]))
-    extract_features(extractor, dataloader_cfg, out_dir, split, device, dataset)
+    extract_features(extractor, dataloader_cfg, out_dir, split, device, dataset, shapes)
     return dataset.metainfo['classes']
 
 
-def feature_source(cfg, weights: BackboneWeights, **recorded) -> dict:
-    """The ``source`` of ``meta.json`` for features of ``weights`` with benchmark config ``cfg``: the config's
-    absolute path, the weights (:func:`~mmssl.evaluation.feature_folder.checkpoint_source`) and ``recorded``."""
-    return dict(config=cfg.filename and osp.abspath(cfg.filename), **checkpoint_source(weights), **recorded)
+def feature_source(cfg, weights: BackboneWeights, splits: Sequence[str] = SVM_SPLITS, pooling: str = 'benchmark',
+                   **recorded) -> dict:
+    """The ``source`` of ``meta.json`` for features of ``weights`` with benchmark config ``cfg``: what a folder
+    is reused for (:mod:`mmssl.evaluation.folder_identity`: the weights and how they were read, the config's
+    absolute path, its resolved parts of the extracted ``splits`` and their list files' sha256, the
+    ``pooling``), the ``--cfg-options`` the config was loaded with, and ``recorded`` (e.g. the load report)."""
+    return dict(config=cfg.filename and osp.abspath(cfg.filename), **checkpoint_source(weights),
+                checkpoint_format=weights.layout, checkpoint_reading=reading_identity(weights),
+                **config_identity(cfg, [f'{split}_dataloader' for split in splits]), pooling=pooling,
+                cfg_options=config_overrides(cfg), **recorded)
 
 
 def extract_svm_features(cfg, weights: Union[BackboneWeights, str, None], out_dir: str,
-                         layers: Optional[Sequence[str]] = None, splits: Sequence[str] = ('trainval', 'test'),
+                         layers: Optional[Sequence[str]] = None, splits: Sequence[str] = SVM_SPLITS,
                          device: str = 'cpu', pretrain_config: Optional[str] = None,
-                         prepared: Optional[Dict[str, tuple]] = None) -> LoadReport:
+                         prepared: Optional[Dict[str, tuple]] = None, source: Optional[dict] = None) -> LoadReport:
     """Extract the SVM feature folder of an SVM benchmark config (``cfg.layers``, ``{split}_dataloader``).
 
     Args:
@@ -145,25 +194,32 @@ def extract_svm_features(cfg, weights: Union[BackboneWeights, str, None], out_di
         pretrain_config: recorded in ``meta.json`` (written last, with the config) as the features' source.
         prepared: split -> ``(dataset, labels, ids)`` that replaces the config's data set of that split
             (:func:`extract_split`).
+        source: the folder's :func:`feature_source`, when the caller computed it to decide on extracting (default
+            computed here, before any work).
 
-    ``meta.json`` records the weights as :func:`~mmssl.evaluation.feature_folder.checkpoint_source` does (absolute
-    path and sha256, or the random backbone's seed), the layout they were read as, the report of their load and
-    the config's absolute path, so that a record written from the folder alone says how its weights loaded.
+    ``meta.json`` records the folder's identity (:func:`feature_source`: the weights as
+    :func:`~mmssl.evaluation.feature_folder.checkpoint_source` names them, how they were read, the resolved config
+    and its list files' hashes), the report of their load and the pretraining config, so that a record written
+    from the folder alone says what its features come from. The free space of every split's files is checked
+    before any work.
 
     Returns:
         LoadReport: the load into the extraction backbone.
     """
     if not isinstance(weights, BackboneWeights):
         weights = BackboneWeights.from_checkpoint(weights)
+    source = source or feature_source(cfg, weights, splits)
     extractor = FeatureExtractor(cfg.model.backbone, layers or cfg.layers, cfg.model.get('data_preprocessor'))
-    if is_main_process() and osp.exists(osp.join(out_dir, META_FILE)):
-        # meta.json marks a complete folder: it must not stand beside half-rewritten features.
-        os.remove(osp.join(out_dir, META_FILE))
     report = weights.load_into(extractor.backbone)
+    prepared = dict(prepared or {})
+    datasets = {split: prepared[split][0] if split in prepared
+                else DATASETS.build(cfg[f'{split}_dataloader']['dataset']) for split in splits}
+    shapes = prepare_extraction(extractor, datasets, out_dir, device)
     classes = [extract_split(extractor, cfg[f'{split}_dataloader'], split, out_dir, device,
-                             (prepared or {}).get(split)) for split in splits]
+                             prepared.get(split) or (dataset, *_labels_and_ids(dataset)), shapes[split])
+               for split, dataset in datasets.items()]
     if is_main_process():  # written last: its presence marks a complete folder
         write_meta(out_dir, classes[0], extractor.layers,
-                   feature_source(cfg, weights, pretrain_config=pretrain_config, dataset=cfg.get('dataset_name'),
-                                  checkpoint_format=weights.layout, checkpoint_load=report.to_record()))
+                   dict(source, pretrain_config=pretrain_config, dataset=cfg.get('dataset_name'),
+                        checkpoint_load=report.to_record()))
     return report

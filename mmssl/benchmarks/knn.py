@@ -1,11 +1,10 @@
 """kNN benchmark (``knn``): weighted k-nearest-neighbour classification of frozen, globally pooled feature5.
 
-The features of both splits are written to the work dir with a ``meta.json`` naming their weights and config
-(:mod:`mmssl.evaluation.feature_folder`); a later run with the same checkpoint (sha256) and config reuses them, one
-with other weights refuses them unless ``--recompute``.
+The features of both splits are written to the work dir with a ``meta.json`` recording their identity
+(:mod:`mmssl.evaluation.folder_identity`); a later run reuses them only for the same weights read the same way, the
+same resolved config and the same list files, and refuses any other unless ``--recompute``.
 """
-import os
-import os.path as osp
+from typing import Optional
 
 import numpy as np
 import torch
@@ -13,13 +12,13 @@ from mmengine.dist import barrier, is_main_process
 
 from mmssl.constants import KNN_KS, KNN_TEMPERATURE
 from mmssl.evaluation import knn_classify
-from mmssl.evaluation.feature_folder import (META_FILE, ensure_feature_folder, feature_path, open_features, read_meta,
-                                             write_meta)
+from mmssl.evaluation.feature_folder import ensure_feature_folder, feature_path, open_features, read_meta, write_meta
+from mmssl.evaluation.folder_identity import identity_record
 from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
 from .base import Benchmark
-from .feature_extraction import FeatureExtractor, extract_features, feature_source
+from .feature_extraction import FeatureExtractor, extract_features, feature_source, prepare_extraction
 from .svm import add_recompute_argument
 
 KNN_SPLITS = ('train', 'val')
@@ -49,9 +48,9 @@ def knn_settings(cfg) -> tuple:
     return list(ks), float(temperature)
 
 
-def _load_record(feature_dir: str) -> dict:
-    """The report of the load that extracted a feature folder, as its ``meta.json`` records it."""
-    return (read_meta(feature_dir).get('source') or {}).get('checkpoint_load')
+def _folder_source(feature_dir: str) -> dict:
+    """What a feature folder's ``meta.json`` records of its extraction."""
+    return read_meta(feature_dir).get('source') or {}
 
 
 @BENCHMARKS.register_module()
@@ -86,10 +85,12 @@ class KNN(Benchmark):
             metrics = self.evaluate(cfg, weights, work_dir, device, recompute)
         finally:
             teardown_distributed()
+        source = _folder_source(work_dir)
+        identity = {key: value for key, value in identity_record(source).items() if key != 'config'}
         # kNN itself draws nothing at random; a random backbone is drawn from a fixed seed.
-        self.write_record(work_dir, metrics, cfg, weights, _load_record(work_dir),
+        self.write_record(work_dir, metrics, cfg, weights, source.get('checkpoint_load'),
                           pretrain_config=pretrain_config, seeds=dict(cfg.get('randomness', {})),
-                          extra=dict(ks=ks, temperature=temperature))
+                          extra=dict(ks=ks, temperature=temperature, **identity))
         return metrics
 
     def evaluate(self, cfg, weights: BackboneWeights, work_dir: str, device: str = 'cpu',
@@ -97,9 +98,9 @@ class KNN(Benchmark):
         """Extract both splits (unless the work dir holds them for these weights and config) and classify; the
         metrics on the main process, an empty dict elsewhere."""
         ks, temperature = knn_settings(cfg)
-        if ensure_feature_folder(work_dir, feature_source(cfg, weights), [KNN_LAYER], KNN_SPLITS,
-                                 recompute=recompute) == 'extract':
-            self.extract(cfg, weights, work_dir, device)
+        source = feature_source(cfg, weights, KNN_SPLITS, pooling='global')
+        if ensure_feature_folder(work_dir, source, [KNN_LAYER], KNN_SPLITS, recompute=recompute) == 'extract':
+            self.extract(cfg, weights, work_dir, device, source)
         if not is_main_process():
             return {}
         train_labels, classes = _labels(cfg.train_dataloader)
@@ -114,19 +115,20 @@ class KNN(Benchmark):
         return knn_classify(features['train'], train_labels, features['val'], val_labels, len(classes), ks=ks,
                             temperature=temperature)
 
-    def extract(self, cfg, weights: BackboneWeights, work_dir: str, device: str = 'cpu') -> None:
-        """Write both splits' features into ``work_dir``, then ``meta.json`` (the mark of a complete folder, with
-        the weights, the layout they were read as and the report of their load)."""
-        if is_main_process() and osp.exists(osp.join(work_dir, META_FILE)):
-            os.remove(osp.join(work_dir, META_FILE))  # it must not vouch for half-rewritten features
+    def extract(self, cfg, weights: BackboneWeights, work_dir: str, device: str = 'cpu',
+                source: Optional[dict] = None) -> None:
+        """Write both splits' features into ``work_dir`` (the free space of both checked first), then ``meta.json``
+        (the mark of a complete folder: ``source``, the folder's identity, default :func:`feature_source`, and
+        the report of the load)."""
+        source = source or feature_source(cfg, weights, KNN_SPLITS, pooling='global')
         extractor = FeatureExtractor(cfg.model.backbone, [KNN_LAYER], cfg.model.get('data_preprocessor'),
                                      pooling='global')
         report = weights.load_into(extractor.backbone)
-        for split in KNN_SPLITS:
-            extract_features(extractor, cfg[f'{split}_dataloader'], work_dir, split, device)
+        datasets = {split: DATASETS.build(cfg[f'{split}_dataloader']['dataset']) for split in KNN_SPLITS}
+        shapes = prepare_extraction(extractor, datasets, work_dir, device)
+        for split, dataset in datasets.items():
+            extract_features(extractor, cfg[f'{split}_dataloader'], work_dir, split, device, dataset, shapes[split])
         if is_main_process():
-            classes = DATASETS.build(cfg.train_dataloader['dataset']).metainfo['classes']
-            write_meta(work_dir, classes, [KNN_LAYER],
-                       feature_source(cfg, weights, checkpoint_format=weights.layout,
-                                      checkpoint_load=report.to_record()))
+            write_meta(work_dir, datasets['train'].metainfo['classes'], [KNN_LAYER],
+                       dict(source, checkpoint_load=report.to_record()))
         barrier()

@@ -15,6 +15,7 @@ from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
 from mmssl.registry import BENCHMARKS
 from mmssl.utils import BackboneWeights
 
+from .base import config_overrides
 from .svm import VOC07SVM, add_solver_arguments, ensure_features, int_at_least, load_layers, solver_of
 
 
@@ -132,7 +133,7 @@ class VOC07LowShotSVM(VOC07SVM):
             return {}
         results_dir = osp.join(work_dir, self.results_subdir)
         results = self.run_on_features(feature_dir, results_dir, layers, shots=shots, recompute=recompute,
-                                       weights=weights, **options)
+                                       weights=weights, cfg_options=config_overrides(cfg), **options)
         plot_lowshot(results, plot or osp.join(results_dir, 'lowshot.png'))
         print(lowshot_table(results))
         return lowshot_metrics(results)
@@ -144,9 +145,11 @@ class VOC07LowShotSVM(VOC07SVM):
                         allow_small_pools: bool = False,
                         solver: str = 'fast', costs='voc07_19',
                         device: str = 'cpu', n_jobs: int = -1, max_memory=DEFAULT_MAX_MEMORY,
-                        recompute: bool = False, weights: Optional[BackboneWeights] = None) -> Dict[str, dict]:
+                        recompute: bool = False, weights: Optional[BackboneWeights] = None,
+                        cfg_options: Optional[dict] = None) -> Dict[str, dict]:
         """Low-shot SVMs on every layer of a feature folder; resumes finished k in ``work_dir/<layer>`` (refuses
-        another run's there unless ``recompute``). ``weights``: what the record names (default: the folder's).
+        another run's there unless ``recompute``). ``weights``, ``cfg_options``: what the record names (default:
+        the folder's).
 
         The training sets are drawn once (seeded) or read from the ``samples`` file and shared by all layers.
         Writes ``work_dir/<layer>/lowshot_svm.json`` and the record ``work_dir/result_lowshot_svm_voc07.json``.
@@ -178,5 +181,5 @@ class VOC07LowShotSVM(VOC07SVM):
                        samples_sha1=drawn.digest(), legacy_cost_selection=legacy_cost_selection,
                        test_per_cost=test_per_cost, allow_small_pools=allow_small_pools,
                        num_samples=drawn.num_samples,
-                       summary=lowshot_summary(results)))
+                       summary=lowshot_summary(results)), cfg_options=cfg_options)
         return results

@@ -25,6 +25,7 @@ from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
 from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
+from .base import config_overrides
 from .feature_extraction import FeatureExtractor, extract_svm_features, feature_source
 from .lowshot import VOC07LowShotSVM, lowshot_metrics, lowshot_summary, lowshot_table, plot_lowshot
 from .svm import FEATURES_DIR, add_solver_arguments, load_layers, solver_of
@@ -120,12 +121,21 @@ def sampled_rows(samples: PlacesLowShotSamples) -> np.ndarray:
     return np.unique(np.concatenate([rows for k in samples.shots for rows in samples.rows[k]]))
 
 
+def holds_samples(feature_dir: str, train: PlacesList, samples: PlacesLowShotSamples) -> bool:
+    """Whether a feature folder's train split holds every sampled image (it holds the union of its own samples;
+    features of an image do not depend on which others were sampled, so a folder serves any subset)."""
+    with open(ids_path(feature_dir, 'trainval')) as f:
+        held = {line.strip() for line in f if line.strip()}
+    return all(train.ids[row] in held for row in sampled_rows(samples))
+
+
 def extract_places_lowshot_features(cfg, weights: BackboneWeights, out_dir: str, train: PlacesList,
                                     samples: PlacesLowShotSamples, val: Optional[PlacesList] = None,
                                     layers: Optional[Sequence[str]] = None, device: str = 'cpu',
-                                    pretrain_config: Optional[str] = None) -> None:
+                                    pretrain_config: Optional[str] = None, source: Optional[dict] = None) -> None:
     """Extract the sampled train images (split ``trainval``, in list order) and the val list (``test``) into the
-    feature folder ``out_dir``. ``train.dataset`` is reduced to those images in place."""
+    feature folder ``out_dir``. ``train.dataset`` is reduced to those images in place. ``source``: what
+    ``meta.json`` records (default :func:`feature_source`)."""
     val = val or read_places_list(cfg.test_dataloader.dataset)
     if val.classes != train.classes:
         raise ValueError(f'{val.where} and {train.where} name different classes ({len(val.classes)} vs '
@@ -138,7 +148,7 @@ def extract_places_lowshot_features(cfg, weights: BackboneWeights, out_dir: str,
         f'Places205 low-shot: extracting {len(rows)} sampled train images of {len(train.labels)} and '
         f'{len(val.labels)} val images')
     extract_svm_features(cfg, weights, out_dir, layers, device=device, pretrain_config=pretrain_config,
-                         prepared=prepared)
+                         prepared=prepared, source=source)
 
 
 def samples_in_folder(samples: PlacesLowShotSamples, train: PlacesList, split: FeatureSplit,
@@ -155,7 +165,8 @@ def samples_in_folder(samples: PlacesLowShotSamples, train: PlacesList, split: F
             if missing:
                 raise ValueError(f'{ids_path(feature_dir, split.split)} lacks {len(missing)} image(s) of the k={k} '
                                  f'samples, e.g. {missing[0]!r}: the folder holds features of other samples (seed, '
-                                 'shots or --samples changed); use another --work-dir or delete the folder')
+                                 'shots or --samples changed); pass --recompute to extract them again, or use '
+                                 'another --work-dir')
             folder_rows = np.array([row_of[train.ids[r]] for r in list_rows], dtype=np.int64)
             wrong = np.flatnonzero(folder_index[folder_rows] != train.labels[list_rows])
             if len(wrong):
@@ -192,8 +203,11 @@ class Places205LowShotSVM(VOC07LowShotSVM):
         drawn = draw_places_samples(train, shots or cfg.get('lowshot_shots', LOWSHOT_SHOTS), num_samples, seed,
                                     samples)
         feature_dir = osp.join(work_dir, FEATURES_DIR)
-        if ensure_feature_folder(feature_dir, feature_source(cfg, weights), layers or cfg.layers,
-                                 recompute=recompute) == 'extract':
+        source = feature_source(cfg, weights)
+        decision = ensure_feature_folder(feature_dir, source, layers or cfg.layers, recompute=recompute)
+        if decision == 'reuse' and recompute and not holds_samples(feature_dir, train, drawn):
+            decision = 'extract'  # a folder of other samples: refused by samples_in_folder unless recomputed
+        if decision == 'extract':
             val = read_places_list(cfg.test_dataloader.dataset)
             # The budget is checked now, not after hours of extraction.
             dims = layer_dims(cfg, layers or cfg.layers, train.dataset, int(sampled_rows(drawn)[0]))
@@ -202,7 +216,7 @@ class Places205LowShotSVM(VOC07LowShotSVM):
             rank_device = init_distributed(cfg, launcher)
             try:
                 extract_places_lowshot_features(cfg, weights, feature_dir, train, drawn, val, layers=layers,
-                                                device=rank_device, pretrain_config=pretrain_config)
+                                                device=rank_device, pretrain_config=pretrain_config, source=source)
             finally:
                 teardown_distributed()
         if not is_main_process():
@@ -211,7 +225,7 @@ class Places205LowShotSVM(VOC07LowShotSVM):
         results = self.run_on_features(feature_dir, results_dir, train, drawn, layers, sample_dir=samples,
                                        legacy_cost_selection=legacy_cost_selection, solver=solver, costs=costs,
                                        device=device, n_jobs=n_jobs, max_memory=max_memory, recompute=recompute,
-                                       weights=weights)
+                                       weights=weights, cfg_options=config_overrides(cfg))
         plot_lowshot(results, plot or osp.join(results_dir, 'lowshot.png'), title=self.title)
         print(lowshot_table(results))
         return lowshot_metrics(results)
@@ -220,9 +234,10 @@ class Places205LowShotSVM(VOC07LowShotSVM):
                         layers: Optional[Sequence[str]] = None, sample_dir: Optional[str] = None,
                         legacy_cost_selection: bool = False, solver: str = 'fast', costs=PLACES_LOWSHOT_COSTS,
                         device: str = 'cpu', n_jobs: int = -1, max_memory=DEFAULT_MAX_MEMORY,
-                        recompute: bool = False, weights: Optional[BackboneWeights] = None) -> Dict[str, dict]:
+                        recompute: bool = False, weights: Optional[BackboneWeights] = None,
+                        cfg_options: Optional[dict] = None) -> Dict[str, dict]:
         """The protocol on every layer of the feature folder; resumes finished (k, sample) in ``work_dir/<layer>``;
-        ``weights``: what the record names (default: the folder's).
+        ``weights``, ``cfg_options``: what the record names (default: the folder's).
 
         Every layer is opened and checked (rows, labels, NaN / inf, every class in every sample, the memory budget
         of the largest sample) before the first SVM. Writes ``work_dir/<layer>/places205_lowshot_svm.json`` and
@@ -255,5 +270,5 @@ class Places205LowShotSVM(VOC07LowShotSVM):
                        samples_sha1=samples.digest(), legacy_cost_selection=legacy_cost_selection,
                        num_samples=samples.num_samples, skipped_shots=list(samples.skipped),
                        train_images=int(len(sampled_rows(samples))), train_list_images=int(len(train.labels)),
-                       summary=lowshot_summary(results)))
+                       summary=lowshot_summary(results)), cfg_options=cfg_options)
         return results

@@ -16,6 +16,7 @@ from mmengine.logging import MMLogger
 
 from mmssl.constants import LAYERS, RANDOM_INIT_SEED
 from mmssl.evaluation.feature_folder import check_source_checkpoint, ensure_feature_folder
+from mmssl.evaluation.folder_identity import identity_record
 from mmssl.evaluation.svm import (FeatureSplit, SVMProtocol, build_svm_solver, check_layers, load_split, read_meta,
                                   run_voc07_svm)
 from mmssl.evaluation.svm.protocol import resolve_costs
@@ -23,7 +24,7 @@ from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY, parse_memory
 from mmssl.registry import BENCHMARKS
 from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
-from .base import Benchmark
+from .base import Benchmark, config_overrides
 from .feature_extraction import extract_svm_features, feature_source
 
 FEATURES_DIR = 'features'
@@ -82,8 +83,9 @@ def add_solver_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
 def add_recompute_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """``--recompute``: what a benchmark does with a work dir holding another run's features or results."""
     parser.add_argument('--recompute', action='store_true',
-                        help='the work dir holds features or partial results of another checkpoint, features or '
-                        'settings: delete them and compute again (default: refuse them)')
+                        help='the work dir holds features or partial results of another input (checkpoint or how '
+                        'it was read, config after --cfg-options, list files, features or settings): delete them and '
+                        'compute again (default: refuse them)')
     return parser
 
 
@@ -108,15 +110,17 @@ def solver_of(name: str, protocol: SVMProtocol, device: str, n_jobs: int, max_me
 
 def features_source(feature_dir: str) -> dict:
     """The checkpoint (``{'path', 'sha256'}`` or ``None``), configs and data set of a feature folder, the layout its
-    weights were read as and the report of their load, as extraction recorded them in ``meta.json`` (the checkpoint
-    file need not exist any more)."""
+    weights were read as, the report of their load, the ``--cfg-options`` and the folder's identity
+    (:func:`~mmssl.evaluation.folder_identity.identity_record`), as extraction recorded them in ``meta.json`` (the
+    checkpoint file need not exist any more)."""
     source = read_meta(feature_dir).get('source') or {}
     checkpoint = source.get('checkpoint')
     checkpoint = None if checkpoint is None else dict(path=checkpoint, sha256=source.get('checkpoint_sha256'))
     return dict(checkpoint=checkpoint, pretrain_config=source.get('pretrain_config'),
                 benchmark_config=source.get('config'), dataset=source.get('dataset'),
                 checkpoint_format=source.get('checkpoint_format'), random_init_seed=source.get('random_init_seed'),
-                checkpoint_load=source.get('checkpoint_load'))
+                checkpoint_load=source.get('checkpoint_load'), cfg_options=source.get('cfg_options'),
+                identity=identity_record(source))
 
 
 def folder_weights(source: dict) -> BackboneWeights:
@@ -133,17 +137,18 @@ def ensure_features(cfg: Config, weights: BackboneWeights, work_dir: str, layers
     """``WORK_DIR/features``, extracted unless complete (``meta.json`` is written last); distributed under
     torchrun (``launcher='pytorch'``).
 
-    A complete folder is reused only if its ``meta.json`` records the same weights (checkpoint sha256 or random-init
-    seed), the same config and the requested layers; otherwise it is refused before any work (``ValueError`` naming
-    the folder, what it holds and what is asked), or extracted again with ``recompute``
-    (:func:`mmssl.evaluation.feature_folder.ensure_feature_folder`).
+    A complete folder is reused only for the same identity (:mod:`mmssl.evaluation.folder_identity`: the weights
+    and how they were read, the config after its overrides, the list files' content) and the requested layers;
+    otherwise it is refused before any work (``ValueError`` naming the folder and each difference, old value and
+    new), or extracted again with ``recompute`` (:func:`mmssl.evaluation.feature_folder.ensure_feature_folder`).
     """
     feature_dir = osp.join(work_dir, FEATURES_DIR)
-    if ensure_feature_folder(feature_dir, feature_source(cfg, weights), layers or cfg.layers,
-                             recompute=recompute) == 'extract':
+    source = feature_source(cfg, weights)
+    if ensure_feature_folder(feature_dir, source, layers or cfg.layers, recompute=recompute) == 'extract':
         device = init_distributed(cfg, launcher)
         try:
-            extract_svm_features(cfg, weights, feature_dir, layers, device=device, pretrain_config=pretrain_config)
+            extract_svm_features(cfg, weights, feature_dir, layers, device=device, pretrain_config=pretrain_config,
+                                 source=source)
         finally:
             teardown_distributed()
     return feature_dir
@@ -196,17 +201,19 @@ class VOC07SVM(Benchmark):
         if not is_main_process():
             return {}
         results = self.run_on_features(feature_dir, osp.join(work_dir, self.results_subdir), layers,
-                                       recompute=recompute, weights=weights, **solver)
+                                       recompute=recompute, weights=weights, cfg_options=config_overrides(cfg),
+                                       **solver)
         print(svm_table(results))
         return {layer: result['mAP'] for layer, result in results.items()}
 
     def run_on_features(self, feature_dir: str, work_dir: str, layers: Optional[Sequence[str]] = None,
                         solver: str = 'fast', costs='voc07_19', device: str = 'cpu', n_jobs: int = -1,
                         max_memory=DEFAULT_MAX_MEMORY, recompute: bool = False,
-                        weights: Optional[BackboneWeights] = None) -> Dict[str, dict]:
+                        weights: Optional[BackboneWeights] = None,
+                        cfg_options: Optional[dict] = None) -> Dict[str, dict]:
         """The full protocol on every layer of a feature folder; resumes finished classes in ``work_dir/<layer>``
-        (refuses another run's classes there unless ``recompute``). ``weights``: what the record names (default:
-        the folder's ``meta.json``).
+        (refuses another run's classes there unless ``recompute``). ``weights``, ``cfg_options``: what the record
+        names (default: the folder's ``meta.json``).
 
         Writes ``work_dir/<layer>/voc07_svm.json`` per layer and the record ``work_dir/result_svm_voc07.json``.
 
@@ -226,14 +233,20 @@ class VOC07SVM(Benchmark):
             feature_dir, work_dir, {layer: result['mAP'] for layer, result in results.items()}, weights=weights,
             extra=dict(protocol=protocol.to_dict(), solver=solver, feature_dir=feature_dir,
                        chosen_costs={layer: {c: r['chosen_cost'] for c, r in result['per_class'].items()}
-                                     for layer, result in results.items()}))
+                                     for layer, result in results.items()}), cfg_options=cfg_options)
         return results
 
     def write_feature_record(self, feature_dir: str, work_dir: str, metrics: Dict[str, float], seeds=None,
-                             extra=None, weights: Optional[BackboneWeights] = None) -> None:
-        """The record of a run on a feature folder: the configs, data set and load report are the folder's
-        (``meta.json``); the checkpoint is ``weights`` when the run was given them, else the folder's."""
+                             extra=None, weights: Optional[BackboneWeights] = None,
+                             cfg_options: Optional[dict] = None) -> None:
+        """The record of a run on a feature folder: the configs, data set, load report and identity (how the
+        checkpoint was read, the config hash, the list files' hashes, in ``extra``) are the folder's
+        (``meta.json``); the checkpoint is ``weights`` and ``extra['cfg_options']`` ``cfg_options`` when the run was
+        given them, else the folder's."""
         source = features_source(feature_dir)
+        identity = {key: value for key, value in source['identity'].items() if key != 'config'}
+        extra = dict(extra or {}, **identity,
+                     cfg_options=source['cfg_options'] if cfg_options is None else cfg_options)
         weights = weights or folder_weights(source)
         seeds = dict(seeds or {})
         if weights.is_random:  # a random backbone's folder: the seed it was drawn from

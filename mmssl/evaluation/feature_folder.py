@@ -35,6 +35,8 @@ from mmengine.logging import MMLogger
 from mmssl.constants import FEATURE_NORM_EPS, RANDOM_INIT_SEED
 from mmssl.utils.checkpoint import BackboneWeights, checkpoint_record
 
+from .folder_identity import identity_differences
+
 META_FILE = 'meta.json'
 SPLITS = ('trainval', 'test')
 _SCAN_ROWS = 1024  # rows per chunk when scanning a memory-mapped file for NaN/inf
@@ -310,18 +312,20 @@ def _file_bytes(num_rows: int, dim: int) -> int:
     return buffer.tell() + num_rows * dim * 4
 
 
-def check_free_space(feature_dir: str, split: str, shapes: Dict[str, Tuple[int, int]]) -> None:
-    """Raise ``OSError(ENOSPC)`` naming the folder, the bytes needed and the bytes free if the feature files of
-    ``split`` (layer -> (rows, dim)) do not fit; files they replace count as free."""
+def check_free_space(feature_dir: str, shapes: Dict[str, Dict[str, Tuple[int, int]]]) -> None:
+    """Raise ``OSError(ENOSPC)`` naming the folder, the bytes needed and the bytes free if the feature files of an
+    extraction (split -> layer -> (rows, dim), every split it will write) do not fit; files they replace count as
+    free. Called before any work, so that a second split that does not fit throws no first split away."""
     os.makedirs(feature_dir, exist_ok=True)
-    needed = sum(_file_bytes(*shape) for shape in shapes.values())
-    replaced = sum(osp.getsize(path) for path in (feature_path(feature_dir, split, layer) for layer in shapes)
-                   if osp.isfile(path))
+    files = [(feature_path(feature_dir, split, layer), shape)
+             for split, layers in shapes.items() for layer, shape in layers.items()]
+    needed = sum(_file_bytes(*shape) for _, shape in files)
+    replaced = sum(osp.getsize(path) for path, _ in files if osp.isfile(path))
     free = shutil.disk_usage(feature_dir).free + replaced
     if needed > free:
-        layers = ', '.join(shapes)
-        raise OSError(errno.ENOSPC, f'{feature_dir}: the {split} features of {layers} need {needed} bytes, '
-                      f'only {free} are free; free space or extract elsewhere')
+        layers = ', '.join(dict.fromkeys(layer for split_layers in shapes.values() for layer in split_layers))
+        raise OSError(errno.ENOSPC, f'{feature_dir}: the {" and ".join(shapes)} features of {layers} need '
+                      f'{needed} bytes, only {free} are free; free space or extract elsewhere')
 
 
 def create_features(feature_dir: str, split: str, layer: str, num_rows: int, dim: int) -> str:
@@ -363,7 +367,7 @@ def create_feature_files(feature_dir: str, split: str, shapes: Dict[str, Tuple[i
     Returns:
         dict: layer -> path.
     """
-    check_free_space(feature_dir, split, shapes)
+    check_free_space(feature_dir, {split: shapes})
     return {layer: create_features(feature_dir, split, layer, *shape) for layer, shape in shapes.items()}
 
 
@@ -402,6 +406,7 @@ def features_mismatch(feature_dir: str, wanted: dict, layers: Sequence[str],
         problems.append(f'they were extracted from {describe_weights(source)}, not {describe_weights(wanted)}')
     if source.get('config') != wanted.get('config'):
         problems.append(f'they were extracted with config {source.get("config")}, not {wanted.get("config")}')
+    problems += identity_differences(source, wanted)
     missing = [layer for layer in layers if layer not in meta['layers']]
     if missing:
         problems.append(f'they lack layers {missing} (it has {meta["layers"]})')

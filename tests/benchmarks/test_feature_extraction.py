@@ -45,3 +45,26 @@ def test_a_full_disk_is_refused_before_any_feature_file_exists(tmp_path, monkeyp
         extract_svm_features(test_split_config, None, str(tmp_path / 'features'), ['feature5'], splits=('test', ))
     assert error.value.errno == errno.ENOSPC
     assert not list((tmp_path / 'features').glob('*_feature*.npy'))
+
+
+def test_the_free_space_check_covers_every_split_before_any_work(tmp_path, monkeypatch, test_split_config):
+    """The test split alone fits, trainval and test together do not: nothing is written or thrown away."""
+    root = test_split_config.test_dataloader.dataset.data_root
+    test_split_config.trainval_dataloader.dataset.update(data_root=root, metainfo=dict(classes=CLASSES))
+    test_split_config.trainval_dataloader.num_workers = 0
+    usage = shutil.disk_usage(tmp_path)
+    features = tmp_path / 'features'
+
+    def disk_usage(path):  # a disk of 60000 free bytes, less what the feature files written so far take
+        written = sum(p.stat().st_size for p in features.glob('*.npy'))
+        return usage._replace(free=60000 - written)
+
+    # feature5 of the ResNet-18 is 2048 floats a row: 32896 bytes for the 4 trainval images, 49280 for the 6 test
+    # ones; each fits alone, not both.
+    monkeypatch.setattr(shutil, 'disk_usage', disk_usage)
+    features = tmp_path / 'features'
+    with pytest.raises(OSError, match=rf'{features}: the trainval and test features of feature5 need 82176 bytes, '
+                       r'only 60000 are free') as error:
+        extract_svm_features(test_split_config, None, str(features), ['feature5'])
+    assert error.value.errno == errno.ENOSPC
+    assert sorted(p.name for p in features.iterdir()) == []  # no labels, ids or features of either split

@@ -13,11 +13,12 @@ from mmengine.logging import MMLogger
 from mmssl.utils.atomic_files import atomic_write_text
 
 from ..feature_folder import FeatureSplit, weights_identity
+from ..folder_identity import identity_record
 
 _SIGNATURE = 'signature.json'
 _DIGEST_ROWS = 1024  # rows hashed at a time: a memory-mapped layer is streamed, never loaded whole
 #: Signature keys whose stored and new values a refusal spells out in full (the others are named only).
-_SHOWN = ('source', 'features_sha256', 'layer', 'train_shape', 'test_shape', 'solver')
+_SHOWN = ('source', 'folder', 'features_sha256', 'layer', 'train_shape', 'test_shape', 'solver')
 
 
 def features_digest(features: np.ndarray) -> str:
@@ -31,7 +32,10 @@ def features_digest(features: np.ndarray) -> str:
 
 def data_signature(train: FeatureSplit, test: FeatureSplit) -> dict:
     """What the results depend on besides the settings: layer, shapes, a digest of the labels, a digest of the
-    features themselves and the weights they were extracted from (checkpoint sha256 or random-init seed)."""
+    features themselves, the weights they were extracted from (checkpoint sha256 or random-init seed) and the rest
+    of the feature folder's identity (how the checkpoint was read, the config hash, the list files' hashes:
+    :func:`~mmssl.evaluation.folder_identity.identity_record`), so that partial results are reused only for the
+    same folder identity."""
     digest = hashlib.sha1()
     for split in (train, test):
         digest.update(np.ascontiguousarray(split.labels).tobytes())
@@ -39,7 +43,7 @@ def data_signature(train: FeatureSplit, test: FeatureSplit) -> dict:
     return dict(layer=train.layer, train_shape=list(train.features.shape),
                 test_shape=list(test.features.shape), labels_sha1=digest.hexdigest(),
                 features_sha256=dict(train=features_digest(train.features), test=features_digest(test.features)),
-                source=weights_identity(train.source))
+                source=weights_identity(train.source), folder=identity_record(train.source))
 
 
 def write_json(path: str, value) -> None:

@@ -43,3 +43,23 @@ def test_finished_items_are_those_a_run_would_reuse(tmp_path):
     store.put('cat', dict(test_ap=2.0))
     assert finished_items(str(tmp_path / 'parts'), ['dog', 'cat', 'potted plant']) == ['cat', 'potted plant']
     assert finished_items(str(tmp_path / 'missing'), ['cat']) == []
+
+
+def test_partial_results_of_the_same_features_from_another_folder_identity_are_refused(tmp_path):
+    """Identical features read from the same checkpoint file another way (or with another config or list file) do
+    not share partial results: the signature carries the folder's identity."""
+    features = np.random.default_rng(0).random((4, 3), dtype=np.float32)
+    source = dict(checkpoint='/c.pth', checkpoint_sha256='ab12', config_sha256='c0',
+                  checkpoint_reading=dict(layout='mmssl', checkpoint_format=None, prefix=None, key_path='model'),
+                  data_files={'/voc/ImageSets/Main/test.txt': 'f1'}, pooling='benchmark')
+    signature = data_signature(split(features, 'trainval', source), split(features, 'test'))
+    assert signature['folder'] == {key: value for key, value in source.items()
+                                   if key not in ('checkpoint', 'checkpoint_sha256')}
+    PartialResults(str(tmp_path / 'parts'), signature).put('a', dict(test_ap=50.0))
+    for change in (dict(checkpoint_reading=dict(source['checkpoint_reading'], key_path='state_dict')),
+                   dict(config_sha256='c1'), dict(data_files={'/voc/ImageSets/Main/test.txt': 'f2'})):
+        other = data_signature(split(features, 'trainval', dict(source, **change)), split(features, 'test'))
+        assert other['features_sha256'] == signature['features_sha256']
+        with pytest.raises(StaleResultsError, match=r"folder: stored .* vs now .*--recompute"):
+            PartialResults(str(tmp_path / 'parts'), other)
+    assert PartialResults(str(tmp_path / 'parts'), signature).get('a') == dict(test_ap=50.0)
