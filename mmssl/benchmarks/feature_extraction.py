@@ -27,7 +27,7 @@ from mmssl.utils import BackboneWeights, LoadReport
 from .base import config_overrides
 
 __all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features', 'feature_source',
-           'feature_shapes', 'prepare_extraction']
+           'feature_shapes', 'prepare_extraction', 'invalidate_folder']
 
 SVM_SPLITS = ('trainval', 'test')
 
@@ -122,9 +122,8 @@ def extract_features(extractor: FeatureExtractor, dataloader_cfg: dict, out_dir:
 
 def prepare_extraction(extractor: FeatureExtractor, datasets: Dict[str, object], out_dir: str,
                        device: str = 'cpu') -> Dict[str, Dict[str, Tuple[int, int]]]:
-    """Probe every split's feature shapes and check that all their files fit on disk, before any file of the
-    folder is written or removed; then remove ``meta.json`` (it marks a complete folder and must not vouch for
-    half-rewritten features).
+    """Probe every split's feature shapes and check that all their files fit on disk, before any feature file is
+    written.
 
     Args:
         datasets: split -> its built data set.
@@ -139,10 +138,15 @@ def prepare_extraction(extractor: FeatureExtractor, datasets: Dict[str, object],
     shapes = {split: feature_shapes(extractor, dataset) for split, dataset in datasets.items()}
     if is_main_process():
         check_free_space(out_dir, shapes)
-        if osp.exists(osp.join(out_dir, META_FILE)):
-            os.remove(osp.join(out_dir, META_FILE))
     barrier()
     return shapes
+
+
+def invalidate_folder(out_dir: str) -> None:
+    """Remove ``meta.json`` before a folder is extracted again: it marks a complete folder and must not vouch for
+    half-rewritten features, or for old ones once their extraction was asked for again."""
+    if is_main_process() and osp.exists(osp.join(out_dir, META_FILE)):
+        os.remove(osp.join(out_dir, META_FILE))
 
 
 def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str, out_dir: str,
@@ -210,6 +214,7 @@ def extract_svm_features(cfg, weights: Union[BackboneWeights, str, None], out_di
         weights = BackboneWeights.from_checkpoint(weights)
     source = source or feature_source(cfg, weights, splits)
     extractor = FeatureExtractor(cfg.model.backbone, layers or cfg.layers, cfg.model.get('data_preprocessor'))
+    invalidate_folder(out_dir)
     report = weights.load_into(extractor.backbone)
     prepared = dict(prepared or {})
     datasets = {split: prepared[split][0] if split in prepared

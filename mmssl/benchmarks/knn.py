@@ -18,7 +18,8 @@ from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
 from .base import Benchmark
-from .feature_extraction import FeatureExtractor, extract_features, feature_source, prepare_extraction
+from .feature_extraction import (FeatureExtractor, extract_features, feature_source, invalidate_folder,
+                                 prepare_extraction)
 from .svm import add_recompute_argument
 
 KNN_SPLITS = ('train', 'val')
@@ -121,6 +122,7 @@ class KNN(Benchmark):
         (the mark of a complete folder: ``source``, the folder's identity, default :func:`feature_source`, and
         the report of the load)."""
         source = source or feature_source(cfg, weights, KNN_SPLITS, pooling='global')
+        invalidate_folder(work_dir)
         extractor = FeatureExtractor(cfg.model.backbone, [KNN_LAYER], cfg.model.get('data_preprocessor'),
                                      pooling='global')
         report = weights.load_into(extractor.backbone)

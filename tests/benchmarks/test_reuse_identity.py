@@ -2,6 +2,7 @@
 same checkpoint file, a ``--cfg-options`` override of the data set, or another list file of the same length is
 refused before any work, naming the old and the new value, and ``--recompute`` gives the number of a clean work dir.
 """
+import inspect
 import json
 
 import pytest
@@ -129,3 +130,15 @@ def test_knn_with_another_val_list_of_the_same_length_is_refused_then_recomputed
     record = json.loads((work / 'result_knn.json').read_text())
     assert record['extra']['data_files'][str(val_list)] != old_sha
     assert record['extra']['cfg_options']['knn.ks'] == [1, 3]
+
+
+def test_recompute_is_a_shared_option_passed_to_the_benchmarks_that_reuse_work(repo_root):
+    reusing = {'svm', 'lowshot', 'svm_coco2014', 'lowshot_places205', 'knn'}
+    for name in cli.benchmark_names():
+        benchmark = cli.get_benchmark(name)
+        args = cli.build_parser(benchmark).parse_args([str(repo_root / FMNIST_SVM), 'none', '--recompute'])
+        options = cli._own_options(benchmark, args)
+        if name in reusing:
+            assert options['recompute'] is True, name
+        elif 'recompute' not in inspect.signature(benchmark.run).parameters:
+            assert 'recompute' not in options, name
