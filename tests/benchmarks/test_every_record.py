@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 CLASSIFICATION = 'configs/benchmarks/classification'
 FMNIST_SVM = f'{CLASSIFICATION}/fashion_mnist/resnet18_svm_voc07_fmnist-demo.py'
 FMNIST_KNN = f'{CLASSIFICATION}/fashion_mnist/resnet18_knn_fmnist-demo.py'
+FMNIST_PROBE = f'{CLASSIFICATION}/fashion_mnist/resnet18_probe_fmnist-demo.py'
 FMNIST_MHEAD = f'{CLASSIFICATION}/fashion_mnist/resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py'
 PLACES_LOWSHOT = f'{CLASSIFICATION}/places205/resnet50_svm-lowshot_places205.py'
 SEMI_SUP_GRID = f'{CLASSIFICATION}/imagenet/imagenet_1percent'
@@ -66,6 +67,14 @@ def knn_args(root, fmnist):
     return [FMNIST_KNN, *options(**{f'{split}_dataloader.dataset.data_root': fmnist['data_root']
                                     for split in ('train', 'val')}, **{'knn.ks': '[1]'},
                                  **loaders('train_dataloader', 'val_dataloader'))]
+
+
+def probe_args(root, fmnist):
+    # one image per class: no held-out split to spare, so the one C is chosen on val
+    return [FMNIST_PROBE, *options(**{f'{split}_dataloader.dataset.data_root': fmnist['data_root']
+                                      for split in ('train', 'val')},
+                                   **{'probe.selection': 'val', 'probe.costs': '[1.0]', 'probe.taps': "['feature5']"},
+                                   **loaders('train_dataloader', 'val_dataloader'))]
 
 
 def linear_args(root, fmnist):
@@ -127,6 +136,7 @@ RUNS = dict(
     lowshot=(18, lambda root, fmnist: lowshot_args(root)),
     lowshot_places205=(18, lambda root, fmnist: places_args(root)),
     knn=(18, knn_args),
+    probe=(18, probe_args),
     linear=(18, linear_args),
     linear_avgpool=(18, linear_args),
     semi_sup=(50, lambda root, fmnist: semi_sup_args(root)),

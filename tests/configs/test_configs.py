@@ -28,9 +28,10 @@ from mmengine.runner import Runner
 from mmssl.benchmarks.feature_extraction import extract_svm_features
 from mmssl.benchmarks.knn import KNN
 from mmssl.benchmarks.lowshot_places import extract_places_lowshot_features, read_places_list
+from mmssl.benchmarks.probe import Probe, probe_settings
 from mmssl.evaluation.svm import generate_places_lowshot_samples, read_meta
 from mmssl.registry import MODELS
-from mmssl.utils import convert_sync_bn_cfg, register_all_modules
+from mmssl.utils import BackboneWeights, convert_sync_bn_cfg, register_all_modules
 
 DATASET_BY_TYPE = {'ImageNet': 'imagenet', 'ImageList': 'imagenet', 'Places205': 'places205',
                    'INaturalist2018': 'inaturalist2018', 'VOC07Classification': 'voc07',
@@ -137,6 +138,18 @@ def check_places_lowshot_extraction(cfg: Config, tiny: dict, out_dir: str) -> No
             assert np.load(osp.join(out_dir, f'{split}_{layer}.npy')).shape[0] == rows
 
 
+def check_probe(cfg: Config, tiny: dict, work_dir: str) -> None:
+    """Probe configs train nothing themselves: extract their taps on two images per split and fit one C (chosen on
+    val: two training rows cannot spare a held-out split), after checking the config's own settings."""
+    settings = probe_settings(cfg)
+    assert settings['selection'] == 'heldout' and settings['refit'] and len(settings['costs']) >= 2
+    cfg.probe.update(selection='val', costs=[1.0])
+    metrics = Probe().run(shrink_loaders(cfg, tiny), BackboneWeights.random(0), work_dir)
+    assert metrics and all(name.split('/')[0] in settings['taps'] for name in metrics)
+    record = Probe.record_path(work_dir)
+    assert osp.isfile(record), record
+
+
 @pytest.mark.slow  # one end-to-end run per config, ResNet-50s included; the fast suite still parses every config
 def test_config_builds_and_trains_one_step(shipped_config, shipped_configs, config_root, tiny_data, tmp_path):
     config = shipped_config  # the name used in every message below
@@ -154,6 +167,9 @@ def test_config_builds_and_trains_one_step(shipped_config, shipped_configs, conf
         return
     if 'trainval_dataloader' in cfg:
         check_svm_feature_extraction(cfg, tiny_data, str(tmp_path))
+        return
+    if 'probe' in cfg:
+        check_probe(cfg, tiny_data, str(tmp_path))
         return
     if 'knn' in cfg:
         metrics = KNN().evaluate(shrink_loaders(cfg, tiny_data), None, str(tmp_path))
