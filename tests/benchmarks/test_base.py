@@ -11,8 +11,8 @@ from mmssl.registry import BENCHMARKS
 
 
 def test_every_benchmark_declares_itself_once():
-    assert benchmark_names() == ['det', 'knn', 'linear', 'linear_avgpool', 'lowshot', 'lowshot_places205', 'seg',
-                                 'semi_sup', 'svm', 'svm_coco2014']
+    assert benchmark_names() == ['det', 'knn', 'linear', 'linear_avgpool', 'lowshot', 'lowshot_places205', 'probe',
+                                 'seg', 'semi_sup', 'svm', 'svm_coco2014']
     for name in benchmark_names():
         benchmark = get_benchmark(name)
         assert benchmark.name == name and benchmark.title and benchmark.task and benchmark.columns
