@@ -182,6 +182,10 @@ TABLES = (
     Table('semi_sup_in1k', 'semi_sup', 'ImageNet-1k semi-supervised fine-tuning, best of the lr grid (%)',
           ('ImageNet-1k 1%', 'ImageNet-1k 10%'), 'standard', dataset_header='Labels'),
     Table('knn_in1k', 'knn', 'ImageNet-1k kNN (top-1 %)', ('ImageNet-1k', ), 'standard'),
+    Table('probe_in1k', 'probe', 'ImageNet-1k logistic-regression probe, C chosen on held-out train (top-1 %)',
+          ('ImageNet-1k', ), 'standard', shown=('feature5', )),
+    Table('probe_voc07', 'probe', 'VOC07 logistic-regression probe, C chosen on held-out trainval (mAP %)', ('VOC07', ),
+          'standard', shown=('feature5', )),
     Table('det_voc0712', 'detection', 'VOC07+12 detection, Faster R-CNN R50-C4 (%)', ('VOC07+12', ), 'standard',
           shown=('AP50', )),
     Table('det_coco', 'detection', 'COCO detection and instance segmentation, Mask R-CNN R50-FPN / R50-C4 (%)',
@@ -197,6 +201,8 @@ TABLES = (
     Table('linear_fmnist', 'linear_eval', 'Fashion-MNIST multi-head linear evaluation (top-1 %, 500 held-out photos)',
           ('Fashion-MNIST', ), 'demo'),
     Table('knn_fmnist', 'knn', 'Fashion-MNIST kNN (top-1 %)', ('Fashion-MNIST', ), 'demo'),
+    Table('probe_fmnist', 'probe', 'Fashion-MNIST logistic-regression probe, C chosen on held-out train (top-1 %)',
+          ('Fashion-MNIST', ), 'demo', shown=('feature4', 'feature5')),
 )
 
 
