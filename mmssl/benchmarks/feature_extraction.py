@@ -169,12 +169,19 @@ def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str,
     return dataset.metainfo['classes']
 
 
-def feature_source(cfg, weights: BackboneWeights, splits: Sequence[str] = SVM_SPLITS, pooling: str = 'benchmark',
-                   **recorded) -> dict:
+def as_weights(weights: Union[BackboneWeights, str, None]) -> BackboneWeights:
+    """``weights``, or the checkpoint file (layout detected) or ``None`` (the random backbone) read as such."""
+    return weights if isinstance(weights, BackboneWeights) else BackboneWeights.from_checkpoint(weights)
+
+
+def feature_source(cfg, weights: Union[BackboneWeights, str, None], splits: Sequence[str] = SVM_SPLITS,
+                   pooling: str = 'benchmark', **recorded) -> dict:
     """The ``source`` of ``meta.json`` for features of ``weights`` with benchmark config ``cfg``: what a folder
     is reused for (:mod:`mmssl.evaluation.folder_identity`: the weights and how they were read, the config's
     absolute path, its resolved parts of the extracted ``splits`` and their list files' sha256, the
-    ``pooling``), the ``--cfg-options`` the config was loaded with, and ``recorded`` (e.g. the load report)."""
+    ``pooling``), the ``--cfg-options`` the config was loaded with, and ``recorded`` (e.g. the load report).
+    ``weights`` may also be a checkpoint file (layout detected) or ``None`` (the random backbone)."""
+    weights = as_weights(weights)
     return dict(config=cfg.filename and osp.abspath(cfg.filename), **checkpoint_source(weights),
                 checkpoint_format=weights.layout, checkpoint_reading=reading_identity(weights),
                 **config_identity(cfg, [f'{split}_dataloader' for split in splits]), pooling=pooling,
@@ -210,8 +217,7 @@ def extract_svm_features(cfg, weights: Union[BackboneWeights, str, None], out_di
     Returns:
         LoadReport: the load into the extraction backbone.
     """
-    if not isinstance(weights, BackboneWeights):
-        weights = BackboneWeights.from_checkpoint(weights)
+    weights = as_weights(weights)
     source = source or feature_source(cfg, weights, splits)
     extractor = FeatureExtractor(cfg.model.backbone, layers or cfg.layers, cfg.model.get('data_preprocessor'))
     invalidate_folder(out_dir)

@@ -18,7 +18,7 @@ from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
 from .base import Benchmark
-from .feature_extraction import (FeatureExtractor, extract_features, feature_source, invalidate_folder,
+from .feature_extraction import (FeatureExtractor, as_weights, extract_features, feature_source, invalidate_folder,
                                  prepare_extraction)
 from .svm import add_recompute_argument
 
@@ -99,6 +99,7 @@ class KNN(Benchmark):
         """Extract both splits (unless the work dir holds them for these weights and config) and classify; the
         metrics on the main process, an empty dict elsewhere."""
         ks, temperature = knn_settings(cfg)
+        weights = as_weights(weights)
         source = feature_source(cfg, weights, KNN_SPLITS, pooling='global')
         if ensure_feature_folder(work_dir, source, [KNN_LAYER], KNN_SPLITS, recompute=recompute) == 'extract':
             self.extract(cfg, weights, work_dir, device, source)
