@@ -2,11 +2,14 @@
 
 Its config is a folder of grid configs (e.g. ``configs/benchmarks/classification/imagenet/imagenet_1percent/``),
 one per (backbone lr, head lr multiplier). Every point is a ``linear`` benchmark run in
-``WORK_DIR/<config name>``; a point whose record exists is not trained again, so an interrupted grid resumes.
+``WORK_DIR/<config name>``; a point whose record exists is not trained again, so an interrupted grid resumes, but
+only when that record is of the same weights (checkpoint sha256 and how it was read, or the random seed) and the same
+``--cfg-options``: another point record is refused, or trained again with ``--recompute``.
 The grid's record ``WORK_DIR/result_semi_sup.json`` holds the best point's top-1 / top-5 (highest top-1) as
 metrics, its config as the benchmark config, and every point in ``extra``.
 """
 import glob
+import json
 import os.path as osp
 from typing import List, Optional
 
@@ -17,6 +20,25 @@ from mmssl.registry import BENCHMARKS
 
 from .base import Benchmark, load_benchmark_config
 from .linear import LinearEval
+
+
+def point_record_mismatch(record: dict, weights, cfg_options: Optional[dict]) -> Optional[str]:
+    """What makes an existing grid-point ``record`` another input's result than ``weights`` with ``cfg_options``
+    (``None``: it is this input's)."""
+    extra = record.get('extra', {})
+    wanted = dict(checkpoint=(weights.record() or {}).get('sha256'), checkpoint_format=weights.layout,
+                  random_init=None if weights.record() else weights.random_init_seed,
+                  cfg_options=dict(cfg_options or {}))
+    found = dict(checkpoint=(record.get('checkpoint') or {}).get('sha256'),
+                 checkpoint_format=extra.get('checkpoint_format'),
+                 random_init=None if record.get('checkpoint') else record.get('seeds', {}).get('random_init'),
+                 cfg_options=dict(extra.get('cfg_options') or {}))
+    # A record file went through JSON: compare overrides as JSON gives them back (tuples become lists).
+    for side in (wanted, found):
+        side['cfg_options'] = json.loads(json.dumps(side['cfg_options']))
+    differences = [f'{key} {found[key]!r} in the record, {wanted[key]!r} now' for key in wanted
+                   if found[key] != wanted[key]]
+    return '; '.join(differences) or None
 
 
 def grid_points(config_dir: str, cfg_options: Optional[dict] = None, lrs=None, heads=None) -> List[dict]:
@@ -62,13 +84,25 @@ class SemiSupervised(Benchmark):
             raise ValueError(f'{path}: the semi_sup benchmark takes a folder of grid configs')
         return Config(dict(grid_dir=path, cfg_options=cfg_options or {}))
 
-    def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', lrs=None, heads=None):
+    def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', lrs=None, heads=None,
+            recompute=False):
         rows, seeds, records = [], {}, {}
         points = grid_points(cfg.grid_dir, cfg.cfg_options, lrs, heads)
+        stale = {}
         for point in points:
-            point_dir = osp.join(work_dir, osp.splitext(osp.basename(point['config']))[0])
-            record_file = osp.join(point_dir, LinearEval.record_file())
-            if not osp.exists(record_file):
+            record_file = self._point_record_file(work_dir, point)
+            if osp.exists(record_file):
+                mismatch = point_record_mismatch(read_result(record_file), weights, cfg.cfg_options)
+                if mismatch:
+                    stale[record_file] = mismatch
+        if stale and not recompute:
+            listed = '; '.join(f'{path}: {why}' for path, why in stale.items())
+            raise ValueError(f'{work_dir} holds grid points of another input ({listed}). Pass --recompute to train '
+                             'them again, or use another work dir')
+        for point in points:
+            record_file = self._point_record_file(work_dir, point)
+            point_dir = osp.dirname(record_file)
+            if not osp.exists(record_file) or record_file in stale:
                 LinearEval().run(point['cfg'], weights, point_dir, pretrain_config=pretrain_config, launcher=launcher)
             record = read_result(record_file)
             metrics = record['metrics']
@@ -92,3 +126,7 @@ class SemiSupervised(Benchmark):
             mark = '  <- best' if row is best else ''
             print(f"{row['lr']:8g} {row['head_lr_mult']:7d} {row['top1']:7.2f} {top5}{mark}")
         return metrics
+
+    @staticmethod
+    def _point_record_file(work_dir: str, point: dict) -> str:
+        return osp.join(work_dir, osp.splitext(osp.basename(point['config']))[0], LinearEval.record_file())

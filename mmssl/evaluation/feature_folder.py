@@ -14,10 +14,10 @@ Layout of a feature directory (all names fixed)::
 
 ``split`` is ``trainval`` or ``test`` (the kNN benchmark writes ``train`` / ``val`` feature files the same way).
 Feature files are opened memory-mapped, so a layer is read from disk once and never copied into worker processes.
-This module is the folder's only reader and writer: feature extraction
-(:mod:`mmssl.benchmarks.feature_extraction`) writes through :func:`create_features`, :func:`write_labels` and
-:func:`write_meta`. :func:`ensure_feature_folder` is the one guard of a folder that a run wants to reuse: it is
-reused only for the same weights, config and layers, else extracted again on request or refused.
+This module is the folder's only reader and writer: feature extraction (in the benchmark layer) writes through
+:func:`create_features`, :func:`write_labels` and :func:`write_meta`. :func:`ensure_feature_folder` is the one guard
+of a folder that a run wants to reuse: it is reused only for the same weights, config and layers, else extracted
+again on request or refused.
 """
 import errno
 import io

@@ -50,7 +50,7 @@ class PretrainedWeightsCheckHook(Hook):
                              f"prefix='backbone.'), got {init_cfg!r}")
         if not init_cfg.get('checkpoint'):
             raise ValueError(f'model.{name}.init_cfg.checkpoint is not set: pass the pre-trained checkpoint '
-                             '(the det / seg benchmark: python -m mmssl.benchmarks det|seg '
+                             '(tools/benchmarks/mmdetection/train.py or mmsegmentation/train.py '
                              f'CONFIG PRETRAIN, or --cfg-options model.{name}.init_cfg.checkpoint=PRETRAIN)')
         return init_cfg
 
