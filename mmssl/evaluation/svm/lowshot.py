@@ -396,7 +396,9 @@ def run_lowshot_svm(train: FeatureSplit,
                        * samples.num_samples * (len(protocol.costs) if per_cost else 1))
     for k in todo:
         start = time.perf_counter()
-        inherited = None if legacy or k in selectable else store.get(f'k{selectable[0]}')
+        # A single cost needs no choice, so nothing is inherited (there may be no k that allows CV at all).
+        inherits = not legacy and k not in selectable and len(protocol.costs) > 1
+        inherited = store.get(f'k{selectable[0]}') if inherits else None
         result = _run_shot(batches[k], solver, test.labels, legacy, inherited, selectable, per_cost)
         result['seconds'] = time.perf_counter() - start
         store.put(f'k{k}', result)

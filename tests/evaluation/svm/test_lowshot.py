@@ -100,6 +100,16 @@ def test_lowshot_statistics_cost_selection_and_resume(tmp_path):
                         str(tmp_path / 'cv'))
 
 
+def test_a_single_cost_needs_no_shot_count_that_allows_cv(tmp_path):
+    train, test = lowshot_splits()
+    samples = generate_lowshot_samples(train.labels, train.classes, shots=(1, ), num_samples=2, seed=0)
+    results = run_lowshot_svm(train, test, samples, build_svm_solver('fast', SVMProtocol(costs=(0.5, ))),
+                              str(tmp_path / 'single'))
+    shot = results['shots']['1']
+    assert shot['selection'] == 'single cost' and shot['chosen_cost'] == 0.5
+    assert len(shot['sample_map']) == 2
+
+
 def test_scoring_only_the_chosen_cost_gives_the_same_results_as_scoring_every_cost(tmp_path):
     train, test = lowshot_splits()
     samples = generate_lowshot_samples(train.labels, train.classes, shots=(1, 2, 4), num_samples=2, seed=1)
