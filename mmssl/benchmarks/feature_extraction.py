@@ -74,9 +74,8 @@ def _build_loader(dataloader_cfg: dict, dataset=None) -> DataLoader:
 
 def _labels_and_ids(dataset) -> tuple:
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    labels = np.stack([np.asarray(info['gt_label'], dtype=np.int8) for info in infos])
     ids = [str(info.get('img_id', osp.splitext(osp.basename(info['img_path']))[0])) for info in infos]
-    return labels, ids
+    return dataset.get_gt_labels().astype(np.int8), ids
 
 
 def feature_shapes(extractor: FeatureExtractor, dataset) -> Dict[str, Tuple[int, int]]:

@@ -28,11 +28,7 @@ KNN_LAYER = 'feature5'
 
 def _labels(dataloader_cfg: dict) -> tuple:
     dataset = DATASETS.build(dataloader_cfg['dataset'])
-    labels = [dataset.get_data_info(i).get('gt_label') for i in range(len(dataset))]
-    if any(label is None for label in labels):
-        raise ValueError(f"kNN needs a labelled data set; {dataloader_cfg['dataset']['type']} gave samples without "
-                         'gt_label')
-    return torch.as_tensor(np.asarray(labels), dtype=torch.long), dataset.metainfo['classes']
+    return torch.as_tensor(dataset.get_gt_labels(), dtype=torch.long), dataset.metainfo['classes']
 
 
 def knn_settings(cfg) -> tuple:

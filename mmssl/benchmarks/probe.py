@@ -84,11 +84,7 @@ def probe_settings(cfg) -> dict:
 def dataset_labels(dataloader_cfg: dict) -> tuple:
     """``(labels, classes)`` of a labelled data set: (N,) class indices, or (N, K) VOC labels (1 / -1 / 0)."""
     dataset = DATASETS.build(dataloader_cfg['dataset'])
-    labels = [dataset.get_data_info(i).get('gt_label') for i in range(len(dataset))]
-    if any(label is None for label in labels):
-        raise ValueError(f"the probe needs a labelled data set; {dataloader_cfg['dataset']['type']} gave samples "
-                         'without gt_label')
-    return np.stack([np.asarray(label, dtype=np.int64) for label in labels]), list(dataset.metainfo['classes'])
+    return dataset.get_gt_labels().astype(np.int64), list(dataset.metainfo['classes'])
 
 
 class GridStore:

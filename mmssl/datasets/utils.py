@@ -60,7 +60,8 @@ def check_unique(names: Sequence[str], line_numbers: Sequence[int], path: str) -
         return
     lines = [line for name, line in zip(names, line_numbers) if osp.normpath(name) == repeated[0]]
     others = len(set(repeated)) - 1
-    raise ValueError(f'{path}: {repeated[0]!r} is listed on lines {", ".join(map(str, lines))}'
+    times = 'twice' if len(lines) == 2 else f'{len(lines)} times'
+    raise ValueError(f'{path}: image {repeated[0]!r} is listed {times}, on lines {", ".join(map(str, lines))}'
                      + (f' ({others} more entries repeat too)' if others else '')
                      + '; each line is a sample, so a repeated image counts twice in training and evaluation. '
                      'Remove the repeats, or pass allow_duplicates=True in the dataset config if they are meant')

@@ -152,7 +152,7 @@ def test_build_from_registry(tmp_path):
 
 def test_an_image_listed_twice_is_refused_naming_the_file_entry_and_lines(tmp_path):
     list_file = write_list(tmp_path, ['a/0.jpg 1', 'a/1.jpg 0', 'b/2.jpg 2', './a/0.jpg 1', 'a/1.jpg 0'])
-    with pytest.raises(ValueError, match=rf"{list_file}: 'a/0.jpg' is listed on lines 1, 4 \(1 more entries repeat "
+    with pytest.raises(ValueError, match=rf"{list_file}: image 'a/0.jpg' is listed twice, on lines 1, 4 \(1 more entries repeat "
                        r'too\).*pass allow_duplicates=True'):
         ImageList(ann_file='list.txt', data_root=str(tmp_path), data_prefix='images')
     # Meant repeats: every line is a sample.
@@ -161,5 +161,5 @@ def test_an_image_listed_twice_is_refused_naming_the_file_entry_and_lines(tmp_pa
     assert len(dataset) == 5 and dataset.get_gt_labels().tolist() == [1, 0, 2, 1, 0]
     # The subclasses read their lists the same way.
     from mmssl.datasets import ImageNet
-    with pytest.raises(ValueError, match="'a/0.jpg' is listed on lines 1, 4"):
+    with pytest.raises(ValueError, match="image 'a/0.jpg' is listed twice, on lines 1, 4"):
         ImageNet(ann_file='list.txt', data_root=str(tmp_path), data_prefix='images')

@@ -33,7 +33,7 @@ def test_a_misspelled_checkpoint_hook_argument_fails_before_training(tmp_path):
 def test_accepted_arguments():
     assert {'interval', 'max_keep_ckpts', 'save_best'} <= accepted_arguments(CheckpointHook)
     assert 'intervall' not in accepted_arguments(CheckpointHook)
-    assert accepted_arguments(PretrainedWeightsCheckHook) == {'modules', 'min_match_ratio'}
+    assert accepted_arguments(PretrainedWeightsCheckHook) == {'modules', 'min_match_ratio', 'report_file'}
 
 
 def test_every_shipped_config_passes_the_check(shipped_config, repo_root):
