@@ -1,5 +1,5 @@
 """Every checkpoint layout of docs/en/checkpoints.md, written as its own code writes it from one torchvision
-ResNet-50 (``data_utils.write_layout``), read back into mmssl's ResNet unchanged; and every refusal the loader owes.
+ResNet-50 (``builders.checkpoints.write_layout``), read back into mmssl's ResNet unchanged; and every refusal the loader owes.
 """
 import pickle
 
