@@ -20,8 +20,9 @@ from mmengine.config import Config, DictAction
 from mmssl.engine.hooks import PretrainedWeightsCheckHook
 from mmssl.engine.runner import CheckedRunner
 from mmssl.engine.train import TIMING_KEYS, add_train_options, apply_train_options, train
+from mmssl.models.utils.checkpoint_import import import_checkpoint
 from mmssl.registry import BENCHMARKS, suggest_close_names
-from mmssl.utils import (BackboneWeights, import_checkpoint, prepare_cpu_launch, read_checkpoint, register_all_modules,
+from mmssl.utils import (BackboneWeights, prepare_cpu_launch, read_checkpoint, register_all_modules,
                          require_prefixed_checkpoint, teardown_distributed)
 from mmssl.utils.checkpoint import read_load_report
 from mmssl.utils.config import merge_cfg_options
@@ -139,8 +140,9 @@ class DenseBenchmark(Benchmark):
         """Check the config's toolbox, apply the train options and point the listed modules at ``weights``.
 
         mmdet / mmseg load ``backbone.*`` keys; a checkpoint of another layout is imported first, as
-        ``WORK_DIR/pretrained/<name>-<sha256 prefix>.pth`` (:func:`mmssl.utils.import_checkpoint`). The check hook
-        writes the report of its verification of the backbone to ``WORK_DIR/checkpoint_load.json``.
+        ``WORK_DIR/pretrained/<name>-<sha256 prefix>.pth``
+        (:func:`~mmssl.models.utils.checkpoint_import.import_checkpoint`). The check hook writes the report of its
+        verification of the backbone to ``WORK_DIR/checkpoint_load.json``.
         """
         config = cfg.filename or 'config'
         self.check_toolbox(cfg, config)

@@ -10,7 +10,8 @@ records the source file, its layout and its sha256. ``to_torchvision.py`` and ``
 import argparse
 
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
-from mmssl.utils import import_checkpoint, read_checkpoint, setup_runtime
+from mmssl.models.utils.checkpoint_import import import_checkpoint
+from mmssl.utils import read_checkpoint, setup_runtime
 from mmssl.utils.cli_errors import run_cli
 
 

@@ -11,19 +11,18 @@ checkpoint of another stem. Every path in mmssl goes through this package:
   a :class:`LoadReport`, which also counts the file's tensors that were left out (:mod:`.dropped`).
 - :mod:`.weights`: :class:`BackboneWeights`, the backbone a benchmark evaluates (a checkpoint of any layout, or
   the seeded random network), built once by a command line and loaded with
-  :meth:`BackboneWeights.load_into`; :func:`import_checkpoint` writes one as an mmssl checkpoint.
+  :meth:`BackboneWeights.load_into`; ``mmssl.models.utils.checkpoint_import.import_checkpoint`` writes one as an
+  mmssl checkpoint.
 """
 from .reading import (BACKBONE_PREFIX, DDP_PREFIX, CheckpointFile, CheckpointMismatchError, checkpoint_record,
                       load_checkpoint_state_dict, read_checkpoint, require_prefixed_checkpoint, select_prefix,
                       strip_ddp_prefix, use_for_mmengine)
 from .report import (RANDOM_INIT_FORMAT, LoadReport, compare_module_weights, load_state_dict_checked, read_load_report,
                      verify_loaded_weights, write_load_report)
-from .weights import (BackboneWeights, check_resnet_fit, import_checkpoint, init_random_backbone, load_backbone,
-                      parse_checkpoint_arg, read_backbone)
+from .weights import BackboneWeights, init_random_backbone, load_backbone, parse_checkpoint_arg, read_backbone
 
 __all__ = ['BACKBONE_PREFIX', 'DDP_PREFIX', 'CheckpointFile', 'CheckpointMismatchError', 'checkpoint_record',
            'load_checkpoint_state_dict', 'read_checkpoint', 'require_prefixed_checkpoint', 'select_prefix',
            'strip_ddp_prefix', 'use_for_mmengine', 'RANDOM_INIT_FORMAT', 'LoadReport', 'compare_module_weights',
            'load_state_dict_checked', 'verify_loaded_weights', 'read_load_report', 'write_load_report',
-           'BackboneWeights', 'check_resnet_fit',
-           'import_checkpoint', 'init_random_backbone', 'load_backbone', 'parse_checkpoint_arg', 'read_backbone']
+           'BackboneWeights', 'init_random_backbone', 'load_backbone', 'parse_checkpoint_arg', 'read_backbone']

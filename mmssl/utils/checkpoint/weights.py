@@ -4,10 +4,9 @@ A command line builds it once (:meth:`BackboneWeights.from_arg`): the checkpoint
 its ResNet backbone turned into torchvision names before any work starts, or ``none`` gives the seeded random
 backbone. The value travels explicitly to whatever loads it (:meth:`BackboneWeights.load_into` returns the
 :class:`~.report.LoadReport` of that load) and to the result record; nothing is kept at module level.
-:func:`import_checkpoint` writes such a backbone as an mmssl checkpoint after the same fit policy accepted it.
+``mmssl.models.utils.checkpoint_import.import_checkpoint`` writes such a backbone as an mmssl checkpoint after the
+same fit policy accepted it (it needs the ResNet of the models floor).
 """
-import os
-import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
@@ -18,11 +17,10 @@ from mmssl.constants import RANDOM_INIT, RANDOM_INIT_SEED
 from ..checkpoint_formats import as_tensors, select_backbone
 from ..errors import InputError
 from .dropped import dropped_tensors
-from .reading import BACKBONE_PREFIX, CheckpointFile, CheckpointMismatchError, read_checkpoint
+from .reading import CheckpointFile, CheckpointMismatchError, read_checkpoint
 from .report import RANDOM_INIT_FORMAT, LoadReport, load_state_dict_checked
 
-__all__ = ['BackboneWeights', 'read_backbone', 'load_backbone', 'init_random_backbone', 'import_checkpoint',
-           'parse_checkpoint_arg', 'check_resnet_fit']
+__all__ = ['BackboneWeights', 'read_backbone', 'load_backbone', 'init_random_backbone', 'parse_checkpoint_arg']
 
 
 def _read_backbone(checkpoint: str, checkpoint_format: Optional[str], prefix: Optional[str],
@@ -172,47 +170,3 @@ def parse_checkpoint_arg(value: Optional[str]) -> Optional[str]:
     if value is None or str(value).lower() == RANDOM_INIT:
         return None
     return read_checkpoint(value).path
-
-
-def _resnet_depth(state_dict: Dict[str, torch.Tensor], source: str) -> int:
-    """The ResNet depth whose block type and blocks per stage the keys show; refuses any other count."""
-    from mmssl.models.backbones.resnet import Bottleneck, ResNet
-    counts = tuple(len({key.split('.')[1] for key in state_dict if key.startswith(f'layer{stage}.')})
-                   for stage in range(1, 5))
-    bottleneck = any(key.endswith('.conv3.weight') for key in state_dict)
-    for depth, (block, blocks) in ResNet.arch_settings.items():
-        if blocks == counts and (block is Bottleneck) == bottleneck:
-            return depth
-    known = ', '.join(f'ResNet-{depth} {blocks}' for depth, (_, blocks) in ResNet.arch_settings.items())
-    raise CheckpointMismatchError(
-        f'{source}: its backbone has {"bottleneck" if bottleneck else "basic"} blocks per stage {counts}, which is '
-        f'no ResNet depth mmssl builds ({known})')
-
-
-def check_resnet_fit(state_dict: Dict[str, torch.Tensor], source: str, layout: Optional[str] = None) -> LoadReport:
-    """Run the loader's fit policy on the mmssl ResNet of the depth the keys show: a deep stem, a Sobel input
-    (``conv1.weight`` of 2 channels) or an unknown depth is refused, naming the mismatch."""
-    from mmssl.models.backbones.resnet import ResNet
-    return load_state_dict_checked(ResNet(depth=_resnet_depth(state_dict, source)), state_dict, source=source,
-                                   checkpoint_format=layout)
-
-
-def import_checkpoint(source: str, destination: str, checkpoint_format: Optional[str] = None,
-                      prefix: Optional[str] = None, key_path: Optional[str] = None) -> str:
-    """Write the ResNet backbone of ``source`` (any supported layout) as an mmssl checkpoint: ``state_dict`` with
-    ``backbone.*`` keys and a ``meta`` naming the source file, its layout and its sha256. The backbone must pass
-    the loader's fit policy (:func:`check_resnet_fit`) before anything is written; written atomically; returns
-    ``destination``.
-
-    Raises:
-        CheckpointMismatchError: the backbone does not fit an mmssl ResNet; nothing is written.
-    """
-    weights = BackboneWeights.from_checkpoint(source, checkpoint_format, prefix, key_path)
-    check_resnet_fit(weights.state_dict, weights.path, weights.layout)
-    meta = dict(source_file=weights.path, source_sha256=weights.sha256, source_format=weights.layout)
-    os.makedirs(osp.dirname(osp.abspath(destination)), exist_ok=True)
-    tmp = f'{destination}.tmp{os.getpid()}'
-    torch.save({'state_dict': {f'{BACKBONE_PREFIX}{key}': value for key, value in weights.state_dict.items()},
-                'meta': meta}, tmp)
-    os.replace(tmp, destination)
-    return destination
