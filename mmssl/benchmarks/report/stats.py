@@ -1,0 +1,78 @@
+"""Statistics of a comparison: mean ± 95 % confidence interval per cell, a t-test per compared cell."""
+import math
+from dataclasses import dataclass
+from typing import List, Optional
+
+import numpy as np
+from scipy import stats
+
+from .data import Run
+
+#: Confidence level of the intervals.
+CONFIDENCE = 0.95
+WELCH = "Welch's t-test"
+PAIRED = 'paired t-test'
+
+
+@dataclass
+class Cell:
+    """The runs of one row on one column: their values, mean and the half-width of the 95 % interval (``None``
+    for a single run, which has no interval)."""
+    values: List[float]
+    seeds: List[str]
+
+    @property
+    def n(self) -> int:
+        """Number of runs."""
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        """Mean over the runs."""
+        return float(np.mean(self.values))
+
+    @property
+    def half_width(self) -> Optional[float]:
+        """Half-width of the t-distribution confidence interval of the mean; ``None`` for ``n < 2``."""
+        if self.n < 2:
+            return None
+        sem = float(np.std(self.values, ddof=1)) / math.sqrt(self.n)
+        return float(stats.t.ppf((1 + CONFIDENCE) / 2, self.n - 1)) * sem
+
+
+@dataclass
+class Test:
+    """A significance test of one row against the baseline on one column; ``p`` is ``None`` (with ``reason``)
+    where no test applies."""
+    kind: Optional[str]
+    p: Optional[float]
+    reason: str = ''
+
+    def significant(self, alpha: float) -> bool:
+        """Whether the difference exceeds the noise at level ``alpha``."""
+        return self.p is not None and self.p < alpha
+
+
+def make_cell(runs: List[Run], metric: str) -> Cell:
+    """The cell of ``runs`` on ``metric``, runs ordered by seed."""
+    ordered = sorted(runs, key=lambda run: run.seed)
+    return Cell([run.record['metrics'][metric] for run in ordered], [run.seed for run in ordered])
+
+
+def pairs_by_seed(a: Cell, b: Cell) -> bool:
+    """Whether the runs of two cells pair by seed: each seed once in each, the same set of seeds."""
+    return len(set(a.seeds)) == a.n and len(set(b.seeds)) == b.n and set(a.seeds) == set(b.seeds)
+
+
+def compare_cells(cell: Cell, baseline: Cell) -> Test:
+    """A paired t-test where the runs pair by seed, else Welch's t-test (unequal variances)."""
+    if cell.n < 2 or baseline.n < 2:
+        return Test(None, None, 'no test: a row has a single run')
+    if pairs_by_seed(cell, baseline):
+        # both cells are ordered by seed, so equal positions are runs of one seed
+        kind, result = PAIRED, stats.ttest_rel(cell.values, baseline.values)
+    else:
+        kind, result = WELCH, stats.ttest_ind(cell.values, baseline.values, equal_var=False)
+    if math.isnan(result.pvalue):
+        return Test(kind, None, f'no test: {kind} is undefined without spread')
+    return Test(kind, float(result.pvalue))
