@@ -27,7 +27,8 @@ from mmssl.utils import BackboneWeights, LoadReport
 from .base import config_overrides
 
 __all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features', 'feature_source',
-           'feature_shapes', 'prepare_extraction', 'invalidate_folder']
+           'feature_shapes', 'prepare_extraction', 'invalidate_folder', 'build_extractor', 'extraction_amp',
+           'use_amp', 'add_amp_argument']
 
 SVM_SPLITS = ('trainval', 'test')
 
@@ -42,11 +43,14 @@ class FeatureExtractor(torch.nn.Module):
         data_preprocessor: config of the normalisation (ImageNet statistics by default).
         pooling: ``'benchmark'`` (the SVM / linear-probe pooling the tap declares, its ``'specified'`` pooling)
             or ``'global'`` (average over all positions: one value per channel, as kNN evaluation uses).
+        amp: run the backbone under bfloat16 autocast (on the CPU or a GPU); pooling and normalisation stay float32.
+            bfloat16 rather than float16: its float32 range cannot overflow in a deep, unnormalised stem.
     """
 
     def __init__(self, backbone: dict, layers: Sequence[str], data_preprocessor: Optional[dict] = None,
-                 pooling: str = 'benchmark'):
+                 pooling: str = 'benchmark', amp: bool = False):
         super().__init__()
+        self.amp = amp
         if pooling not in ('benchmark', 'global'):
             raise ValueError(f"pooling must be 'benchmark' or 'global', got {pooling!r}")
         self.layers = tuple(layers)
@@ -59,8 +63,39 @@ class FeatureExtractor(torch.nn.Module):
     @torch.no_grad()
     def forward(self, data: dict) -> Dict[str, torch.Tensor]:
         inputs = self.data_preprocessor(data)['inputs']
-        return {layer: l2_normalize(torch.flatten(pool(tap), 1))
-                for layer, pool, tap in zip(self.layers, self.pools, self.backbone(inputs))}
+        with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            taps = self.backbone(inputs)
+        return {layer: l2_normalize(torch.flatten(pool(tap.float()), 1))
+                for layer, pool, tap in zip(self.layers, self.pools, taps)}
+
+
+def extraction_amp(cfg) -> bool:
+    """Whether a benchmark config extracts under autocast (``extraction_amp = True``, or the ``--amp`` option);
+    anything but a bool is refused, naming the config."""
+    value = cfg.get('extraction_amp', False)
+    if not isinstance(value, bool):
+        raise ValueError(f'{cfg.filename}: extraction_amp must be True or False, got {value!r}')
+    return value
+
+
+def use_amp(cfg, amp: bool):
+    """``cfg`` with ``extraction_amp`` set when the command line asked for ``--amp``."""
+    if amp:
+        cfg.extraction_amp = True
+    return cfg
+
+
+def add_amp_argument(parser):
+    """``--amp``: feature extraction under bfloat16 autocast (a folder records its precision)."""
+    parser.add_argument('--amp', action='store_true', help='extract features with the backbone under bfloat16 '
+                        'autocast (faster on GPUs; the folder records it, so it is never mixed with float32 features)')
+    return parser
+
+
+def build_extractor(cfg, layers: Sequence[str], pooling: str = 'benchmark') -> FeatureExtractor:
+    """The :class:`FeatureExtractor` of a benchmark config: its backbone, data preprocessor and precision."""
+    return FeatureExtractor(cfg.model.backbone, layers, cfg.model.get('data_preprocessor'), pooling,
+                            amp=extraction_amp(cfg))
 
 
 def _build_loader(dataloader_cfg: dict, dataset=None) -> DataLoader:
@@ -184,7 +219,8 @@ def feature_source(cfg, weights: Union[BackboneWeights, str, None], splits: Sequ
     return dict(config=cfg.filename and osp.abspath(cfg.filename), **checkpoint_source(weights),
                 checkpoint_format=weights.layout, checkpoint_reading=reading_identity(weights),
                 **config_identity(cfg, [f'{split}_dataloader' for split in splits]), pooling=pooling,
-                cfg_options=config_overrides(cfg), **recorded)
+                precision='bfloat16-autocast' if extraction_amp(cfg) else 'float32', cfg_options=config_overrides(cfg),
+                **recorded)
 
 
 def extract_svm_features(cfg, weights: Union[BackboneWeights, str, None], out_dir: str,
@@ -218,7 +254,7 @@ def extract_svm_features(cfg, weights: Union[BackboneWeights, str, None], out_di
     """
     weights = as_weights(weights)
     source = source or feature_source(cfg, weights, splits)
-    extractor = FeatureExtractor(cfg.model.backbone, layers or cfg.layers, cfg.model.get('data_preprocessor'))
+    extractor = build_extractor(cfg, layers or cfg.layers)
     invalidate_folder(out_dir)
     report = weights.load_into(extractor.backbone)
     prepared = dict(prepared or {})

@@ -18,8 +18,8 @@ from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
 from .base import Benchmark
-from .feature_extraction import (FeatureExtractor, as_weights, extract_features, feature_source, invalidate_folder,
-                                 prepare_extraction)
+from .feature_extraction import (add_amp_argument, as_weights, build_extractor, extract_features, feature_source,
+                                 invalidate_folder, prepare_extraction, use_amp)
 from .svm import add_recompute_argument
 
 KNN_SPLITS = ('train', 'val')
@@ -70,12 +70,14 @@ class KNN(Benchmark):
     @classmethod
     def add_arguments(cls, parser):
         add_recompute_argument(parser)
+        add_amp_argument(parser)
 
     @classmethod
     def table_metrics(cls, metrics):
         return {name[:-len('/top1')]: value for name, value in metrics.items() if name.endswith('/top1')}
 
-    def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', recompute=False):
+    def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', recompute=False, amp=False):
+        use_amp(cfg, amp)
         ks, temperature = knn_settings(cfg)
         device = init_distributed(cfg, launcher)
         try:
@@ -120,8 +122,7 @@ class KNN(Benchmark):
         the report of the load)."""
         source = source or feature_source(cfg, weights, KNN_SPLITS, pooling='global')
         invalidate_folder(work_dir)
-        extractor = FeatureExtractor(cfg.model.backbone, [KNN_LAYER], cfg.model.get('data_preprocessor'),
-                                     pooling='global')
+        extractor = build_extractor(cfg, [KNN_LAYER], pooling='global')
         report = weights.load_into(extractor.backbone)
         datasets = {split: DATASETS.build(cfg[f'{split}_dataloader']['dataset']) for split in KNN_SPLITS}
         shapes = prepare_extraction(extractor, datasets, work_dir, device)

@@ -16,6 +16,7 @@ from mmssl.registry import BENCHMARKS
 from mmssl.utils import BackboneWeights
 
 from .base import config_overrides
+from .feature_extraction import add_amp_argument, use_amp
 from .svm import VOC07SVM, add_solver_arguments, ensure_features, int_at_least, load_layers, solver_of
 
 
@@ -119,6 +120,7 @@ class VOC07LowShotSVM(VOC07SVM):
     @classmethod
     def add_arguments(cls, parser):
         add_lowshot_arguments(parser)
+        add_amp_argument(parser)
 
     @classmethod
     def table_metrics(cls, metrics):
@@ -126,9 +128,10 @@ class VOC07LowShotSVM(VOC07SVM):
         return {name: value for name, value in metrics.items() if name in allowed}
 
     def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', layers=None, shots=None,
-            plot=None, recompute=False, **options):
+            plot=None, recompute=False, amp=False, **options):
         shots = shots or config_shots(cfg)  # a bad lowshot_shots fails here, before extraction
-        feature_dir = ensure_features(cfg, weights, work_dir, layers, pretrain_config, launcher, recompute)
+        feature_dir = ensure_features(use_amp(cfg, amp), weights, work_dir, layers, pretrain_config, launcher,
+                                      recompute)
         if not is_main_process():
             return {}
         results_dir = osp.join(work_dir, self.results_subdir)

@@ -26,7 +26,7 @@ from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
 from .base import config_overrides
-from .feature_extraction import FeatureExtractor, extract_svm_features, feature_source
+from .feature_extraction import add_amp_argument, build_extractor, extract_svm_features, feature_source, use_amp
 from .lowshot import VOC07LowShotSVM, lowshot_metrics, lowshot_summary, lowshot_table, plot_lowshot
 from .svm import FEATURES_DIR, add_solver_arguments, load_layers, solver_of
 
@@ -103,7 +103,7 @@ def read_places_list(dataset_cfg: dict) -> PlacesList:
 def layer_dims(cfg, layers: Sequence[str], dataset, index: int) -> Dict[str, int]:
     """Feature dimension of every layer: image ``index`` of ``dataset`` through the config's pipeline, backbone
     (untrained: only shapes matter) and pooling."""
-    extractor = FeatureExtractor(cfg.model.backbone, layers, cfg.model.get('data_preprocessor')).eval()
+    extractor = build_extractor(cfg, layers).eval()
     return {layer: int(features.shape[1]) for layer, features in extractor(pseudo_collate([dataset[index]])).items()}
 
 
@@ -193,10 +193,13 @@ class Places205LowShotSVM(VOC07LowShotSVM):
     @classmethod
     def add_arguments(cls, parser):
         add_places_lowshot_arguments(parser)
+        add_amp_argument(parser)
 
     def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', layers=None, shots=None,
             num_samples=LOWSHOT_NUM_SAMPLES, seed=0, samples=None, plot=None, solver='fast', costs=None,
-            device='cpu', n_jobs=-1, max_memory=DEFAULT_MAX_MEMORY, legacy_cost_selection=False, recompute=False):
+            device='cpu', n_jobs=-1, max_memory=DEFAULT_MAX_MEMORY, legacy_cost_selection=False, recompute=False,
+            amp=False):
+        use_amp(cfg, amp)
         costs = costs or cfg.get('lowshot_costs', PLACES_LOWSHOT_COSTS)
         svm_solver = solver_of(solver, SVMProtocol(costs=costs), device, n_jobs, max_memory)  # bad settings fail now
         train = read_places_list(cfg.trainval_dataloader.dataset)

@@ -28,8 +28,8 @@ from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
 from .base import Benchmark
-from .feature_extraction import (FeatureExtractor, extract_features, feature_source, invalidate_folder,
-                                 prepare_extraction)
+from .feature_extraction import (add_amp_argument, build_extractor, extract_features, feature_source, invalidate_folder,
+                                 prepare_extraction, use_amp)
 from .svm import add_recompute_argument
 
 PROBE_SPLITS = ('train', 'val')
@@ -137,13 +137,16 @@ class Probe(Benchmark):
     def add_arguments(cls, parser):
         parser.add_argument('--device', default='cpu', help='torch device of the L-BFGS solver, e.g. cuda')
         add_recompute_argument(parser)
+        add_amp_argument(parser)
 
     @classmethod
     def table_metrics(cls, metrics):
         return {name.split('/')[0]: value for name, value in metrics.items()
                 if name.endswith('/top1') or name.endswith('/mAP')}
 
-    def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', device='cpu', recompute=False):
+    def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', device='cpu', recompute=False,
+            amp=False):
+        use_amp(cfg, amp)
         settings = probe_settings(cfg)
         train_labels, classes = dataset_labels(cfg.train_dataloader)
         val_labels, _ = dataset_labels(cfg.val_dataloader)
@@ -175,8 +178,7 @@ class Probe(Benchmark):
         """Write both splits' features of the config's taps (the free space of both checked first), then
         ``meta.json`` (last: it marks a complete folder; ``source``, the folder's identity, and the load report)."""
         invalidate_folder(feature_dir)  # before the load: a failed re-extraction leaves no complete-looking folder
-        extractor = FeatureExtractor(cfg.model.backbone, settings['taps'], cfg.model.get('data_preprocessor'),
-                                     pooling=settings['pooling'])
+        extractor = build_extractor(cfg, settings['taps'], pooling=settings['pooling'])
         report = weights.load_into(extractor.backbone)
         datasets = {split: DATASETS.build(cfg[f'{split}_dataloader']['dataset']) for split in PROBE_SPLITS}
         shapes = prepare_extraction(extractor, datasets, feature_dir, device)

@@ -25,7 +25,7 @@ from mmssl.registry import BENCHMARKS
 from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
 from .base import Benchmark, config_overrides
-from .feature_extraction import extract_svm_features, feature_source
+from .feature_extraction import add_amp_argument, extract_svm_features, feature_source, use_amp
 
 FEATURES_DIR = 'features'
 
@@ -190,14 +190,16 @@ class VOC07SVM(Benchmark):
     @classmethod
     def add_arguments(cls, parser):
         add_solver_arguments(parser)
+        add_amp_argument(parser)
 
     @classmethod
     def record_path(cls, work_dir: str) -> str:
         return osp.join(work_dir, cls.results_subdir, cls.record_file())
 
     def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', layers=None, recompute=False,
-            **solver):
-        feature_dir = ensure_features(cfg, weights, work_dir, layers, pretrain_config, launcher, recompute)
+            amp=False, **solver):
+        feature_dir = ensure_features(use_amp(cfg, amp), weights, work_dir, layers, pretrain_config, launcher,
+                                      recompute)
         if not is_main_process():
             return {}
         results = self.run_on_features(feature_dir, osp.join(work_dir, self.results_subdir), layers,

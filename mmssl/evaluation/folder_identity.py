@@ -10,7 +10,7 @@ A folder's identity, written into the ``source`` of its ``meta.json`` at extract
   (``config_parts``: the backbone, the data preprocessor and the data set - pipeline included - of every extracted
   split; ``config_sha256`` hashes them as canonical JSON);
 - ``data_files``: the sha256 of every list / annotation file those data sets read (the images are not hashed);
-- the ``pooling``.
+- the ``pooling`` and the ``precision`` of the extraction (``float32`` or ``bfloat16-autocast``).
 
 The layers are not part of it: a folder serves any of the layers it holds (the features of a layer do not depend
 on which others were extracted), as a Places205 low-shot folder serves any samples whose images it holds.
@@ -24,7 +24,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from mmssl.constants import VOC_CLASSES
 
 #: Identity fields besides the weights, with how a refusal names them.
-IDENTITY_FIELDS = ('checkpoint_reading', 'config', 'config_sha256', 'data_files', 'pooling')
+IDENTITY_FIELDS = ('checkpoint_reading', 'config', 'config_sha256', 'data_files', 'pooling', 'precision')
 _SHOWN_DIFFERENCES = 5  # differing config keys / files a message spells out
 _READING_FLAGS = (('checkpoint_format', '--checkpoint-format'), ('prefix', '--checkpoint-prefix'),
                   ('key_path', '--checkpoint-key'))
@@ -240,6 +240,10 @@ def identity_differences(old: dict, new: dict) -> List[str]:
         problems += file_differences(old.get('data_files'), new.get('data_files') or {})
     if old.get('pooling') != new.get('pooling'):
         problems.append(f'pooling {old.get("pooling")!r} when extracted, {new.get("pooling")!r} now')
+    # Folders written before the precision was recorded hold float32 features.
+    old_precision, new_precision = old.get('precision', 'float32'), new.get('precision', 'float32')
+    if old_precision != new_precision:
+        problems.append(f'precision {old_precision!r} when extracted, {new_precision!r} now')
     return problems
 
 

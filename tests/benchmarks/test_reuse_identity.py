@@ -9,32 +9,12 @@ import numpy as np
 import pytest
 import torch
 from builders.checkpoints import save_resnet_checkpoint
-from builders.datasets import make_voc07
 from builders.fashion_mnist import make_fashion_mnist
-from builders.reuse_inputs import rewrite_list_same_length, save_two_weight_sets
+from builders.reuse_inputs import FMNIST_SVM, rewrite_list_same_length, save_two_weight_sets, svm_args, voc_tree
 
 from mmssl.benchmarks import cli
 
-FMNIST_SVM = 'configs/benchmarks/classification/fashion_mnist/resnet18_svm_voc07_fmnist-demo.py'
 KNN_DEMO = 'configs/benchmarks/classification/fashion_mnist/resnet18_knn_fmnist-demo.py'
-CLASSES = ['tshirt', 'trouser', 'pullover']
-# Options of each SVM benchmark that keep a run on a dozen images short (and the low-shot pools legal).
-OWN_OPTIONS = dict(svm=['--costs', '0.1,1'],
-                   lowshot=['--costs', '0.1,1', '--shots', '2', '--num-samples', '2', '--allow-small-pools'])
-
-
-def svm_args(repo_root, benchmark, checkpoint, work_dir, data_root, *extra, test_root=None):
-    """The demo SVM config on a tiny VOC07 tree (the test split's tree may be another one)."""
-    return [str(repo_root / FMNIST_SVM), str(checkpoint), '--work-dir', str(work_dir), '--layers', 'feature5',
-            *OWN_OPTIONS[benchmark], *extra, '--cfg-options',
-            f'trainval_dataloader.dataset.data_root={data_root}', 'trainval_dataloader.num_workers=0',
-            f'test_dataloader.dataset.data_root={test_root or data_root}', 'test_dataloader.num_workers=0',
-            f'trainval_dataloader.dataset.metainfo.classes={CLASSES}',
-            f'test_dataloader.dataset.metainfo.classes={CLASSES}']
-
-
-def voc_tree(root, seed):
-    return make_voc07(str(root), classes=CLASSES, trainval=9, test=6, seed=seed)['data_root']
 
 
 def files_of(work_dir):

@@ -1,9 +1,32 @@
 """Inputs that differ from each other in one thing a feature folder is reused for: a checkpoint holding two weight
-sets (read with ``--checkpoint-key``), two VOC07 trees, an image list rewritten with other images of its length."""
+sets (read with ``--checkpoint-key``), two VOC07 trees, an image list rewritten with other images of its length;
+the command line of the demo SVM config on such a tree."""
 import os.path as osp
 from typing import List
 
+from builders.datasets import make_voc07
 from builders.files import write_lines
+
+FMNIST_SVM = 'configs/benchmarks/classification/fashion_mnist/resnet18_svm_voc07_fmnist-demo.py'
+CLASSES = ['tshirt', 'trouser', 'pullover']
+# Options of each SVM benchmark that keep a run on a dozen images short (and the low-shot pools legal).
+OWN_OPTIONS = dict(svm=['--costs', '0.1,1'],
+                   lowshot=['--costs', '0.1,1', '--shots', '2', '--num-samples', '2', '--allow-small-pools'])
+
+
+def svm_args(repo_root, benchmark, checkpoint, work_dir, data_root, *extra, test_root=None):
+    """The demo SVM config on a tiny VOC07 tree (the test split's tree may be another one)."""
+    return [str(repo_root / FMNIST_SVM), str(checkpoint), '--work-dir', str(work_dir), '--layers', 'feature5',
+            *OWN_OPTIONS[benchmark], *extra, '--cfg-options',
+            f'trainval_dataloader.dataset.data_root={data_root}', 'trainval_dataloader.num_workers=0',
+            f'test_dataloader.dataset.data_root={test_root or data_root}', 'test_dataloader.num_workers=0',
+            f'trainval_dataloader.dataset.metainfo.classes={CLASSES}',
+            f'test_dataloader.dataset.metainfo.classes={CLASSES}']
+
+
+def voc_tree(root, seed):
+    """A VOC07 tree of the three classes (9 trainval, 6 test images); returns its data root."""
+    return make_voc07(str(root), classes=CLASSES, trainval=9, test=6, seed=seed)['data_root']
 
 
 def save_two_weight_sets(path, depth: int = 18) -> str:
