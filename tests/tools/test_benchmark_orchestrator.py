@@ -308,3 +308,42 @@ def test_records_of_a_work_dir_that_are_not_a_suites_are_refused_naming_the_file
     (tmp_path / 'records.json').write_text('{"rows": {"a": {"svm": [{"metrics": {}}]}}}')
     with pytest.raises(ValueError, match=f'{tmp_path / "records.json"} is not the records of a suite run'):
         benchmark_suite.read_suite_records(str(tmp_path))
+
+
+@pytest.mark.slow
+def test_a_suite_refuses_features_of_another_data_set_then_recomputes_them(tmp_path, run_tool, repo_root):
+    from builders.reuse_inputs import CLASSES, FMNIST_SVM, voc_tree
+
+    checkpoint = save_random_resnet18(tmp_path / 'pretrain.pth', seed=1)
+    work, suite_file = tmp_path / 'work', tmp_path / 'suite.yml'
+
+    def write_suite(test_root):
+        cfg_options = {'trainval_dataloader.dataset.data_root': first_root, 'trainval_dataloader.num_workers': 0,
+                       'test_dataloader.dataset.data_root': test_root, 'test_dataloader.num_workers': 0,
+                       'trainval_dataloader.dataset.metainfo.classes': CLASSES,
+                       'test_dataloader.dataset.metainfo.classes': CLASSES}
+        entry = dict(config=str(repo_root / FMNIST_SVM), args=['--costs', '0.1,1', '--layers', 'feature5'],
+                     cfg_options=cfg_options)
+        suite_file.write_text(yaml.safe_dump(dict(svm=entry)))
+
+    def suite(*extra, expect_ok=True):
+        return run_tool('benchmarks/run_suite.py', RELLOC_DEMO, checkpoint, '--benchmarks', 'svm', '--suite',
+                        suite_file, '--work-dir', work, *extra, process=True, expect_ok=expect_ok)
+
+    first_root, other_root = voc_tree(tmp_path / 'voc', seed=0), voc_tree(tmp_path / 'other', seed=1)
+    write_suite(first_root)
+    suite()
+    write_suite(other_root)  # the same checkpoint and work dir, the test split from another tree
+    refused = suite(expect_ok=False)
+    assert refused.returncode != 0
+    assert (f"config test_dataloader.dataset.data_root: '{first_root}' when extracted, '{other_root}' now"
+            in refused.stdout + refused.stderr)
+    suite('--recompute')
+    recomputed = json.loads((work / 'records.json').read_text())['rows']
+    run_tool('benchmarks/run_suite.py', RELLOC_DEMO, checkpoint, '--benchmarks', 'svm', '--suite', suite_file,
+             '--work-dir', tmp_path / 'clean', process=True)
+    clean = json.loads((tmp_path / 'clean' / 'records.json').read_text())['rows']
+    (row, ), (clean_row, ) = recomputed.values(), clean.values()
+    assert len(row['svm']) == 1  # the recomputed record replaced the first one
+    assert row['svm'][0]['metrics'] == clean_row['svm'][0]['metrics']
+    assert row['svm'][0]['extra']['cfg_options']['test_dataloader.dataset.data_root'] == other_root
