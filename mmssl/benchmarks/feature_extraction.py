@@ -28,7 +28,7 @@ from .base import config_overrides
 
 __all__ = ['FeatureExtractor', 'extract_features', 'extract_split', 'extract_svm_features', 'feature_source',
            'feature_shapes', 'prepare_extraction', 'invalidate_folder', 'build_extractor', 'extraction_amp',
-           'use_amp', 'add_amp_argument']
+           'use_amp', 'add_amp_argument', 'extract_feature_splits']
 
 SVM_SPLITS = ('trainval', 'test')
 
@@ -181,6 +181,25 @@ def invalidate_folder(out_dir: str) -> None:
     half-rewritten features, or for old ones once their extraction was asked for again."""
     if is_main_process() and osp.exists(osp.join(out_dir, META_FILE)):
         os.remove(osp.join(out_dir, META_FILE))
+
+
+def extract_feature_splits(cfg, weights: BackboneWeights, out_dir: str, layers: Sequence[str], splits: Sequence[str],
+                           source: dict, pooling: str = 'benchmark', device: str = 'cpu') -> None:
+    """Extract the features of ``splits`` (``{split}_dataloader`` of ``cfg``) into ``out_dir``, the free space of
+    all checked first, then write ``meta.json`` last (it marks a complete folder): ``source``, the folder's
+    identity (:func:`feature_source`), with the report of the load. Features only: the labels stay in the data sets
+    (the kNN and probe folders)."""
+    invalidate_folder(out_dir)  # before the load: a failed re-extraction leaves no complete-looking folder
+    extractor = build_extractor(cfg, layers, pooling)
+    report = weights.load_into(extractor.backbone)
+    datasets = {split: DATASETS.build(cfg[f'{split}_dataloader']['dataset']) for split in splits}
+    shapes = prepare_extraction(extractor, datasets, out_dir, device)
+    for split, dataset in datasets.items():
+        extract_features(extractor, cfg[f'{split}_dataloader'], out_dir, split, device, dataset, shapes[split])
+    if is_main_process():
+        write_meta(out_dir, datasets[splits[0]].metainfo['classes'], list(layers),
+                   dict(source, checkpoint_load=report.to_record()))
+    barrier()
 
 
 def extract_split(extractor: FeatureExtractor, dataloader_cfg: dict, split: str, out_dir: str,

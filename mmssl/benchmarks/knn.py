@@ -8,18 +8,17 @@ from typing import Optional
 
 import numpy as np
 import torch
-from mmengine.dist import barrier, is_main_process
+from mmengine.dist import is_main_process
 
 from mmssl.constants import KNN_KS, KNN_TEMPERATURE
 from mmssl.evaluation import knn_classify
-from mmssl.evaluation.feature_folder import ensure_feature_folder, feature_path, open_features, read_meta, write_meta
+from mmssl.evaluation.feature_folder import ensure_feature_folder, feature_path, open_features, read_meta
 from mmssl.evaluation.folder_identity import identity_record
 from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
 from .base import Benchmark
-from .feature_extraction import (add_amp_argument, as_weights, build_extractor, extract_features, feature_source,
-                                 invalidate_folder, prepare_extraction, use_amp)
+from .feature_extraction import add_amp_argument, as_weights, extract_feature_splits, feature_source, use_amp
 from .svm import add_recompute_argument
 
 KNN_SPLITS = ('train', 'val')
@@ -121,14 +120,4 @@ class KNN(Benchmark):
         (the mark of a complete folder: ``source``, the folder's identity, default :func:`feature_source`, and
         the report of the load)."""
         source = source or feature_source(cfg, weights, KNN_SPLITS, pooling='global')
-        invalidate_folder(work_dir)
-        extractor = build_extractor(cfg, [KNN_LAYER], pooling='global')
-        report = weights.load_into(extractor.backbone)
-        datasets = {split: DATASETS.build(cfg[f'{split}_dataloader']['dataset']) for split in KNN_SPLITS}
-        shapes = prepare_extraction(extractor, datasets, work_dir, device)
-        for split, dataset in datasets.items():
-            extract_features(extractor, cfg[f'{split}_dataloader'], work_dir, split, device, dataset, shapes[split])
-        if is_main_process():
-            write_meta(work_dir, datasets['train'].metainfo['classes'], [KNN_LAYER],
-                       dict(source, checkpoint_load=report.to_record()))
-        barrier()
+        extract_feature_splits(cfg, weights, work_dir, [KNN_LAYER], KNN_SPLITS, source, 'global', device)

@@ -14,13 +14,13 @@ import os.path as osp
 from typing import Dict, Optional
 
 import numpy as np
-from mmengine.dist import barrier, is_main_process
+from mmengine.dist import is_main_process
 from mmengine.logging import MMLogger
 from mmengine.utils import ProgressBar
 
 from mmssl.constants import LAYERS
 from mmssl.evaluation.feature_folder import (ensure_feature_folder, feature_path, open_features, read_meta,
-                                             weights_identity, write_meta)
+                                             weights_identity)
 from mmssl.evaluation.folder_identity import identity_record
 from mmssl.evaluation.probes import (SELECTIONS, check_costs, fit_logistic, heldout_split, probe_metrics, probe_scores,
                                      select_cost)
@@ -28,8 +28,7 @@ from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
 from .base import Benchmark
-from .feature_extraction import (add_amp_argument, build_extractor, extract_features, feature_source, invalidate_folder,
-                                 prepare_extraction, use_amp)
+from .feature_extraction import add_amp_argument, extract_feature_splits, feature_source, use_amp
 from .svm import add_recompute_argument
 
 PROBE_SPLITS = ('train', 'val')
@@ -177,17 +176,8 @@ class Probe(Benchmark):
                 device: str = 'cpu') -> None:
         """Write both splits' features of the config's taps (the free space of both checked first), then
         ``meta.json`` (last: it marks a complete folder; ``source``, the folder's identity, and the load report)."""
-        invalidate_folder(feature_dir)  # before the load: a failed re-extraction leaves no complete-looking folder
-        extractor = build_extractor(cfg, settings['taps'], pooling=settings['pooling'])
-        report = weights.load_into(extractor.backbone)
-        datasets = {split: DATASETS.build(cfg[f'{split}_dataloader']['dataset']) for split in PROBE_SPLITS}
-        shapes = prepare_extraction(extractor, datasets, feature_dir, device)
-        for split, dataset in datasets.items():
-            extract_features(extractor, cfg[f'{split}_dataloader'], feature_dir, split, device, dataset, shapes[split])
-        if is_main_process():
-            write_meta(feature_dir, datasets['train'].metainfo['classes'], settings['taps'],
-                       dict(source, checkpoint_load=report.to_record()))
-        barrier()
+        extract_feature_splits(cfg, weights, feature_dir, settings['taps'], PROBE_SPLITS, source, settings['pooling'],
+                               device)
 
     def fit_grid(self, feature_dir: str, grid_dir: str, labels: Dict[str, np.ndarray], classes: list, settings: dict,
                  rows: Optional[tuple], device: str = 'cpu', recompute: bool = False) -> tuple:

@@ -2,26 +2,10 @@
 # the scale of the kNN demo. feature4 and feature5 globally average-pooled and L2-normalised, extracted once; C
 # chosen per tap on a seeded, class-balanced 10 % of train, refitted on all of train, reported on val.
 # python -m mmssl.benchmarks probe CONFIG CHECKPOINT
-# The data set this benchmark evaluates on (model-zoo tables, result records).
-dataset_name = 'Fashion-MNIST'
+_base_ = ['../../../_base_/datasets/fashion-mnist_frozen-eval-demo.py']
 model = dict(
     backbone=dict(type='ResNet', depth=18, norm_cfg=dict(type='BN')),
     data_preprocessor=dict(type='SelfSupDataPreprocessor'))
 # A short grid (7 points, a decade apart) for a CPU; the protocol config keeps DINOv2's 45 points.
 probe = dict(taps=['feature4', 'feature5'], pooling='global', costs=dict(log10_start=-2, log10_stop=4, num=7),
              heldout=dict(size=0.1, seed=0), selection='heldout', refit=True, max_iter=1000, tol=1e-8)
-
-data_root = 'data/fashion_mnist/'
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=32, edge='short'),
-    dict(type='PackInputs'),
-]
-train_dataloader = dict(
-    batch_size=128, num_workers=2,
-    dataset=dict(type='ImageList', data_root=data_root, ann_file='meta/train.txt', with_label=True,
-                 pipeline=test_pipeline))
-val_dataloader = dict(
-    batch_size=128, num_workers=2,
-    dataset=dict(type='ImageList', data_root=data_root, ann_file='meta/val.txt', with_label=True,
-                 pipeline=test_pipeline))
