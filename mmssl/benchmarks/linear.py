@@ -16,6 +16,7 @@ from mmengine.dist import is_main_process
 
 from mmssl.constants import LAYERS, RANDOM_INIT_SEED
 from mmssl.engine.train import add_train_options, apply_train_options, split_timing, train
+from mmssl.models.heads.multi_cls_head import lr_grid_custom_keys
 from mmssl.registry import BENCHMARKS
 from mmssl.utils.checkpoint import BackboneWeights, read_load_report
 
@@ -53,6 +54,25 @@ def set_backbone_checkpoint(cfg: Config, checkpoint: Union[BackboneWeights, str,
     backbone.init_cfg = dict(type='Pretrained', checkpoint=checkpoint, checkpoint_format=checkpoint_format,
                              prefix=prefix or own.get('prefix'), key_path=key_path or own.get('key_path'),
                              **reported)
+    return cfg
+
+
+def add_lr_grid_param_groups(cfg: Config) -> Config:
+    """Give the heads of ``cfg.model.head.lr_grid`` (a :class:`MultiClsHead` grid of lr multipliers) their
+    learning rates: the grid's ``custom_keys`` are added to ``cfg.optim_wrapper.paramwise_cfg``, before the Runner
+    builds the optimizer. Keys the config already sets must agree; without a grid ``cfg`` is unchanged."""
+    lr_grid = cfg.model.get('head', {}).get('lr_grid')
+    if not lr_grid:
+        return cfg
+    paramwise = dict(cfg.optim_wrapper.get('paramwise_cfg') or {})
+    custom_keys = dict(paramwise.get('custom_keys') or {})
+    for key, options in lr_grid_custom_keys(lr_grid).items():
+        given = custom_keys.get(key)
+        if given is not None and dict(given) != options:
+            raise ValueError(f'optim_wrapper.paramwise_cfg.custom_keys[{key!r}] is {dict(given)}, but '
+                             f'model.head.lr_grid {list(lr_grid)} needs {options}')
+        custom_keys[key] = options
+    cfg.optim_wrapper.paramwise_cfg = dict(paramwise, custom_keys=custom_keys)
     return cfg
 
 
@@ -97,6 +117,7 @@ class LinearEval(Benchmark):
     def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', resume=None, amp=False,
             auto_scale_lr=False, no_validate=False, check_images=False):
         apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher, check_images)
+        add_lr_grid_param_groups(cfg)
         logged, load_report = train_with_load_report(cfg, weights)
         metrics, timing = split_timing(logged)
         self.write_record(cfg.work_dir, metrics, cfg, weights, load_report, pretrain_config=pretrain_config,

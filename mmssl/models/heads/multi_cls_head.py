@@ -1,4 +1,4 @@
-from typing import Dict, Mapping, Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -9,6 +9,43 @@ from torch import nn
 from mmssl.registry import MODELS
 
 from ..utils.taps import Tap
+
+
+def grid_head_name(name: str, lr_mult: float) -> str:
+    """Name of the head of ``name`` (a tap or ``avgpool``) at learning-rate multiplier ``lr_mult`` of a grid: the
+    plain name at 1 (the config's own lr, the fixed protocol), ``<name>@lrx<lr_mult>`` otherwise."""
+    return name if lr_mult == 1 else f'{name}@lrx{lr_mult:g}'
+
+
+def _module_key(head_name: str) -> str:
+    # A module name may not contain '.', which a multiplier such as 0.1 brings.
+    return head_name.replace('.', '_')
+
+
+def check_lr_grid(lr_grid: Sequence[float]) -> Tuple[float, ...]:
+    """``lr_grid`` as a tuple, refused unless it holds distinct positive multipliers that include 1."""
+    grid = tuple(lr_grid)
+    if not all(isinstance(mult, (int, float)) and not isinstance(mult, bool) and mult > 0 for mult in grid):
+        raise ValueError(f'MultiClsHead: lr_grid must hold positive learning-rate multipliers, got {list(grid)}')
+    if 1 not in grid:
+        raise ValueError(f"MultiClsHead: lr_grid must contain 1 (the config's own lr, the fixed protocol), "
+                         f'got {list(grid)}')
+    names = [grid_head_name('', mult) for mult in grid]
+    if len(set(names)) != len(names):
+        raise ValueError(f'MultiClsHead: lr_grid multipliers must be distinct, got {list(grid)}')
+    return grid
+
+
+def lr_grid_custom_keys(lr_grid: Sequence[float]) -> Dict[str, dict]:
+    """The ``optim_wrapper.paramwise_cfg.custom_keys`` that give every head of ``lr_grid`` its learning rate.
+
+    One key per multiplier other than 1, matching the parameters of the heads at that multiplier on every tap
+    (``head.heads.feature5@lrx0_1.fc.weight``; the trailing dot keeps ``@lrx1`` from matching ``@lrx10``). The
+    optimizer then holds each head's parameters in their own groups, with their own momentum buffers, and the
+    schedulers scale every group's lr by the same factor: each head trains as it would alone at that lr.
+    """
+    return {f'{_module_key(grid_head_name("", mult))}.': dict(lr_mult=mult)
+            for mult in check_lr_grid(lr_grid) if mult != 1}
 
 
 class LinearProbe(nn.Module):
@@ -67,6 +104,12 @@ class MultiClsHead(BaseModule):
         pool_type: ``'specified'`` (exact protocol pooling) or ``'adaptive'`` (same output sizes, any input).
         with_avgpool_head: add an ``avgpool`` head: global average pool of the last map → Linear.
         norm_cfg: norm of every tap head, built with the tap's channel count; ``None`` for none.
+        lr_grid: learning-rate multipliers of the config's lr (``None``: one head per tap). Every head is built
+            once per multiplier, all reading the same frozen forward; the head at 1 keeps the plain name, the
+            others are named ``<tap>@lrx<mult>`` (:func:`grid_head_name`). The multipliers reach the optimizer
+            through ``paramwise_cfg.custom_keys`` (:func:`lr_grid_custom_keys`; the ``linear`` benchmark adds
+            them). The grid heads leave the global random stream as it is without a grid and start from their
+            plain head's weights, so a grid point starts where its single-point run starts.
     """
 
     def __init__(self,
@@ -76,8 +119,10 @@ class MultiClsHead(BaseModule):
                  pool_type: str = 'specified',
                  with_avgpool_head: bool = True,
                  norm_cfg: Optional[dict] = dict(type='BN', momentum=0.1, affine=False),
+                 lr_grid: Optional[Sequence[float]] = None,
                  init_cfg: Optional[dict] = dict(type='Normal', std=0.01, layer='Linear')):
         super().__init__(init_cfg=init_cfg)
+        self.lr_grid = (1, ) if lr_grid is None else check_lr_grid(lr_grid)
         if not taps:
             raise ValueError('MultiClsHead needs the taps of its inputs (taps=backbone.out_taps); ImageClassifier '
                              'passes them when the head config gives none')
@@ -87,22 +132,50 @@ class MultiClsHead(BaseModule):
             raise ValueError(f'MultiClsHead: head names must be distinct (avgpool included), got taps {names}')
         self.num_classes = num_classes  # checked against the training labels before training (DataCheckHook)
         self.heads = nn.ModuleDict()
-        for tap in self.taps:
-            self.heads[tap.name] = LinearProbe(tap.pooling(pool_type), tap.channels,
-                                               tap.pooled_dim(in_size, pool_type), num_classes, norm_cfg=norm_cfg)
-        if with_avgpool_head:
-            self.heads['avgpool'] = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1),
-                                                  nn.Linear(self.taps[-1].channels, num_classes))
+        # Plain heads first, in the order of a run without a grid; the grid's extra heads draw their
+        # construction-time init from a forked generator, so the global random stream is the same as without one.
+        for mult in sorted(self.lr_grid, key=lambda mult: mult != 1):
+            with torch.random.fork_rng(devices=[], enabled=mult != 1):
+                for tap in self.taps:
+                    self.heads[_module_key(grid_head_name(tap.name, mult))] = LinearProbe(
+                        tap.pooling(pool_type), tap.channels, tap.pooled_dim(in_size, pool_type), num_classes,
+                        norm_cfg=norm_cfg)
+                if with_avgpool_head:
+                    self.heads[_module_key(grid_head_name('avgpool', mult))] = nn.Sequential(
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(self.taps[-1].channels, num_classes))
+
+    def head_names(self, base: str) -> List[str]:
+        """The names of the heads of ``base`` (a tap or ``avgpool``), one per grid point, in grid order."""
+        return [grid_head_name(base, mult) for mult in self.lr_grid]
+
+    def init_weights(self):
+        """Initialise the plain heads as ``init_cfg`` says, then start every grid head from its plain head's
+        weights (the grid heads are set aside meanwhile, so that the init draws the same numbers as without a grid).
+        """
+        if self.is_init:
+            return super().init_weights()  # mmengine skips a second call; trained grid heads must stay
+        bases = [tap.name for tap in self.taps] + (['avgpool'] if 'avgpool' in self.heads else [])
+        grid_heads = {key: module for key, module in self.heads.items() if key not in bases}
+        for key in grid_heads:
+            del self.heads[key]
+        try:
+            super().init_weights()
+        finally:
+            self.heads.update(grid_heads)
+        for base in bases:
+            for name in self.head_names(base):
+                if name != base:
+                    self.heads[_module_key(name)].load_state_dict(self.heads[base].state_dict())
 
     def forward(self, feats: Sequence[torch.Tensor]) -> Dict[str, torch.Tensor]:
         if len(feats) != len(self.taps):
             names = ', '.join(tap.name for tap in self.taps)
             raise ValueError(f'MultiClsHead expects {len(self.taps)} feature maps (taps {names}), '
                              f'got {len(feats)}; match the backbone out_indices')
-        logits = {tap.name: self.heads[tap.name](x) for tap, x in zip(self.taps, feats)}
+        inputs = [(tap.name, x) for tap, x in zip(self.taps, feats)]
         if 'avgpool' in self.heads:
-            logits['avgpool'] = self.heads['avgpool'](feats[-1])
-        return logits
+            inputs.append(('avgpool', feats[-1]))
+        return {name: self.heads[_module_key(name)](x) for base, x in inputs for name in self.head_names(base)}
 
     def loss(self, feats: Sequence[torch.Tensor], labels: torch.Tensor) -> dict:
         # mmengine sums every "loss*" entry into the total it back-propagates; each head's term only reaches
