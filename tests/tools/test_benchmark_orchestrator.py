@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from builders import REPO_ROOT as REPO
 from builders.fashion_mnist import FASHION_MNIST_DIR, make_fashion_mnist
 
 from mmssl.benchmarks import suite as benchmark_suite
@@ -13,7 +14,6 @@ from mmssl.benchmarks.base import default_work_dir
 from mmssl.benchmarks.tables import record_to_result
 from mmssl.models import ResNet
 
-REPO = Path(__file__).resolve().parents[2]
 DEMO_SUITE = REPO / 'configs' / 'benchmarks' / 'suites' / 'resnet18_fmnist-demo.yml'
 RELLOC_DEMO = 'configs/selfsup/relative_loc/relative-loc_resnet18_1xb32-300it_fmnist-demo.py'
 FMNIST_KNN = 'configs/benchmarks/classification/fashion_mnist/resnet18_knn_fmnist-demo.py'

@@ -2,18 +2,17 @@
 import json
 import os
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from builders import REPO_ROOT as REPO
 from builders.checkpoints import save_resnet_checkpoint
 from builders.datasets import make_voc07
 
 from mmssl.benchmarks.records import read_result
 from mmssl.utils import setup_runtime
 
-REPO = Path(__file__).resolve().parents[2]
 TOOLS = 'benchmarks/classification'
 MHEAD_DEMO = REPO / 'configs/benchmarks/classification/fashion_mnist/resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py'
 KNN_DEMO = REPO / 'configs/benchmarks/classification/fashion_mnist/resnet18_knn_fmnist-demo.py'

@@ -7,10 +7,10 @@ Overrides only shrink what makes a step slow on a CPU (image scales, proposals, 
 """
 import os.path as osp
 import re
-from pathlib import Path
 
 import pytest
 import torch
+from builders import REPO_ROOT as REPO
 from builders.dense_datasets import make_cityscapes, make_coco_instances, make_voc12aug, make_voc0712
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
@@ -21,7 +21,6 @@ from mmssl.benchmarks.records import read_result
 from mmssl.registry import MODELS as MMSSL_MODELS
 from mmssl.utils import BackboneWeights, CheckpointMismatchError, convert_sync_bn_cfg, register_all_modules
 
-REPO = Path(__file__).resolve().parents[2]
 CONFIG_ROOT = REPO / 'configs' / 'benchmarks'
 TOOLS = REPO / 'tools' / 'benchmarks'
 PRETRAIN_CONFIG = 'configs/selfsup/relative_loc/relative-loc_resnet50_8xb64-steplr-70e_in1k.py'

@@ -1,16 +1,16 @@
 import pickle
 import runpy
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 import torchvision
+from builders import REPO_ROOT
 
 from mmssl.models import ResNet
 from mmssl.utils.resnet_keys import detectron2_to_resnet
 
-TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'model_converters'
+TOOLS = REPO_ROOT / 'tools' / 'model_converters'
 
 
 def run_tool(name, *args):

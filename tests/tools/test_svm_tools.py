@@ -1,11 +1,11 @@
 """The SVM command-line tools over feature folders, and the checkpoint-to-table wrapper end to end."""
 import json
 import os.path as osp
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from builders import REPO_ROOT as REPO
 from builders.fashion_mnist import FASHION_MNIST_DIR, make_fashion_mnist
 from builders.feature_folders import write_split
 
@@ -14,7 +14,6 @@ from mmssl.evaluation.svm import write_meta
 from mmssl.evaluation.svm._synthetic import make_voc_like_features
 from mmssl.models import ResNet
 
-REPO = Path(__file__).resolve().parents[2]
 SVM_TOOLS = 'benchmarks/classification/svm_voc07'
 FMNIST_SVM = 'configs/benchmarks/classification/fashion_mnist/resnet18_svm_voc07_fmnist-demo.py'
 CLASSES = ['a', 'b', 'c']
