@@ -19,7 +19,6 @@ from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
 from .base import Benchmark
 from .feature_extraction import add_amp_argument, as_weights, extract_feature_splits, feature_source, use_amp
-from .svm import add_recompute_argument
 
 KNN_SPLITS = ('train', 'val')
 KNN_LAYER = 'feature5'
@@ -68,7 +67,6 @@ class KNN(Benchmark):
 
     @classmethod
     def add_arguments(cls, parser):
-        add_recompute_argument(parser)
         add_amp_argument(parser)
 
     @classmethod

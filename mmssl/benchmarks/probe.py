@@ -29,7 +29,6 @@ from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
 
 from .base import Benchmark
 from .feature_extraction import add_amp_argument, extract_feature_splits, feature_source, use_amp
-from .svm import add_recompute_argument
 
 PROBE_SPLITS = ('train', 'val')
 FEATURES_DIR = 'features'
@@ -135,7 +134,6 @@ class Probe(Benchmark):
     @classmethod
     def add_arguments(cls, parser):
         parser.add_argument('--device', default='cpu', help='torch device of the L-BFGS solver, e.g. cuda')
-        add_recompute_argument(parser)
         add_amp_argument(parser)
 
     @classmethod
