@@ -11,9 +11,12 @@ from mmssl.registry import MODELS
 from ..utils.taps import Tap
 
 
-def grid_head_name(name: str, lr_mult: float) -> str:
-    """Name of the head of ``name`` (a tap or ``avgpool``) at learning-rate multiplier ``lr_mult`` of a grid: the
-    plain name at 1 (the config's own lr, the fixed protocol), ``<name>@lrx<lr_mult>`` otherwise."""
+def grid_head_name(name: str, lr_mult: float, wd_mult: float = 1) -> str:
+    """Name of the head of ``name`` (a tap or ``avgpool``) at learning-rate multiplier ``lr_mult`` and weight-decay
+    multiplier ``wd_mult`` of a grid: the plain name at (1, 1) (the config's own lr and weight decay, the fixed
+    protocol), ``<name>@lrx<lr_mult>`` at another lr, ``<name>@lrx<lr_mult>_wdx<wd_mult>`` at another weight decay."""
+    if wd_mult != 1:
+        return f'{name}@lrx{lr_mult:g}_wdx{wd_mult:g}'
     return name if lr_mult == 1 else f'{name}@lrx{lr_mult:g}'
 
 
@@ -22,30 +25,58 @@ def _module_key(head_name: str) -> str:
     return head_name.replace('.', '_')
 
 
-def check_lr_grid(lr_grid: Sequence[float]) -> Tuple[float, ...]:
-    """``lr_grid`` as a tuple, refused unless it holds distinct positive multipliers that include 1."""
-    grid = tuple(lr_grid)
-    if not all(isinstance(mult, (int, float)) and not isinstance(mult, bool) and mult > 0 for mult in grid):
-        raise ValueError(f'MultiClsHead: lr_grid must hold positive learning-rate multipliers, got {list(grid)}')
+def _check_multipliers(grid: Sequence[float], key: str, what: str) -> Tuple[float, ...]:
+    """``grid`` as a tuple, refused unless it holds distinct positive multipliers that include 1."""
+    grid = tuple(grid)
+    bad = [mult for mult in grid if isinstance(mult, bool) or not isinstance(mult, (int, float)) or not mult > 0]
+    if bad or not grid:
+        raise ValueError(f'MultiClsHead: {key} must hold positive {what} multipliers, got {list(grid)} '
+                         f'(not positive: {bad})')
     if 1 not in grid:
-        raise ValueError(f"MultiClsHead: lr_grid must contain 1 (the config's own lr, the fixed protocol), "
+        raise ValueError(f"MultiClsHead: {key} must contain 1 (the config's own {what}, the fixed protocol), "
                          f'got {list(grid)}')
-    names = [grid_head_name('', mult) for mult in grid]
-    if len(set(names)) != len(names):
-        raise ValueError(f'MultiClsHead: lr_grid multipliers must be distinct, got {list(grid)}')
+    names = [f'{mult:g}' for mult in grid]
+    repeated = sorted({mult for mult, name in zip(grid, names) if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f'MultiClsHead: {key} multipliers must be distinct, got {list(grid)} (repeated: {repeated})')
     return grid
 
 
-def lr_grid_custom_keys(lr_grid: Sequence[float]) -> Dict[str, dict]:
-    """The ``optim_wrapper.paramwise_cfg.custom_keys`` that give every head of ``lr_grid`` its learning rate.
+def check_lr_grid(lr_grid: Sequence[float]) -> Tuple[float, ...]:
+    """``lr_grid`` as a tuple, refused unless it holds distinct positive multipliers that include 1."""
+    return _check_multipliers(lr_grid, 'lr_grid', 'learning-rate')
 
-    One key per multiplier other than 1, matching the parameters of the heads at that multiplier on every tap
-    (``head.heads.feature5@lrx0_1.fc.weight``; the trailing dot keeps ``@lrx1`` from matching ``@lrx10``). The
-    optimizer then holds each head's parameters in their own groups, with their own momentum buffers, and the
-    schedulers scale every group's lr by the same factor: each head trains as it would alone at that lr.
+
+def check_wd_grid(wd_grid: Sequence[float]) -> Tuple[float, ...]:
+    """``wd_grid`` as a tuple, refused unless it holds distinct positive multipliers that include 1."""
+    return _check_multipliers(wd_grid, 'wd_grid', 'weight-decay')
+
+
+def grid_points(lr_grid: Optional[Sequence[float]] = None,
+                wd_grid: Optional[Sequence[float]] = None) -> Tuple[Tuple[float, float], ...]:
+    """The (lr multiplier, weight-decay multiplier) points of a grid, lr-major in the order given (checked)."""
+    lrs = (1, ) if lr_grid is None else check_lr_grid(lr_grid)
+    wds = (1, ) if wd_grid is None else check_wd_grid(wd_grid)
+    return tuple((lr, wd) for lr in lrs for wd in wds)
+
+
+def lr_grid_custom_keys(lr_grid: Optional[Sequence[float]],
+                        wd_grid: Optional[Sequence[float]] = None) -> Dict[str, dict]:
+    """The ``optim_wrapper.paramwise_cfg.custom_keys`` that give every head of the grid its learning rate and
+    weight decay.
+
+    One key per point other than (1, 1), matching the parameters of the heads at that point on every tap
+    (``head.heads.feature5@lrx0_1.fc.weight``; the trailing dot keeps ``@lrx1`` from matching ``@lrx10`` and
+    ``@lrx1.`` from matching ``@lrx1_wdx10.``): ``lr_mult``, and ``decay_mult`` where the weight decay differs.
+    The optimizer then holds each head's parameters in their own groups, with their own momentum buffers, and the
+    schedulers scale every group's lr by the same factor: each head trains as it would alone at that point.
     """
-    return {f'{_module_key(grid_head_name("", mult))}.': dict(lr_mult=mult)
-            for mult in check_lr_grid(lr_grid) if mult != 1}
+    keys = {}
+    for lr, wd in grid_points(lr_grid, wd_grid):
+        if (lr, wd) != (1, 1):
+            options = dict(lr_mult=lr) if wd == 1 else dict(lr_mult=lr, decay_mult=wd)
+            keys[f'{_module_key(grid_head_name("", lr, wd))}.'] = options
+    return keys
 
 
 class LinearProbe(nn.Module):
@@ -110,6 +141,10 @@ class MultiClsHead(BaseModule):
             through ``paramwise_cfg.custom_keys`` (:func:`lr_grid_custom_keys`; the ``linear`` benchmark adds
             them). The grid heads leave the global random stream as it is without a grid and start from their
             plain head's weights, so a grid point starts where its single-point run starts.
+        wd_grid: weight-decay multipliers of the config's weight decay (``None``: the config's only); the grid is
+            every (lr, wd) pair, the head at (1, 1) keeping the plain name, the others named
+            ``<tap>@lrx<lr>_wdx<wd>`` where the weight decay differs. The multipliers reach the optimizer as
+            ``decay_mult`` of the same custom keys.
     """
 
     def __init__(self,
@@ -120,9 +155,12 @@ class MultiClsHead(BaseModule):
                  with_avgpool_head: bool = True,
                  norm_cfg: Optional[dict] = dict(type='BN', momentum=0.1, affine=False),
                  lr_grid: Optional[Sequence[float]] = None,
+                 wd_grid: Optional[Sequence[float]] = None,
                  init_cfg: Optional[dict] = dict(type='Normal', std=0.01, layer='Linear')):
         super().__init__(init_cfg=init_cfg)
         self.lr_grid = (1, ) if lr_grid is None else check_lr_grid(lr_grid)
+        self.wd_grid = (1, ) if wd_grid is None else check_wd_grid(wd_grid)
+        self.grid = grid_points(self.lr_grid, self.wd_grid)
         if not taps:
             raise ValueError('MultiClsHead needs the taps of its inputs (taps=backbone.out_taps); ImageClassifier '
                              'passes them when the head config gives none')
@@ -134,19 +172,23 @@ class MultiClsHead(BaseModule):
         self.heads = nn.ModuleDict()
         # Plain heads first, in the order of a run without a grid; the grid's extra heads draw their
         # construction-time init from a forked generator, so the global random stream is the same as without one.
-        for mult in sorted(self.lr_grid, key=lambda mult: mult != 1):
-            with torch.random.fork_rng(devices=[], enabled=mult != 1):
+        for point in sorted(self.grid, key=lambda point: point != (1, 1)):
+            with torch.random.fork_rng(devices=[], enabled=point != (1, 1)):
                 for tap in self.taps:
-                    self.heads[_module_key(grid_head_name(tap.name, mult))] = LinearProbe(
+                    self.heads[_module_key(grid_head_name(tap.name, *point))] = LinearProbe(
                         tap.pooling(pool_type), tap.channels, tap.pooled_dim(in_size, pool_type), num_classes,
                         norm_cfg=norm_cfg)
                 if with_avgpool_head:
-                    self.heads[_module_key(grid_head_name('avgpool', mult))] = nn.Sequential(
+                    self.heads[_module_key(grid_head_name('avgpool', *point))] = nn.Sequential(
                         nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(self.taps[-1].channels, num_classes))
 
     def head_names(self, base: str) -> List[str]:
         """The names of the heads of ``base`` (a tap or ``avgpool``), one per grid point, in grid order."""
-        return [grid_head_name(base, mult) for mult in self.lr_grid]
+        return [grid_head_name(base, *point) for point in self.grid]
+
+    def bases(self) -> List[str]:
+        """The taps' names, then ``avgpool`` when the head has one: what a grid point is chosen for."""
+        return [tap.name for tap in self.taps] + (['avgpool'] if 'avgpool' in self.heads else [])
 
     def init_weights(self):
         """Initialise the plain heads as ``init_cfg`` says, then start every grid head from its plain head's
@@ -154,7 +196,7 @@ class MultiClsHead(BaseModule):
         """
         if self.is_init:
             return super().init_weights()  # mmengine skips a second call; trained grid heads must stay
-        bases = [tap.name for tap in self.taps] + (['avgpool'] if 'avgpool' in self.heads else [])
+        bases = self.bases()
         grid_heads = {key: module for key, module in self.heads.items() if key not in bases}
         for key in grid_heads:
             del self.heads[key]
