@@ -6,7 +6,8 @@ another checkpoint's folder unless ``--recompute``). Every ``C`` of the grid is 
 (:mod:`mmssl.evaluation.probes`) on the training rows outside a seeded, class-balanced held-out split and scored on
 the held-out rows and on the validation set; the best held-out point of each tap is refitted on all of train and
 reported on the validation set. Each fitted point is stored in ``WORK_DIR/probe/<tap>.json`` as soon as it is done,
-so an interrupted run resumes where it stopped.
+so an interrupted run resumes where it stopped. ``WORK_DIR/probe_grid.png`` plots held-out and validation metrics
+against ``C`` per tap, the chosen point marked.
 """
 import json
 import os
@@ -26,6 +27,7 @@ from mmssl.evaluation.probes import (SELECTIONS, check_costs, fit_logistic, held
                                      select_cost)
 from mmssl.registry import BENCHMARKS, DATASETS
 from mmssl.utils import BackboneWeights, init_distributed, teardown_distributed
+from mmssl.visualization import PLOT_FILE, plot_grid
 
 from .base import Benchmark
 from .feature_extraction import add_amp_argument, extract_feature_splits, feature_source, use_amp
@@ -164,6 +166,7 @@ class Probe(Benchmark):
         labels = dict(train=train_labels, val=val_labels)
         metrics, extra = self.fit_grid(feature_dir, osp.join(work_dir, GRID_DIR), labels, classes, settings, rows,
                                        device, recompute)
+        extra['grid_plot'] = osp.abspath(plot_grid(extra, osp.join(work_dir, PLOT_FILE), param='C'))
         source = read_meta(feature_dir).get('source') or {}
         self.write_record(work_dir, metrics, cfg, weights, source.get('checkpoint_load'),
                           pretrain_config=pretrain_config,

@@ -1,5 +1,5 @@
 """The probe benchmark end to end on tiny Fashion-MNIST data: features extracted once and reused, the grid resumed
-point by point, the record with the whole grid and the selection; bad settings refused before any work."""
+point by point, the record with the whole grid, the selection and its plot; bad settings refused before any work."""
 import hashlib
 import json
 import subprocess
@@ -9,6 +9,7 @@ import pytest
 import torch
 from builders.checkpoints import save_resnet_checkpoint
 from builders.fashion_mnist import make_fashion_mnist
+from matplotlib.image import imread
 
 from mmssl.benchmarks import cli
 from mmssl.benchmarks.probe import Probe
@@ -21,6 +22,12 @@ COSTS = '[0.1,1.0,10.0]'
 def fmnist3(tmp_path_factory) -> dict:
     """Three synthetic images per class and split: a held-out split of one image per class leaves two to fit."""
     return make_fashion_mnist(str(tmp_path_factory.mktemp('fmnist3')), per_class=3, voc07=False)
+
+
+def assert_grid_plot(work, extra):
+    """The record names ``WORK_DIR/probe_grid.png``, a PNG that reads back."""
+    assert extra['grid_plot'] == str(work / 'probe_grid.png')
+    assert imread(extra['grid_plot']).ndim == 3
 
 
 def probe_args(repo_root, data, weights, work_dir, *extra, **settings):
@@ -50,6 +57,7 @@ def test_probe_end_to_end_through_the_command(tmp_path, repo_root, fmnist3):
     assert extra['checkpoint_format'] == 'mmssl' and extra['checkpoint_load']['matched'] > 0
     assert record['checkpoint']['sha256'] == hashlib.sha256((tmp_path / 'a.pth').read_bytes()).hexdigest()
     assert Probe.table_metrics(record['metrics']) == {'feature5': record['metrics']['feature5/top1']}
+    assert_grid_plot(work, extra)
 
 
 def test_grid_resumes_point_by_point_and_gives_the_same_record(tmp_path, repo_root, fmnist3, monkeypatch):
@@ -102,6 +110,7 @@ def test_selection_on_val_is_explicit_and_recorded(tmp_path, repo_root, fmnist3)
     extra = json.loads((work / 'result_probe.json').read_text())['extra']
     assert extra['selection'] == dict(rule='val', metric='top1', refit=False, heldout=None)
     assert all('heldout' not in point for point in extra['grid']['feature5'])
+    assert_grid_plot(work, extra)
 
 
 def test_features_of_another_checkpoint_are_refused(tmp_path, repo_root, fmnist3):
@@ -150,3 +159,4 @@ def test_voc07_probe_is_one_vs_rest_with_map(tmp_path, repo_root):
     assert record['extra']['multi_label'] and record['extra']['selection']['metric'] == 'mAP'
     assert record['extra']['selection']['heldout'] == dict(size=6, seed=0, rows=6, fit_rows=18)
     assert all('mAP' in point['heldout'] for point in record['extra']['grid']['feature5'])
+    assert_grid_plot(work, record['extra'])
