@@ -26,8 +26,11 @@ import yaml
 from mmengine.logging import MMLogger
 
 from mmssl.constants import LAYERS, RANDOM_INIT, RANDOM_INIT_SEED
+from mmssl.utils import BackboneWeights
+from mmssl.utils.work_dir_lock import work_dir_lock
 
 from .base import benchmark_names, get_benchmark
+from .cli import _own_options as own_options
 from .cli import build_parser
 from .records import read_result
 
@@ -181,6 +184,24 @@ def run_suite(checkpoint: Optional[str],
             raise RuntimeError(f'benchmark {name} failed (exit code {result.returncode}): {" ".join(command)}')
         records[name] = [read_result(benchmark.record_path(bench_dir))]
     return records
+
+
+def run_in_process(name: str, entry: SuiteEntry, weights: BackboneWeights, work_dir: str,
+                   pretrain_config: Optional[str] = None, recompute: bool = False) -> dict:
+    """Run suite entry ``name`` in this process on ``weights`` (a checkpoint's backbone, or an in-memory one) into
+    ``work_dir`` (locked meanwhile) and return its record: the entry's ``args`` and ``cfg_options`` as the child
+    process of :func:`run_suite` would read them, without the second read of the checkpoint a child needs.
+
+    Meant for one-process callers that benchmark many checkpoints in turn (the watcher, the training hook); it
+    runs without a launcher (no process group).
+    """
+    benchmark = get_benchmark(name, entry.config)
+    args = build_parser(benchmark).parse_args([entry.config, RANDOM_INIT, '--work-dir', work_dir, *entry.args])
+    args.pretrain_config, args.recompute = pretrain_config, recompute or args.recompute
+    cfg = benchmark.load_config(entry.config, entry.cfg_options)
+    with work_dir_lock(work_dir):
+        benchmark.run(cfg, weights, work_dir, **own_options(benchmark, args))
+    return read_result(benchmark.record_path(work_dir))
 
 
 def record_model(record: dict) -> tuple:
