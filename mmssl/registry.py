@@ -39,7 +39,8 @@ __all__ = [
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=['mmssl.engine'])
 RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=MMENGINE_RUNNER_CONSTRUCTORS)
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS)
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['mmssl.engine'])
+# BenchmarkHook runs benchmarks, so it lives at the benchmarks floor (a string here, imported when a hook is built)
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['mmssl.engine', 'mmssl.benchmarks.watch'])
 LOG_PROCESSORS = Registry('log processor', parent=MMENGINE_LOG_PROCESSORS)
 
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['mmssl.datasets'])

@@ -1,4 +1,6 @@
-"""mmssl's ``CheckpointHook``: mmengine's, with a save order that never leaves a work dir without a checkpoint."""
+"""mmssl's ``CheckpointHook``: mmengine's, with a save order that never leaves a work dir without a checkpoint, and
+optionally a checkpoint of the initial weights (``iter_0.pth`` / ``epoch_0.pth``)."""
+import inspect
 import os.path as osp
 
 from mmengine.dist import is_main_process
@@ -20,7 +22,25 @@ class CheckpointHook(MMEngineCheckpointHook):
     a run killed in between leaves fewer checkpoints than ``max_keep_ckpts`` (none with 1) or an empty
     ``last_checkpoint``. Here the new checkpoint is written first (atomically, :mod:`mmssl.utils.atomic_files`),
     then ``last_checkpoint`` (atomically), and only then the oldest one is deleted.
+
+    Args:
+        save_initial: also save the weights the training starts from, before its first step, as step 0
+            (``iter_0.pth``, or ``epoch_0.pth`` with ``by_epoch``), so that a curve of benchmarks over training
+            starts at the initial network of the same seed. Only a run that starts at step 0 saves it (a resumed
+            run does not). Default ``False``: nothing changes for existing configs.
+        **kwargs: mmengine's ``CheckpointHook`` arguments.
     """
+
+    def __init__(self, *args, save_initial: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.save_initial = save_initial
+
+    def before_train(self, runner) -> None:
+        """mmengine's set-up, then the step-0 checkpoint when ``save_initial`` asks for it."""
+        super().before_train(runner)
+        if self.save_initial and runner.iter == 0 and runner.epoch == 0:
+            runner.logger.info('Saving checkpoint of the initial weights (step 0)')
+            self._save_checkpoint_with_step(runner, 0, meta=dict(epoch=0, iter=0))
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         outdated = []
@@ -47,3 +67,14 @@ class CheckpointHook(MMEngineCheckpointHook):
                 self.file_backend.remove(path)
             elif self.file_backend.isdir(path):  # deepspeed writes a folder per checkpoint
                 self.file_backend.rmtree(path)
+
+
+def _with_save_initial(signature: inspect.Signature) -> inspect.Signature:
+    """mmengine's signature with ``save_initial`` before its ``**kwargs``, so that the check of hook arguments
+    (``mmssl.engine.hook_arguments``) still sees every argument by name."""
+    parameters = list(signature.parameters.values())
+    extra = inspect.Parameter('save_initial', inspect.Parameter.KEYWORD_ONLY, default=False, annotation=bool)
+    return signature.replace(parameters=parameters[:-1] + [extra, parameters[-1]])
+
+
+CheckpointHook.__init__.__signature__ = _with_save_initial(inspect.signature(MMEngineCheckpointHook.__init__))

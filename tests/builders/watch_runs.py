@@ -1,0 +1,55 @@
+"""A fake training for the watch tests: ResNet-18 checkpoints in mmengine's format, written the way mmengine
+writes them (in place, then ``last_checkpoint``), optionally slowly in chunks; and a suite file of the kNN demo
+config on tiny data."""
+import io
+import os
+import time
+
+from builders import REPO_ROOT
+
+KNN_DEMO = REPO_ROOT / 'configs/benchmarks/classification/fashion_mnist/resnet18_knn_fmnist-demo.py'
+
+#: the ``meta.cfg`` a fake training records (mmengine stores the config's text there)
+MODEL_CFG = "model = dict(type='SimCLR', backbone=dict(type='ResNet', depth=18), neck=dict(type='{neck}'))\n"
+
+
+def checkpoint_bytes(step: int, seed: int = 0, neck: str = 'NonLinearNeck', unit: str = 'iter') -> bytes:
+    """The bytes of an mmengine checkpoint of a ResNet-18 drawn from ``seed + step`` (each step other weights)."""
+    import torch
+    from builders.checkpoints import resnet18_state
+    state = {f'backbone.{key}': value for key, value in resnet18_state(seed * 1000 + step).items()}
+    buffer = io.BytesIO()
+    torch.save(dict(meta=dict(epoch=step if unit == 'epoch' else 0, iter=step, cfg=MODEL_CFG.format(neck=neck)),
+                    state_dict=state), buffer)
+    return buffer.getvalue()
+
+
+def write_checkpoint(work_dir, step: int, seed: int = 0, neck: str = 'NonLinearNeck', unit: str = 'iter',
+                     chunks: int = 1, pause: float = 0.0, last_checkpoint: bool = True) -> str:
+    """Write ``<unit>_<step>.pth`` into ``work_dir`` in place (as mmengine does), in ``chunks`` pieces with
+    ``pause`` seconds after each but the last, then ``last_checkpoint`` naming it; returns its path."""
+    os.makedirs(work_dir, exist_ok=True)
+    data = checkpoint_bytes(step, seed, neck, unit)
+    path = os.path.join(str(work_dir), f'{unit}_{step}.pth')
+    size = -(-len(data) // chunks)
+    with open(path, 'wb') as f:
+        for index in range(chunks):
+            f.write(data[index * size:(index + 1) * size])
+            f.flush()
+            if index < chunks - 1:
+                time.sleep(pause)
+    if last_checkpoint:
+        with open(os.path.join(str(work_dir), 'last_checkpoint'), 'w') as f:
+            f.write(path)
+    return path
+
+
+def write_knn_suite(path, data: dict, ks: str = '[1]') -> str:
+    """A suite file whose ``knn`` entry is the kNN demo config on ``data`` (a ``make_fashion_mnist`` tree)."""
+    options = {f'{split}_dataloader.dataset.data_root': data['data_root'] for split in ('train', 'val')}
+    options.update({'train_dataloader.num_workers': 0, 'val_dataloader.num_workers': 0, 'knn.ks': ks})
+    lines = ['knn:', f'  config: {KNN_DEMO}', '  cfg_options:']
+    lines += [f'    {key}: {value}' for key, value in options.items()]
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return str(path)
