@@ -1,6 +1,7 @@
 """Backbone taps as data: the feature maps a backbone can output and their benchmark pooling.
 
-A tap is one feature map a backbone can return (a ResNet stage, later a ViT block). Heads and feature extraction
+A tap is one feature map a backbone can return (a ResNet stage, a ViT block's patch tokens, or a vector such as
+a ViT's class token, returned as a 1x1 map). Heads and feature extraction
 read everything they need about it from its :class:`Tap` (name, channels, stride, pooling), and a backbone lists
 its taps through the :class:`TapsMixin` protocol, so a new backbone family needs no change to the heads or the
 benchmark modules.
@@ -27,14 +28,22 @@ class Tap:
         specified_pooling: the protocol's AvgPool2d ``(kernel, stride, padding)`` (SVM and multi-head linear
             evaluation), or ``None`` where the backbone family has none: then only ``'adaptive'`` and ``'global'``
             pooling work.
+        vector: the tap is one vector per image, returned as an (N, C, 1, 1) map at any input size (a ViT's class
+            token, the mean of its patch tokens): it is already pooled, so every pooling type is the identity and
+            the pooled length is C. Its ``adaptive_size`` is 1 and it declares no ``specified_pooling``.
     """
     name: str
     channels: int
     stride: int
     adaptive_size: int
     specified_pooling: Optional[Tuple[int, int, int]] = None
+    vector: bool = False
 
     def __post_init__(self):
+        if self.vector and (self.adaptive_size != 1 or self.specified_pooling is not None):
+            raise ValueError(f'tap {self.name}: a vector tap is already pooled (adaptive_size 1, no '
+                             f'specified_pooling), got adaptive_size={self.adaptive_size}, '
+                             f'specified_pooling={self.specified_pooling}')
         if self.specified_pooling is not None:
             # Configs give lists; a tuple keeps the declaration hashable and equal to the backbone's own.
             object.__setattr__(self, 'specified_pooling', tuple(self.specified_pooling))
@@ -63,6 +72,8 @@ class Tap:
     def pooling(self, pool_type: str = 'specified') -> nn.Module:
         """The benchmark pooling module of this tap for ``pool_type`` (one of :data:`POOL_TYPES`)."""
         check_pool_type(pool_type)
+        if self.vector:
+            return nn.Identity()
         if pool_type == 'specified':
             kernel, stride, padding = self._specified()
             return nn.AvgPool2d(kernel, stride=stride, padding=padding)
@@ -71,7 +82,7 @@ class Tap:
     def pooled_dim(self, input_size: int = 224, pool_type: str = 'specified') -> int:
         """Feature length (C·h·w) after :meth:`pooling` for a square input of ``input_size`` pixels."""
         check_pool_type(pool_type)
-        if pool_type == 'global':
+        if pool_type == 'global' or self.vector:
             return self.channels
         if pool_type == 'adaptive':
             return self.channels * self.adaptive_size**2
