@@ -1,12 +1,14 @@
+import base64
 import json
 from html.parser import HTMLParser
 
 import pytest
-from builders.result_records import A_TOP1, RANDOM_TOP1, write_runs
+from builders.result_records import A_TOP1, RANDOM_TOP1, ZOO_KNN, ZOO_MODEL, ZOO_PRETRAIN, write_runs
 
 from mmssl.benchmarks.records import read_result
 
 TOOL = 'analysis_tools/compare.py'
+PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 
 
 class Collector(HTMLParser):
@@ -37,9 +39,9 @@ def records(tmp_path):
     return tmp_path
 
 
-def test_writes_markdown_and_a_self_contained_html_page(run_tool, records, tmp_path, capsys):
+def test_writes_markdown_and_a_self_contained_html_page(run_tool, model_zoo, records, tmp_path, capsys):
     out = tmp_path / 'report'
-    assert run_tool(TOOL, records / 'a', records / 'random', '--out', out) == 0
+    assert run_tool(TOOL, records / 'a', records / 'random', '--out', out, '--no-published') == 0
     markdown = (out / 'report.md').read_text()
     assert 'paired t-test' in markdown and ' ± ' in markdown and '(n=3)' in markdown
     # the suite's records.json stands for the result files below it: three runs, not six
@@ -50,10 +52,33 @@ def test_writes_markdown_and_a_self_contained_html_page(run_tool, records, tmp_p
     parser.close()
     assert parser.open == []
     images = [attrs['src'] for tag, attrs in parser.tags if tag == 'img']
-    assert images and all(src.startswith('data:image/png;base64,') for src in images)
+    prefix = 'data:image/png;base64,'
+    assert images and all(src.startswith(prefix) for src in images)
+    assert all(base64.b64decode(src[len(prefix):], validate=True).startswith(PNG_SIGNATURE) for src in images)
+    # nothing is fetched at view time: no external resource of any kind
+    assert all(not value.startswith(('http', '//')) for _, attrs in parser.tags for value in attrs.values() if value)
     assert 'http://' not in html and 'https://' not in html
-    assert 'class="sig"' in html
+    # the significant cells are marked; every cell links its protocol card, which exists
+    assert 'class="sig"' in html and 'p = ' in html
+    links = {attrs['href'][1:] for tag, attrs in parser.tags if tag == 'a'}
+    ids = {attrs['id'] for _, attrs in parser.tags if 'id' in attrs}
+    assert links and links <= ids
     assert 'report.html' in capsys.readouterr().out
+
+
+def test_deltas_to_the_repositorys_published_numbers_of_the_same_protocol(run_tool, model_zoo, tmp_path, repo_root):
+    runs = dict(metric='k20/top1', dataset='ImageNet-1k', config=ZOO_KNN, pretrain_config=ZOO_PRETRAIN)
+    write_runs(tmp_path, 'zoo', [16.0, 15.5, 16.5], **runs)
+    write_runs(tmp_path, 'other', [16.0, 15.5, 16.5], **dict(runs, extra=dict(cfg_options={'knn.temperature': 0.1})))
+    for name in ('zoo', 'other'):
+        assert run_tool(TOOL, tmp_path / name, '--out', tmp_path / f'report_{name}') == 0
+    markdown = (tmp_path / 'report_zoo' / 'report.md').read_text()
+    # configs/selfsup/relative_loc/published.yml: kNN k20 on ImageNet-1k is 15.0
+    row = next(line for line in markdown.splitlines() if line.startswith(f'| {ZOO_MODEL} '))
+    assert 'Δ +1.00 vs published 15.00 (k20) [P1]' in row
+    assert 'configs/selfsup/relative_loc/published.yml: OpenMMLab' in markdown
+    other = (tmp_path / 'report_other' / 'report.md').read_text()
+    assert 'Δ +' not in other and 'no delta, the runs changed the benchmark config with --cfg-options' in other
 
 
 def test_bad_input_is_one_error_line_naming_the_file(run_tool, tmp_path):

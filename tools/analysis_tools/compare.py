@@ -5,16 +5,38 @@
 
 Rows are models (the runs of several seeds of one model are one row), columns are benchmark metrics; each cell
 is the mean ± 95 % confidence interval, tested against the baseline row (default: random-init) with a paired
-t-test where the runs pair by seed, else Welch's t-test. The logic lives in :mod:`mmssl.benchmarks.report`.
+t-test where the runs pair by seed, else Welch's t-test. Cells of a model-zoo model get the delta to its published
+number (configs/selfsup/<method>/published.yml) where the protocol is the same. The logic lives in
+:mod:`mmssl.benchmarks.report`; this tool reads the published numbers (with the model-zoo tool package beside it)
+and writes the files.
 """
 import argparse
 import os
 import os.path as osp
 import sys
+from typing import List
 
-from mmssl.benchmarks.report import build_report
+from model_zoo import PUBLISHED_FILE, load_model_index
+
+from mmssl.benchmarks.report import Published, build_report
 from mmssl.benchmarks.report.render import plot_png, render_html, render_markdown
 from mmssl.utils.cli_errors import run_cli
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def published_numbers(root: str) -> List[Published]:
+    """Every published number of the model zoo under ``root`` (the ``published.yml`` files beside the metafiles),
+    each with its model's pre-training config and the file and ``Source`` it comes from."""
+    entries = []
+    for metafile in load_model_index(root):
+        configs = {model['Name']: model['Config'] for model in metafile.models}
+        where = osp.join(osp.dirname(metafile.path), PUBLISHED_FILE).replace(os.sep, '/')
+        source = f'{where}: {" ".join(str(metafile.published_source).split())}'
+        for name, results in metafile.published.items():
+            entries += [Published(name, configs[name], result['Task'], result['Dataset'], dict(result['Metrics']),
+                                  source, result.get('Config')) for result in results]
+    return entries
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -23,19 +45,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('records', nargs='+', help='result records, suites\' records.json or folders holding them')
     parser.add_argument('--out', required=True, help='folder to write report.md and report.html into')
     parser.add_argument('--baseline', help='the row every other row is tested against (default: random-init)')
-    parser.add_argument('--alpha', type=float, default=0.05, help='mark cells whose p-value is below it')
+    parser.add_argument('--alpha', type=float, default=0.05, help='mark cells whose p-value is below it (%(default)s)')
+    parser.add_argument('--root', default=REPO, help='repository root whose model zoo holds the published numbers '
+                        '(default: the one holding this tool)')
+    parser.add_argument('--no-published', action='store_true', help='no deltas to published numbers')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     """Build the report and write its two files."""
     args = parse_args(argv)
-    report = build_report(args.records, baseline=args.baseline, alpha=args.alpha)
+    published = [] if args.no_published else published_numbers(args.root)
+    report = build_report(args.records, baseline=args.baseline, alpha=args.alpha, published=published,
+                          root=args.root)
     os.makedirs(args.out, exist_ok=True)
     markdown = render_markdown(report)
-    with open(osp.join(args.out, 'report.md'), 'w') as f:
-        f.write(markdown + '\n')
-    with open(osp.join(args.out, 'report.html'), 'w') as f:
+    with open(osp.join(args.out, 'report.md'), 'w', encoding='utf-8') as f:
+        f.write(markdown)
+    with open(osp.join(args.out, 'report.html'), 'w', encoding='utf-8') as f:
         f.write(render_html(report, plot_png(report)))
     print(markdown)
     print(f'wrote {osp.join(args.out, "report.md")} and {osp.join(args.out, "report.html")}')

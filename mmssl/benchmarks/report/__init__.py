@@ -1,58 +1,52 @@
 """A comparison report of benchmark result records: mean ± 95 % interval per model and metric, a t-test of every
-model against a baseline, and a protocol card per column. :func:`build_report` returns the data;
-:mod:`.render` turns it into Markdown and a self-contained HTML page (``tools/analysis_tools/compare.py`` writes
-them)."""
+model against a baseline row, deltas to published numbers where the protocol is the same, and a protocol card per
+number. :func:`build_report` returns the data; :mod:`.render` turns it into Markdown and a self-contained HTML page
+(``tools/analysis_tools/compare.py`` writes them)."""
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from .data import RANDOM_INIT_ROW, Column, Run, Table, build_table, load_runs
+from .data import RANDOM_INIT_ROW, Column, Run, build_table, load_runs, selection_rule
+from .published import Delta, Published, published_delta
 from .stats import Cell, Test, compare_cells, make_cell
 
-__all__ = ['RANDOM_INIT_ROW', 'Report', 'build_report', 'protocol_card']
+__all__ = ['RANDOM_INIT_ROW', 'Delta', 'Published', 'Report', 'build_report', 'protocol_card']
 
 
 @dataclass
 class Report:
-    """Cells (row, column name) -> :class:`Cell`, tests (row, column name) -> :class:`Test` against ``baseline``,
-    and a protocol card per column name."""
+    """A comparison. Keys are (row, column name); a protocol card per (row, benchmark) says what made the numbers
+    of its cells.
+
+    Attributes:
+        rows: model names, the random-init row first.
+        columns: benchmark metrics.
+        cells: mean and interval of the runs.
+        baseline: the row every other row is tested against (``None``: no tests).
+        alpha: a test's p-value below it marks the cell.
+        tests: the test of a cell against the baseline's cell of its column.
+        published: the delta of a cell to its published number, or why it has none.
+        cards: (row, benchmark) -> protocol card (:func:`protocol_card`).
+    """
     rows: List[str]
     columns: List[Column]
     cells: Dict[Tuple[str, str], Cell]
     baseline: Optional[str]
     alpha: float
     tests: Dict[Tuple[str, str], Test] = field(default_factory=dict)
-    cards: Dict[str, dict] = field(default_factory=dict)
+    published: Dict[Tuple[str, str], Union[Delta, str]] = field(default_factory=dict)
+    cards: Dict[Tuple[str, str], dict] = field(default_factory=dict)
 
 
-def _selection(extra: dict) -> Optional[str]:
-    """The record's selection rule: its ``extra.selection`` (a rule or a dict with ``rule``) or ``*selection*``."""
-    found = {key: value for key, value in extra.items() if 'selection' in key}
-    if not found:
-        return None
-    parts = []
-    for key, value in sorted(found.items()):
-        if isinstance(value, dict):
-            value = ', '.join(f'{k}={v}' for k, v in value.items() if not isinstance(v, (dict, list)))
-        parts.append(f'{key}: {value}')
-    return '; '.join(parts)
-
-
-def protocol_card(column: Column, table: Table) -> dict:
-    """What produced a column's numbers: benchmark, config, dataset, selection rules, and per row the seeds,
-    checkpoint sha256s and mmssl versions of its runs."""
-    rows = {}
-    selections, versions = set(), set()
-    for row in table.rows:
-        runs: List[Run] = table.runs(row, column.benchmark)
-        if not runs:
-            continue
-        shas = sorted({(run.record.get('checkpoint') or {}).get('sha256') or 'none (random backbone)' for run in runs})
-        rows[row] = dict(seeds=sorted(run.seed for run in runs), sha256=shas)
-        selections |= {_selection(run.record.get('extra') or {}) for run in runs}
-        versions |= {str((run.record.get('versions') or {}).get('mmssl', 'unknown')) for run in runs}
-    selections.discard(None)
-    return dict(benchmark=column.benchmark, benchmark_config=column.benchmark_config, dataset=column.dataset,
-                selection='; '.join(sorted(selections)) or 'none recorded', mmssl=sorted(versions), rows=rows)
+def protocol_card(row: str, column: Column, runs: List[Run]) -> dict:
+    """What produced the numbers of ``row`` on ``column``'s benchmark: the benchmark, its config, data set,
+    ``--cfg-options`` and selection rule, and per run its seeds, checkpoint sha256, mmssl version and file."""
+    return dict(row=row, benchmark=column.benchmark, benchmark_config=column.benchmark_config,
+                dataset=column.dataset, cfg_options=column.cfg_options, selection=column.selection,
+                runs=[dict(seeds=run.seed, sha256=(run.record.get('checkpoint') or {}).get('sha256')
+                           or 'none (random backbone)',
+                           mmssl=str((run.record.get('versions') or {}).get('mmssl', 'unknown')),
+                           selection=selection_rule(run.record), source=run.source)
+                      for run in sorted(runs, key=lambda run: run.seed)])
 
 
 def _pick_baseline(rows: List[str], baseline: Optional[str]) -> Optional[str]:
@@ -63,14 +57,17 @@ def _pick_baseline(rows: List[str], baseline: Optional[str]) -> Optional[str]:
     return baseline
 
 
-def build_report(paths: Sequence[str], baseline: Optional[str] = None, alpha: float = 0.05) -> Report:
-    """Read the records in ``paths`` and compute every cell, test and protocol card.
+def build_report(paths: Sequence[str], baseline: Optional[str] = None, alpha: float = 0.05,
+                 published: Sequence[Published] = (), root: Optional[str] = None) -> Report:
+    """Read the records in ``paths`` and compute every cell, test, delta and protocol card.
 
     Args:
         paths: result records, suites' ``records.json`` or folders holding them.
         baseline: the row every other row is tested against; by default the random-init row if there is one
             (else no tests).
         alpha: a test's p-value below it marks the cell.
+        published: numbers published for model-zoo models (see :mod:`.published`); none: no deltas.
+        root: the repository root that ``published``'s config paths are relative to (needed with ``published``).
 
     Raises:
         ValueError: naming the files of records of different protocols in one column, the rows whose runs report
@@ -78,15 +75,20 @@ def build_report(paths: Sequence[str], baseline: Optional[str] = None, alpha: fl
     """
     if not 0 < alpha < 1:
         raise ValueError(f'--alpha must lie between 0 and 1, got {alpha}')
+    if published and root is None:
+        raise ValueError('published numbers need the repository root their config paths are relative to')
     table = build_table(load_runs(paths))
     rows = sorted(table.rows, key=lambda name: (name != RANDOM_INIT_ROW, name))
     report = Report(rows, table.columns, {}, _pick_baseline(rows, baseline), alpha)
     for column in table.columns:
-        report.cards[column.name] = protocol_card(column, table)
         for row in rows:
             runs = table.runs(row, column.benchmark)
-            if runs:
-                report.cells[row, column.name] = make_cell(runs, column.metric)
+            if not runs:
+                continue
+            report.cards.setdefault((row, column.benchmark), protocol_card(row, column, runs))
+            cell = report.cells[row, column.name] = make_cell(runs, column.metric)
+            report.published[row, column.name] = (published_delta(column, runs, cell.mean, published, root)
+                                                  if published else 'no published numbers given')
         base = report.cells.get((report.baseline, column.name))
         for row in rows:
             if base is not None and row != report.baseline and (row, column.name) in report.cells:

@@ -33,11 +33,12 @@ class Cell:
 
     @property
     def half_width(self) -> Optional[float]:
-        """Half-width of the t-distribution confidence interval of the mean; ``None`` for ``n < 2``."""
+        """Half-width of the 95 % t-distribution confidence interval of the mean, ``t.ppf(0.975, n - 1) * sem``;
+        ``None`` for ``n < 2``."""
         if self.n < 2:
             return None
-        sem = float(np.std(self.values, ddof=1)) / math.sqrt(self.n)
-        return float(stats.t.ppf((1 + CONFIDENCE) / 2, self.n - 1)) * sem
+        # sem: the sample standard deviation (ddof=1) over sqrt(n)
+        return float(stats.t.ppf((1 + CONFIDENCE) / 2, self.n - 1) * stats.sem(self.values))
 
 
 @dataclass
@@ -60,7 +61,8 @@ def make_cell(runs: List[Run], metric: str) -> Cell:
 
 
 def pairs_by_seed(a: Cell, b: Cell) -> bool:
-    """Whether the runs of two cells pair by seed: each seed once in each, the same set of seeds."""
+    """Whether the runs of two cells pair by seed: each pairing seed (:func:`~.data.pairing_seeds`) once in each,
+    the same set of seeds in both."""
     return len(set(a.seeds)) == a.n and len(set(b.seeds)) == b.n and set(a.seeds) == set(b.seeds)
 
 
