@@ -5,6 +5,11 @@ single-head avgpool config (the toolbox's separate AvgPool protocol: global-aver
 100 epochs) reports ``accuracy/top1``, which fills the tables' AvgPool column (suite entry ``linear_avgpool``). A
 multi-head config that also trains an avgpool head jointly (the CPU demo's) reports it as
 ``accuracy/avgpool/top1``; that number is not the toolbox's AvgPool protocol and has its own column.
+
+A multi-head config may train a grid of learning rates and weight decays on one frozen forward
+(:mod:`.linear_grid`) and choose each tap's point on a held-out split of train (:mod:`.linear_selection`,
+:func:`.linear_report.run_selection`): the plain names then report the chosen heads on the validation set,
+``accuracy/<tap>@fixed/top1`` the config's own point, and the record's ``extra`` the whole grid.
 """
 import os
 import os.path as osp
@@ -16,11 +21,13 @@ from mmengine.dist import is_main_process
 
 from mmssl.constants import LAYERS, RANDOM_INIT_SEED
 from mmssl.engine.train import add_train_options, apply_train_options, split_timing, train
-from mmssl.models.heads.multi_cls_head import lr_grid_custom_keys
 from mmssl.registry import BENCHMARKS
 from mmssl.utils.checkpoint import BackboneWeights, read_load_report
 
 from .base import Benchmark
+from .linear_grid import add_grid_arguments, add_lr_grid_param_groups, apply_grid_options, check_grid
+from .linear_report import linear_table_notes, run_selection
+from .linear_selection import add_selection_arguments, selection_settings
 
 _HEAD_TOP1 = re.compile(r'accuracy/(?:(?P<head>[^/]+)/)?top1')
 
@@ -57,25 +64,6 @@ def set_backbone_checkpoint(cfg: Config, checkpoint: Union[BackboneWeights, str,
     return cfg
 
 
-def add_lr_grid_param_groups(cfg: Config) -> Config:
-    """Give the heads of ``cfg.model.head.lr_grid`` (a :class:`MultiClsHead` grid of lr multipliers) their
-    learning rates: the grid's ``custom_keys`` are added to ``cfg.optim_wrapper.paramwise_cfg``, before the Runner
-    builds the optimizer. Keys the config already sets must agree; without a grid ``cfg`` is unchanged."""
-    lr_grid = cfg.model.get('head', {}).get('lr_grid')
-    if not lr_grid:
-        return cfg
-    paramwise = dict(cfg.optim_wrapper.get('paramwise_cfg') or {})
-    custom_keys = dict(paramwise.get('custom_keys') or {})
-    for key, options in lr_grid_custom_keys(lr_grid).items():
-        given = custom_keys.get(key)
-        if given is not None and dict(given) != options:
-            raise ValueError(f'optim_wrapper.paramwise_cfg.custom_keys[{key!r}] is {dict(given)}, but '
-                             f'model.head.lr_grid {list(lr_grid)} needs {options}')
-        custom_keys[key] = options
-    cfg.optim_wrapper.paramwise_cfg = dict(paramwise, custom_keys=custom_keys)
-    return cfg
-
-
 def train_with_load_report(cfg: Config, weights: BackboneWeights) -> tuple:
     """Train ``cfg`` from ``weights`` in the Runner; returns its final metrics and the report of the backbone's
     load, which the initialiser wrote to the work dir (it may run in other processes)."""
@@ -103,21 +91,39 @@ class LinearEval(Benchmark):
     @classmethod
     def add_arguments(cls, parser):
         add_train_options(parser)
+        add_grid_arguments(parser)
+        add_selection_arguments(parser)
 
     @classmethod
     def table_metrics(cls, metrics):
         mapped = {}
         for name, value in metrics.items():
             match = _HEAD_TOP1.fullmatch(name)
-            if match:
+            if match and '@' not in (match['head'] or ''):  # grid points and the fixed point stay in the record
                 # A single head is the separate AvgPool protocol; an avgpool head beside feature1-5 trained jointly.
                 mapped[{None: 'avgpool', 'avgpool': 'avgpool_joint'}.get(match['head'], match['head'])] = value
         return mapped
 
+    @classmethod
+    def table_notes(cls, record: dict) -> dict:
+        """Table column -> note beside its number: the chosen lr (and weight decay where it was swept) of every
+        tap whose head was chosen on a grid, ``†`` where it was chosen on the validation set."""
+        return linear_table_notes(record, cls.table_metrics)
+
     def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', resume=None, amp=False,
-            auto_scale_lr=False, no_validate=False, check_images=False):
+            auto_scale_lr=False, no_validate=False, check_images=False, lr_grid=None, wd_grid=None, selection=None,
+            heldout_size=None, heldout_seed=None, refit=None):
         apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher, check_images)
+        apply_grid_options(cfg, lr_grid, wd_grid)
+        points = check_grid(cfg)
+        settings = selection_settings(cfg, selection, heldout_size, heldout_seed, refit)
         add_lr_grid_param_groups(cfg)
+        if settings is not None:
+            metrics, extra, load_report = run_selection(cfg, weights, settings, points, train_with_load_report)
+            self.write_record(cfg.work_dir, metrics, cfg, weights, load_report, pretrain_config=pretrain_config,
+                              seeds=dict(cfg.get('randomness', {}), heldout=settings['heldout']['seed']),
+                              extra=extra)
+            return metrics
         logged, load_report = train_with_load_report(cfg, weights)
         metrics, timing = split_timing(logged)
         self.write_record(cfg.work_dir, metrics, cfg, weights, load_report, pretrain_config=pretrain_config,

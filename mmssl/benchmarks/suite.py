@@ -278,7 +278,8 @@ def merge_rows(stored: Dict[str, Dict[str, List[dict]]],
 
 
 def plot_linear(records: Dict[str, List[dict]], path: str) -> Optional[str]:
-    """PNG of linear top-1 per layer (feature1-5, avgpool), one line per run; ``None`` without linear results.
+    """PNG of linear top-1 per layer (feature1-5, and avgpool where the run has it), one line per run; ``None``
+    without linear results.
 
     Args:
         records: row name -> the run's linear-evaluation records.
@@ -288,11 +289,12 @@ def plot_linear(records: Dict[str, List[dict]], path: str) -> Optional[str]:
     matplotlib.use('Agg')  # files only: no display on servers
     import matplotlib.pyplot as plt
 
-    heads = list(LAYERS) + ['avgpool']
     fig, ax = plt.subplots(figsize=(6, 4))
     plotted = False
     for name, group in records.items():
         for record in group:
+            # A multi-head run without a jointly trained avgpool head (the demo's grid) has feature1-5 only.
+            heads = list(LAYERS) + (['avgpool'] if 'accuracy/avgpool/top1' in record['metrics'] else [])
             values = [record['metrics'].get(f'accuracy/{head}/top1') for head in heads]
             if any(v is None for v in values):
                 continue
