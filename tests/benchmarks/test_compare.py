@@ -184,7 +184,7 @@ def test_a_delta_to_the_published_number_of_the_same_protocol(tmp_path, repo_roo
     markdown = render_markdown(report)
     row = next(line for line in markdown.splitlines() if line.startswith(f'| {ZOO_MODEL} '))
     assert f'Δ {delta.value:+.2f} vs published 15.00 (k20) [P1]' in row
-    assert '1. relative-loc_resnet50_8xb64-steplr-70e_in1k (kNN, ImageNet-1k): published.yml: a paper' in markdown
+    assert '- P1: relative-loc_resnet50_8xb64-steplr-70e_in1k (kNN, ImageNet-1k): published.yml: a paper' in markdown
 
 
 @pytest.mark.parametrize('entry, runs, reason', [
@@ -210,3 +210,14 @@ def test_no_delta_where_the_protocol_differs_and_the_card_says_why(tmp_path, rep
 def test_published_numbers_need_the_repository_root(records):
     with pytest.raises(ValueError, match='root'):
         build_report([str(records)], published=[zoo_entry()])
+
+
+@pytest.mark.parametrize('seeds', [(0, 1, 2), (3, 4, 5)])
+def test_runs_without_spread_get_no_test(tmp_path, seeds):
+    # paired: the same difference in every seed; Welch: no spread in either row
+    write_runs(tmp_path, 'a', [21.0, 23.0, 20.5] if seeds == (0, 1, 2) else [5.0, 5.0, 5.0])
+    write_runs(tmp_path, 'random', RANDOM_TOP1 if seeds == (0, 1, 2) else [4.0, 4.0, 4.0], checkpoint=False,
+               seeds=seeds)
+    test = build_report([str(tmp_path)]).tests[MODEL_A, 'knn/top1']
+    assert test.kind == (PAIRED if seeds == (0, 1, 2) else WELCH)
+    assert test.p is None and 'no spread' in test.reason and not test.significant(0.05)

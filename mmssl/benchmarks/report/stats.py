@@ -67,14 +67,22 @@ def pairs_by_seed(a: Cell, b: Cell) -> bool:
 
 
 def compare_cells(cell: Cell, baseline: Cell) -> Test:
-    """A paired t-test where the runs pair by seed, else Welch's t-test (unequal variances)."""
+    """A paired t-test where the runs pair by seed, else Welch's t-test (unequal variances); no test for a single
+    run or for runs without spread."""
     if cell.n < 2 or baseline.n < 2:
         return Test(None, None, 'no test: a row has a single run')
-    if pairs_by_seed(cell, baseline):
-        # both cells are ordered by seed, so equal positions are runs of one seed
-        kind, result = PAIRED, stats.ttest_rel(cell.values, baseline.values)
+    paired = pairs_by_seed(cell, baseline)
+    kind = PAIRED if paired else WELCH
+    # both cells are ordered by seed, so equal positions of paired cells are runs of one seed
+    differences = np.subtract(cell.values, baseline.values)
+    noise = np.ptp(differences) if paired else max(np.ptp(cell.values), np.ptp(baseline.values))
+    if noise == 0:
+        # scipy would give p = 0 (a difference over zero estimated noise) or no p at all: the runs measure no noise
+        return Test(kind, None, f'no test: no spread in the runs, so {kind} has no noise to measure against')
+    if paired:
+        result = stats.ttest_rel(cell.values, baseline.values)
     else:
-        kind, result = WELCH, stats.ttest_ind(cell.values, baseline.values, equal_var=False)
+        result = stats.ttest_ind(cell.values, baseline.values, equal_var=False)
     if math.isnan(result.pvalue):
-        return Test(kind, None, f'no test: {kind} is undefined without spread')
+        return Test(kind, None, f'no test: {kind} is undefined for these runs')
     return Test(kind, float(result.pvalue))

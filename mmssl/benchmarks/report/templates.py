@@ -13,12 +13,12 @@ Baseline: {{ baseline or 'none (no tests)' }}; alpha = {{ alpha }}.
 {% endfor %}
 ## Tests against the baseline
 
-{% for note in tests %}{{ note.id }}. {{ note.text }}
+{% for note in tests %}- {{ note.id }}: {{ note.text }}
 {% else %}No tests: {{ no_tests }}
 {% endfor %}
 ## Published numbers
 
-{% for source in sources %}{{ source.id }}. {{ source.model }} ({{ source.task }}, {{ source.dataset }}): \
+{% for source in sources %}- {{ source.id }}: {{ source.model }} ({{ source.task }}, {{ source.dataset }}): \
 {{ source.source }}
 {% else %}No delta: no cell has a published number of the same protocol (each card says why).
 {% endfor %}
