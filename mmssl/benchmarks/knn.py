@@ -1,4 +1,5 @@
-"""kNN benchmark (``knn``): weighted k-nearest-neighbour classification of frozen, globally pooled feature5.
+"""kNN benchmark (``knn``): weighted k-nearest-neighbour classification of one frozen, globally pooled tap
+(``knn.tap``: feature5 by default, a ViT's class token ``cls_last1``).
 
 The features of both splits are written to the work dir with a ``meta.json`` recording their identity
 (:mod:`mmssl.evaluation.folder_identity`); a later run reuses them only for the same weights read the same way, the
@@ -21,6 +22,7 @@ from .base import Benchmark
 from .feature_extraction import add_amp_argument, as_weights, extract_feature_splits, feature_source, use_amp
 
 KNN_SPLITS = ('train', 'val')
+#: The tap kNN reads when the config's ``knn`` dict names none (a ResNet's last stage).
 KNN_LAYER = 'feature5'
 
 
@@ -43,6 +45,15 @@ def knn_settings(cfg) -> tuple:
     return list(ks), float(temperature)
 
 
+def knn_tap(cfg) -> str:
+    """The backbone tap of the config's ``knn.tap`` (default :data:`KNN_LAYER`); anything but a name is refused,
+    naming the config (an unknown name is refused by the backbone, with its taps, before extraction)."""
+    tap = cfg.get('knn', {}).get('tap', KNN_LAYER)
+    if not isinstance(tap, str) or not tap:
+        raise ValueError(f'{cfg.filename}: knn.tap must be the name of one backbone tap, got {tap!r}')
+    return tap
+
+
 def _folder_source(feature_dir: str) -> dict:
     """What a feature folder's ``meta.json`` records of its extraction."""
     return read_meta(feature_dir).get('source') or {}
@@ -50,12 +61,12 @@ def _folder_source(feature_dir: str) -> dict:
 
 @BENCHMARKS.register_module()
 class KNN(Benchmark):
-    """kNN evaluation of a frozen backbone (global-average-pooled feature5, cosine similarity, Wu et al. 2018).
+    """kNN evaluation of a frozen backbone (a global-average-pooled tap, cosine similarity, Wu et al. 2018).
 
     The config holds ``model.backbone`` (and optionally ``model.data_preprocessor``), a labelled
     ``train_dataloader`` (the neighbours) and ``val_dataloader`` (the queries), both with test-time pipelines,
-    and ``knn=dict(ks=..., temperature=...)``. Features are written to the work dir and reused by a later run on
-    the same checkpoint and config.
+    and ``knn=dict(ks=..., temperature=..., tap=...)`` (``tap`` default ``feature5``). Features are written to the
+    work dir and reused by a later run on the same checkpoint and config.
 
     Metrics: ``k<k>/top1`` and ``k<k>/top5`` (%).
     """
@@ -76,6 +87,7 @@ class KNN(Benchmark):
     def run(self, cfg, weights, work_dir, pretrain_config=None, launcher='none', recompute=False, amp=False):
         use_amp(cfg, amp)
         ks, temperature = knn_settings(cfg)
+        tap = knn_tap(cfg)
         device = init_distributed(cfg, launcher)
         try:
             metrics = self.evaluate(cfg, weights, work_dir, device, recompute)
@@ -86,7 +98,7 @@ class KNN(Benchmark):
         # kNN itself draws nothing at random; a random backbone is drawn from a fixed seed.
         self.write_record(work_dir, metrics, cfg, weights, source.get('checkpoint_load'),
                           pretrain_config=pretrain_config, seeds=dict(cfg.get('randomness', {})),
-                          extra=dict(ks=ks, temperature=temperature, **identity))
+                          extra=dict(ks=ks, temperature=temperature, tap=tap, **identity))
         return metrics
 
     def evaluate(self, cfg, weights: BackboneWeights, work_dir: str, device: str = 'cpu',
@@ -94,9 +106,10 @@ class KNN(Benchmark):
         """Extract both splits (unless the work dir holds them for these weights and config) and classify; the
         metrics on the main process, an empty dict elsewhere."""
         ks, temperature = knn_settings(cfg)
+        tap = knn_tap(cfg)
         weights = as_weights(weights)
         source = feature_source(cfg, weights, KNN_SPLITS, pooling='global')
-        if ensure_feature_folder(work_dir, source, [KNN_LAYER], KNN_SPLITS, recompute=recompute) == 'extract':
+        if ensure_feature_folder(work_dir, source, [tap], KNN_SPLITS, recompute=recompute) == 'extract':
             self.extract(cfg, weights, work_dir, device, source)
         if not is_main_process():
             return {}
@@ -104,7 +117,7 @@ class KNN(Benchmark):
         val_labels, _ = _labels(cfg.val_dataloader)
         features = {}
         for split, labels in zip(KNN_SPLITS, (train_labels, val_labels)):
-            path = feature_path(work_dir, split, KNN_LAYER)
+            path = feature_path(work_dir, split, tap)
             features[split] = torch.from_numpy(np.array(open_features(path)))
             if len(features[split]) != len(labels):
                 raise ValueError(f'{path} has {len(features[split])} rows but the {split} data set has {len(labels)} '
@@ -118,4 +131,4 @@ class KNN(Benchmark):
         (the mark of a complete folder: ``source``, the folder's identity, default :func:`feature_source`, and
         the report of the load)."""
         source = source or feature_source(cfg, weights, KNN_SPLITS, pooling='global')
-        extract_feature_splits(cfg, weights, work_dir, [KNN_LAYER], KNN_SPLITS, source, 'global', device)
+        extract_feature_splits(cfg, weights, work_dir, [knn_tap(cfg)], KNN_SPLITS, source, 'global', device)
