@@ -79,6 +79,9 @@ def test_deltas_to_the_repositorys_published_numbers_of_the_same_protocol(run_to
     assert 'configs/selfsup/relative_loc/published.yml: OpenMMLab' in markdown
     other = (tmp_path / 'report_other' / 'report.md').read_text()
     assert 'Δ +' not in other and 'no delta, the runs changed the benchmark config with --cfg-options' in other
+    # a root without a model index (an installed mmssl) has no published numbers: the report is still written
+    assert run_tool(TOOL, tmp_path / 'zoo', '--out', tmp_path / 'report_bare', '--root', tmp_path) == 0
+    assert 'no delta, no published numbers given' in (tmp_path / 'report_bare' / 'report.md').read_text()
 
 
 def test_bad_input_is_one_error_line_naming_the_file(run_tool, tmp_path):

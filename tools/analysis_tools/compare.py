@@ -16,7 +16,7 @@ import os.path as osp
 import sys
 from typing import List
 
-from model_zoo import PUBLISHED_FILE, load_model_index
+from model_zoo import MODEL_INDEX, PUBLISHED_FILE, load_model_index
 
 from mmssl.benchmarks.report import Published, build_report
 from mmssl.benchmarks.report.render import plot_png, render_html, render_markdown
@@ -27,7 +27,11 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 def published_numbers(root: str) -> List[Published]:
     """Every published number of the model zoo under ``root`` (the ``published.yml`` files beside the metafiles),
-    each with its model's pre-training config and the file and ``Source`` it comes from."""
+    each with its model's pre-training config and the file and ``Source`` it comes from; none when ``root`` holds
+    no model index (an installed mmssl without the repository)."""
+    if not osp.isfile(osp.join(root, MODEL_INDEX)):
+        print(f'{root} holds no {MODEL_INDEX}: no published numbers to compare with (give --root)')
+        return []
     entries = []
     for metafile in load_model_index(root):
         configs = {model['Name']: model['Config'] for model in metafile.models}
