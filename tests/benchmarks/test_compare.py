@@ -91,6 +91,8 @@ def test_a_single_run_has_no_interval_and_no_test(tmp_path):
     assert report.cells[MODEL_A, 'knn/top1'].half_width is None
     test = report.tests[MODEL_A, 'knn/top1']
     assert test.p is None and not test.significant(0.05) and 'single run' in test.reason
+    row = next(line for line in render_markdown(report).splitlines() if line.startswith(f'| {MODEL_A} '))
+    assert '60.00 (n=1, no interval); no test: a row has a single run [T1]' in row
 
 
 def test_the_protocol_card_names_config_selection_seeds_and_checkpoints(records):
