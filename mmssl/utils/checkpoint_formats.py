@@ -1,17 +1,19 @@
-"""The checkpoint layouts researchers bring, detected and turned into a torchvision-named ResNet state dict.
+"""The checkpoint layouts researchers bring, detected and turned into the state dict of mmssl's backbone: a ResNet
+with torchvision's names, or a Vision Transformer with timm's (:mod:`.checkpoint_formats_vit`, :mod:`.vit_keys`).
 
-mmssl's ResNet uses torchvision's parameter names, so every layout below reduces to "find the backbone's
-entries and give them torchvision names". Each :class:`CheckpointFormat` says how it is recognised and where its
-backbone lives; :func:`backbone_state_dict` tries them in order (or takes the one named by the user) and reports
-which one it used. A file that holds two different candidates (``state_dict`` and ``model``, or two ResNets under
-different prefixes that no layout declares) is refused with the candidates and the option that picks one, never
-guessed at. Layouts, as their own code writes them:
+So every layout below reduces to "find the backbone's entries and give them mmssl's names". Each
+:class:`CheckpointFormat` says how it is recognised and where its backbone lives; :func:`backbone_state_dict` tries
+them in order (or takes the one named by the user) and reports which one it used. A file that holds two different
+candidates (``state_dict`` and ``model``, or two backbones under different prefixes that no layout declares) is
+refused with the candidates and the option that picks one, never guessed at. Layouts, as their own code writes them
+(the ViT ones: :mod:`.checkpoint_formats_vit`):
 
 - ``mmssl``: mmssl / mmselfsup 0.x and 1.x algorithm checkpoints, ``state_dict`` with ``backbone.*`` (+ neck, head;
   the momentum copy of MoCo / DenseCL / BYOL: 0.x ``encoder_k`` / ``target_net``, 1.x ``momentum_encoder`` /
-  ``target_net``).
+  ``target_net``); a ResNet or a timm-named ViT.
 - ``moco``: MoCo v1 / v2 ``main_moco.py``: ``state_dict`` with ``module.encoder_q.*`` (+ ``encoder_k``, ``queue``).
-- ``mocov3``: MoCo v3 ``main_moco.py`` (ResNet): ``module.base_encoder.*`` (+ ``momentum_encoder``, predictor).
+- ``mocov3``: MoCo v3 ``main_moco.py`` (ResNet, or ViT: ``vits.py`` subclasses timm's, its projection MLP is
+  ``head``, dropped): ``module.base_encoder.*`` (+ ``momentum_encoder``, predictor).
 - ``vissl``: VISSL checkpoints, ``classy_state_dict.base_model.model.trunk`` with ``_feature_blocks.conv1.weight``.
 - ``detectron2``: a ``.pkl`` from ``convert-pretrain-to-detectron2.py`` (MoCo, mmselfsup 0.x): ``{'model':
   {'stem.conv1.weight', 'res2.0.conv1.norm.weight', ...} (numpy), '__author__', 'matching_heuristics'}``.
@@ -19,76 +21,23 @@ guessed at. Layouts, as their own code writes them:
 - ``torchvision``: torchvision / timm ResNet (``conv1``, ``bn1``, ``layerN``, ``fc``; old files such as
   ``resnet50-19c8e357.pth`` and VISSL's ``convert_vissl_to_torchvision.py`` output lack ``num_batches_tracked``);
   ``fc.*`` is dropped.
-- ``backbone``: a bare mmssl backbone (torchvision names, no ``fc``), as ``extract_backbone_weights.py`` writes it.
+- ``backbone``: a bare mmssl backbone (torchvision names, no ``fc``; or a ViT with timm names, no ``head``), as
+  ``extract_backbone_weights.py`` writes it.
 """
 import re
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import numpy as np
 import torch
 
+from .checkpoint_formats_base import (CheckpointFormat, StateDict, as_tensor, flat_state_dict, is_array, same_values,
+                                      sample_keys, strip_prefix)
+from .checkpoint_formats_vit import VIT_FORMATS
 from .errors import CheckpointMismatchError
 from .resnet_keys import detectron2_to_resnet_name
+from .vit_keys import VIT_BLOCK_MARKER, is_timm_vit, timm_backbone
 
 __all__ = ['CheckpointFormat', 'FORMATS', 'as_tensors', 'backbone_state_dict', 'flat_state_dict', 'format_names',
            'select_backbone', 'select_key_path']
-
-StateDict = Dict[str, Any]
-#: the top-level keys under which checkpoints keep their flat state dict, in the order they are looked up
-WEIGHT_SET_KEYS = ('state_dict', 'model')
-
-
-def _strip(state_dict: StateDict, prefix: str) -> StateDict:
-    return {key[len(prefix):]: value for key, value in state_dict.items() if key.startswith(prefix)}
-
-
-def _is_array(value: Any) -> bool:
-    return isinstance(value, (torch.Tensor, np.ndarray))
-
-
-def _as_tensor(value: Any) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(value)) if isinstance(value, np.ndarray) else value
-
-
-def _same_values(first: StateDict, second: StateDict) -> bool:
-    """Whether two state dicts hold the same names and, under each, equal arrays (copies are not ambiguous)."""
-    if first is second:
-        return True
-    if first.keys() != second.keys():
-        return False
-    for key, value in first.items():
-        other = second[key]
-        if _is_array(value) != _is_array(other):
-            return False
-        if _is_array(value) and not torch.equal(_as_tensor(value), _as_tensor(other)):
-            return False
-    return True
-
-
-def _sample(state_dict: StateDict) -> str:
-    return ', '.join(list(state_dict)[:3]) or 'none'
-
-
-def flat_state_dict(content: Any, source: str = 'checkpoint') -> StateDict:
-    """``content['state_dict']``, ``content['model']`` or ``content`` itself (the dicts checkpoints hold).
-
-    Raises:
-        CheckpointMismatchError: both ``state_dict`` and ``model`` hold arrays, and not the same ones; the
-            message names ``source``, both candidates and the ``--checkpoint-key`` that picks one.
-    """
-    if not isinstance(content, dict):
-        return {}
-    found = [key for key in WEIGHT_SET_KEYS if isinstance(content.get(key), dict)]
-    holding = [key for key in found if any(_is_array(value) for value in content[key].values())]
-    if len(holding) > 1 and not _same_values(content[holding[0]], content[holding[1]]):
-        sets = ' and '.join(f'{key!r} ({len(content[key])} entries, e.g. {_sample(content[key])})' for key in holding)
-        raise CheckpointMismatchError(
-            f'{source}: holds two different weight sets, {sets}; mmssl does not guess which one to evaluate: pass '
-            + ' or '.join(f'--checkpoint-key {key}' for key in holding))
-    if holding or found:
-        return content[(holding or found)[0]]
-    return content
 
 
 def _is_torchvision_resnet(state_dict: StateDict) -> bool:
@@ -97,13 +46,15 @@ def _is_torchvision_resnet(state_dict: StateDict) -> bool:
     return any(key.startswith('layer1.0.') for key in state_dict)
 
 
-def _resnet_prefixes(state_dict: StateDict) -> List[str]:
-    """Every prefix under which the keys hold a ResNet (``''``, ``'backbone.'``, ``'module.encoder_k.'`` ...)."""
+def _backbone_prefixes(state_dict: StateDict) -> List[str]:
+    """Every prefix under which the keys hold a ResNet or a timm-named ViT (``''``, ``'backbone.'``,
+    ``'module.encoder_k.'`` ...)."""
     prefixes = []
     for key in state_dict:
-        at = key.find('layer1.0.')
-        if at >= 0 and (at == 0 or key[at - 1] == '.') and key[:at] not in prefixes:
-            prefixes.append(key[:at])
+        for marker in ('layer1.0.', VIT_BLOCK_MARKER):
+            at = key.find(marker)
+            if at >= 0 and (at == 0 or key[at - 1] == '.') and key[:at] not in prefixes:
+                prefixes.append(key[:at])
     return prefixes
 
 
@@ -119,7 +70,7 @@ def _vissl_trunk(content: Any) -> Optional[StateDict]:
 def _from_vissl(content: Any) -> StateDict:
     trunk = _vissl_trunk(content)
     for prefix in ('_feature_blocks.', 'base_model._feature_blocks.'):
-        stripped = _strip(trunk, prefix)
+        stripped = strip_prefix(trunk, prefix)
         if stripped:
             return stripped
     return trunk
@@ -136,30 +87,23 @@ def _drop_fc(state_dict: StateDict) -> StateDict:
     return {key: value for key, value in state_dict.items() if not key.startswith('fc.')}
 
 
+def _is_backbone(state_dict: StateDict) -> bool:
+    """A ResNet with torchvision's names or a ViT with timm's (prefix already stripped)."""
+    return _is_torchvision_resnet(state_dict) or is_timm_vit(state_dict)
+
+
+def _backbone_of(state_dict: StateDict) -> StateDict:
+    """The backbone entries: a ResNet without ``fc``, a ViT without its ``head`` (iBOT's layer scale renamed)."""
+    return timm_backbone(state_dict) if is_timm_vit(state_dict) else _drop_fc(state_dict)
+
+
 def _prefixed(prefix: str) -> Tuple[Callable[[Any], bool], Callable[[Any], StateDict]]:
     def detect(content):
-        return _is_torchvision_resnet(_strip(flat_state_dict(content), prefix))
+        return _is_backbone(strip_prefix(flat_state_dict(content), prefix))
 
     def convert(content):
-        return _drop_fc(_strip(flat_state_dict(content), prefix))
+        return _backbone_of(strip_prefix(flat_state_dict(content), prefix))
     return detect, convert
-
-
-@dataclass(frozen=True)
-class CheckpointFormat:
-    """One checkpoint layout: its name (``--checkpoint-format NAME``), what it is, how it is recognised in the
-    loaded file and how its backbone becomes a torchvision-named state dict.
-
-    ``prefix``: where the backbone lives in the flat state dict (``None``: not a flat layout); ``others``: the
-    prefixes of the other network copies the layout holds and knowingly leaves out (MoCo's key encoder), which are
-    therefore no rival candidates.
-    """
-    name: str
-    description: str
-    detect: Callable[[Any], bool]
-    convert: Callable[[Any], StateDict]
-    prefix: Optional[str] = None
-    others: Tuple[str, ...] = ()
 
 
 def _is_detectron2(content: Any) -> bool:
@@ -176,22 +120,25 @@ FORMATS = (
                      _is_detectron2, _from_detectron2),
     CheckpointFormat('vissl', 'VISSL (classy_state_dict.base_model.model.trunk._feature_blocks.*)',
                      lambda content: _vissl_trunk(content) is not None, _from_vissl),
+    *VIT_FORMATS,
     _flat_format('moco', 'MoCo v1 / v2 (state_dict module.encoder_q.*)', 'module.encoder_q.',
                  others=('module.encoder_k.',)),
-    _flat_format('mocov3', 'MoCo v3 ResNet (state_dict module.base_encoder.*)', 'module.base_encoder.',
+    _flat_format('mocov3', 'MoCo v3 ResNet or ViT (state_dict module.base_encoder.*; ViT head dropped)',
+                 'module.base_encoder.',
                  others=('module.momentum_encoder.',)),
     # mmselfsup's momentum copies: 0.x encoder_k (MoCo, DenseCL) / target_net (BYOL), 1.x momentum_encoder /
     # target_net; the online copies (0.x encoder_q, online_net) share the backbone's tensors
     _flat_format('mmssl', 'mmssl / mmselfsup algorithm checkpoint (state_dict backbone.*)', 'backbone.',
                  others=('encoder_k.', 'target_net.', 'momentum_encoder.')),
-    _flat_format('ddp', 'DistributedDataParallel-wrapped ResNet (module.conv1, module.layer1 ...)', 'module.'),
+    _flat_format('ddp', 'DistributedDataParallel-wrapped ResNet or ViT (module.conv1, module.blocks.0 ...)',
+                 'module.'),
     CheckpointFormat('torchvision', 'torchvision / timm ResNet (conv1, bn1, layerN, fc; fc dropped)',
                      lambda content: _is_torchvision_resnet(flat_state_dict(content))
                      and 'fc.weight' in flat_state_dict(content),
                      lambda content: _drop_fc(flat_state_dict(content)), prefix=''),
-    CheckpointFormat('backbone', 'bare ResNet backbone (conv1, bn1, layerN; no fc)',
-                     lambda content: _is_torchvision_resnet(flat_state_dict(content)),
-                     lambda content: _drop_fc(flat_state_dict(content)), prefix=''),
+    CheckpointFormat('backbone', 'bare ResNet (conv1, bn1, layerN; no fc) or ViT backbone (timm names, no head)',
+                     lambda content: _is_backbone(flat_state_dict(content)),
+                     lambda content: _backbone_of(flat_state_dict(content)), prefix=''),
 )
 _BY_NAME = {fmt.name: fmt for fmt in FORMATS}
 
@@ -223,7 +170,7 @@ def _check_prefix(flat: StateDict, prefix: str, source: str) -> None:
     if prefix.endswith('.'):
         return
     dotted = prefix + '.'
-    stripped = _strip(flat, dotted)
+    stripped = strip_prefix(flat, dotted)
     if stripped:
         fmt = _detect(stripped)
         what = f'hold a ResNet backbone (layout {fmt.name})' if fmt else f'are {len(stripped)} entries'
@@ -233,7 +180,7 @@ def _check_prefix(flat: StateDict, prefix: str, source: str) -> None:
     names = sorted({key[:key.index('.', len(prefix)) + 1] for key in flat
                     if key.startswith(prefix) and '.' in key[len(prefix):]})
     hint = (f'; keys starting with it continue as {", ".join(map(repr, names[:6]))}: pass one of those' if names
-            else f' (keys e.g.: {_sample(flat)})')
+            else f' (keys e.g.: {sample_keys(flat)})')
     raise CheckpointMismatchError(f'{source}: --checkpoint-prefix {prefix!r} does not end with "."{hint}')
 
 
@@ -263,26 +210,27 @@ def _no_layout(flat: StateDict, source: str, shown: str) -> CheckpointMismatchEr
 
 
 def _check_rivals(flat: StateDict, fmt: CheckpointFormat, source: str, shown: str) -> None:
-    """Refuse a detected flat layout when another prefix holds a different ResNet that the layout does not declare
-    (``backbone.*`` and ``encoder.*``): which one a user means cannot be told from the file."""
-    own = _drop_fc(_strip(flat, fmt.prefix))
-    rivals = [prefix for prefix in _resnet_prefixes(flat)
+    """Refuse a detected flat layout when another prefix holds a different backbone that the layout does not
+    declare (``backbone.*`` and ``encoder.*``): which one a user means cannot be told from the file."""
+    own = _backbone_of(strip_prefix(flat, fmt.prefix))
+    rivals = [prefix for prefix in _backbone_prefixes(flat)
               if prefix != fmt.prefix and not prefix.startswith(fmt.others)
-              and not _same_values(own, _drop_fc(_strip(flat, prefix)))]
+              and not same_values(own, _backbone_of(strip_prefix(flat, prefix)))]
     if rivals:
         candidates = [shown + fmt.prefix] + [shown + prefix for prefix in rivals]
         options = [f'--checkpoint-prefix {prefix}' for prefix in candidates if prefix]
         if not shown + fmt.prefix:
             options.append(f'--checkpoint-format {fmt.name} (the keys without prefix)')
         raise CheckpointMismatchError(
-            f'{source}: {len(candidates)} different ResNets fit, under '
+            f'{source}: {len(candidates)} different {"ResNets" if not is_timm_vit(own) else "ViTs"} fit, under '
             f'{", ".join(repr(prefix) if prefix else "no prefix" for prefix in candidates)} (layout {fmt.name} '
             'reads the first); mmssl does not guess which one to evaluate: pass ' + ' or '.join(options))
 
 
 def select_backbone(content: Any, source: str, checkpoint_format: Optional[str] = None,
                     prefix: Optional[str] = None, key_path: Optional[str] = None) -> Tuple[StateDict, str]:
-    """The entries of a loaded checkpoint that make its ResNet backbone, with torchvision names and the file's own
+    """The entries of a loaded checkpoint that make its backbone, with mmssl's names (torchvision's for a ResNet,
+    timm's for a ViT) and the file's own
     values (tensors, or a ``.pkl``'s numpy arrays: :func:`as_tensors`), and the name of its layout.
 
     Args:
@@ -303,9 +251,10 @@ def select_backbone(content: Any, source: str, checkpoint_format: Optional[str] 
     if prefix:
         flat = flat_state_dict(content, source)
         _check_prefix(flat, prefix, source)
-        content = _strip(flat, prefix)
+        content = strip_prefix(flat, prefix)
         if not content:
-            raise ValueError(f'{source}: --checkpoint-prefix {prefix!r} matches no key (keys e.g.: {_sample(flat)})')
+            raise ValueError(f'{source}: --checkpoint-prefix {prefix!r} matches no key '
+                             f'(keys e.g.: {sample_keys(flat)})')
     return _select(content, source, checkpoint_format, prefix or '')
 
 
@@ -322,7 +271,7 @@ def _select(content: Any, source: str, checkpoint_format: Optional[str], shown: 
     chosen = _detect(content)
     if chosen is None and flat and all(key.startswith('module.') for key in flat):
         # Saved from a DistributedDataParallel wrapper: the same layouts one level down.
-        state_dict, name = _select(_strip(flat, 'module.'), source, None, shown + 'module.')
+        state_dict, name = _select(strip_prefix(flat, 'module.'), source, None, shown + 'module.')
         return state_dict, f'ddp+{name}'
     if chosen is None:
         raise _no_layout(flat, source, shown)
@@ -333,12 +282,12 @@ def _select(content: Any, source: str, checkpoint_format: Optional[str], shown: 
 
 def as_tensors(state_dict: StateDict) -> Dict[str, torch.Tensor]:
     """The arrays of ``state_dict`` as tensors (a ``.pkl``'s numpy arrays converted); other values dropped."""
-    return {key: _as_tensor(value) for key, value in state_dict.items() if _is_array(value)}
+    return {key: as_tensor(value) for key, value in state_dict.items() if is_array(value)}
 
 
 def backbone_state_dict(content: Any, source: str, checkpoint_format: Optional[str] = None,
                         prefix: Optional[str] = None, key_path: Optional[str] = None) -> Tuple[StateDict, str]:
-    """The ResNet backbone of a loaded checkpoint as tensors with torchvision names, and the name of its layout
+    """The backbone of a loaded checkpoint as tensors with mmssl's names, and the name of its layout
     (:func:`select_backbone`, whose arguments and errors it shares)."""
     state_dict, name = select_backbone(content, source, checkpoint_format, prefix, key_path)
     return as_tensors(state_dict), name

@@ -13,6 +13,8 @@ from mmengine.dist import is_main_process
 from mmengine.logging import MMLogger, print_log
 
 from .dropped import dropped_tensors
+from .mismatch import describe_mismatch
+from .position import fit_position_embedding
 from .reading import CheckpointMismatchError, select_prefix, strip_ddp_prefix
 
 #: ``format`` and ``mode`` of the report (and ``checkpoint_format`` of the record) of the seeded random backbone
@@ -31,7 +33,8 @@ class LoadReport:
     backbone of a baseline row (``mode='random-init'``, :meth:`random_init`) loads nothing: ``seed`` names the draw.
     ``dropped`` counts the tensors of the file that were left out before the load (the neck and head of an
     algorithm checkpoint, MoCo's key encoder, the optimizer state ...) per name (``{'neck': 4, 'head': 2}``), so
-    that "unexpected 0" never hides them.
+    that "unexpected 0" never hides them. ``adapted`` says what was fitted before the load (a ViT's position
+    embedding resampled to the model's grid: ``['pos_embed resampled from a 37x37 to an 8x8 grid']``).
     """
     source: str = 'state dict'
     prefix: Optional[str] = None
@@ -46,6 +49,7 @@ class LoadReport:
     first_key: str = ''
     seed: Optional[int] = None
     dropped: Dict[str, int] = field(default_factory=dict)
+    adapted: List[str] = field(default_factory=list)
 
     @classmethod
     def random_init(cls, seed: int) -> 'LoadReport':
@@ -64,7 +68,7 @@ class LoadReport:
 
     @property
     def input_layer_loaded(self) -> bool:
-        """Whether the module's first tensor (its input layer, ``conv1.weight``) loaded."""
+        """Whether the module's input layer (``first_key``: ``conv1.weight``, ``patch_embed.proj.weight``) loaded."""
         return self.first_key in self.matched
 
     @property
@@ -89,9 +93,10 @@ class LoadReport:
             return (f'{len(self.matched)}/{self.num_module_keys} keys equal to the checkpoint '
                     f'({100 * self.match_ratio:.1f}%), missing {len(self.missing)}, different values '
                     f'{len(self.different)}, shape mismatch {len(self.shape_mismatched)}, new layers {len(self.new)}')
+        adapted = ''.join(f'; {note}' for note in self.adapted)
         return (f'matched {len(self.matched)}/{self.num_module_keys} module keys ({100 * self.match_ratio:.1f}%), '
                 f'missing {len(self.missing)}, unexpected {len(self.unexpected)}, '
-                f'shape mismatch {len(self.shape_mismatched)}{self.dropped_summary()}')
+                f'shape mismatch {len(self.shape_mismatched)}{self.dropped_summary()}{adapted}')
 
     def not_loaded_modules(self) -> Dict[str, int]:
         """The largest sub-modules none of whose keys loaded -> their number of keys (``{'layer4': 30}``); a key
@@ -122,13 +127,21 @@ class LoadReport:
         return record
 
 
+def _input_layer_key(own: Dict[str, torch.Tensor], new_keys: Sequence[str]) -> str:
+    """The module's input layer: its first convolution weight (a ResNet's ``conv1.weight``, a ViT's
+    ``patch_embed.proj.weight``, which follows its class token and position embedding), else its first tensor."""
+    keys = [key for key in own if not any(key.startswith(prefix) for prefix in new_keys)]
+    return next((key for key in keys if own[key].ndim == 4), keys[0] if keys else '')
+
+
 def _sort_keys(module: torch.nn.Module, state_dict: Dict[str, torch.Tensor], report: LoadReport,
                new_keys: Sequence[str] = ()) -> LoadReport:
-    for key, target in module.state_dict().items():
+    own = module.state_dict()
+    report.first_key = _input_layer_key(own, new_keys)
+    for key, target in own.items():
         if any(key.startswith(prefix) for prefix in new_keys):
             report.new.append(key)
             continue
-        report.first_key = report.first_key or key
         if key.endswith('num_batches_tracked') and key not in state_dict:
             continue  # BN counters are optional: torchvision's and VISSL's older files have none
         if key not in state_dict:
@@ -140,14 +153,15 @@ def _sort_keys(module: torch.nn.Module, state_dict: Dict[str, torch.Tensor], rep
             report.different.append(key)
         else:
             report.matched.append(key)
-    report.unexpected = sorted(set(state_dict) - set(module.state_dict()))
+    report.unexpected = sorted(set(state_dict) - set(own))
     return report
 
 
 def _check_policy(report: LoadReport, module: torch.nn.Module, state_dict: Dict[str, torch.Tensor], where: str,
                   min_match_ratio: float) -> None:
     """The one policy: at least ``min_match_ratio`` of the module's parameters and running statistics load, no
-    shape differs, and the input layer (the first tensor, ``conv1.weight``) loads."""
+    shape differs, and the input layer (``conv1.weight``, ``patch_embed.proj.weight``) loads. A refusal names what
+    sets the backbones apart first (family, patch size, width, depth: :mod:`.mismatch`)."""
     problems = []
     if report.match_ratio < min_match_ratio:
         problems.append(f'fewer than {100 * min_match_ratio:.0f}% of its keys match')
@@ -160,6 +174,7 @@ def _check_policy(report: LoadReport, module: torch.nn.Module, state_dict: Dict[
         problems.append(f'its input layer {report.first_key!r} does not load')
     if not problems:
         return
+    problems = describe_mismatch(state_dict, module.state_dict()) + problems
     sample_missing = ', '.join((report.missing + report.shape_mismatched)[:8]) or 'none'
     sample_present = ', '.join(list(state_dict)[:5]) or 'none'
     modules = report.not_loaded_modules()
@@ -185,7 +200,8 @@ def load_state_dict_checked(module: torch.nn.Module,
     Policy: at least ``min_match_ratio`` of the module's parameters and running statistics must be found with
     the same name and shape (``num_batches_tracked`` is optional), no shape may differ, and the input layer must
     load; otherwise :class:`CheckpointMismatchError` names the checkpoint, its layout and what did not match, and
-    nothing is loaded.
+    nothing is loaded. A ViT's position embedding of another grid (or another convention for its prefix tokens) is
+    fitted to the module first and the report says so (``adapted``; :mod:`.position`).
 
     Args:
         module: the module to load into.
@@ -204,8 +220,11 @@ def load_state_dict_checked(module: torch.nn.Module,
         selected = select_prefix(state_dict, prefix)
         dropped = dropped_tensors(state_dict, selected.values()) if dropped is None else dropped
         state_dict = selected
+    no_embed_class = getattr(module, 'no_embed_class', None)  # timm's ViT: no position rows for prefix tokens
+    state_dict, adapted = fit_position_embedding(module.state_dict(), state_dict,
+                                                 None if no_embed_class is None else not no_embed_class)
     report = _sort_keys(module, state_dict, LoadReport(source=source, prefix=prefix, format=checkpoint_format,
-                                                       dropped=dict(dropped or {})))
+                                                       dropped=dict(dropped or {}), adapted=adapted))
     details = ([f'format {checkpoint_format}'] if checkpoint_format else []) + \
         ([f"prefix '{prefix}'"] if prefix else [])
     where = f'{source} ({", ".join(details)})' if details else source
