@@ -194,3 +194,44 @@ def test_a_benchmark_without_a_table_entry_gets_a_table_of_its_declaration_in_a_
                                                                 str(repo_root)).splitlines()
     with pytest.raises(ModelZooError, match="unknown Task / Dataset 'Nearest Centroid' / 'Fashion-MNIST'"):
         record_to_result(centroid, str(repo_root))
+
+
+# ----------------------------------------------------------------------------------------------- chosen grid points
+GRID_DEMO = 'configs/benchmarks/classification/fashion_mnist/resnet18_mhead-grid-heldout_1xb64-steplr-4e_fmnist-demo.py'
+
+
+def grid_record(rule, lrs, wds=None, value=70.0):
+    """A linear grid record whose feature4 / feature5 heads were chosen at ``lrs`` (and ``wds``) on ``rule``."""
+    taps = ('feature4', 'feature5')
+    wds = wds or (1e-4, 1e-4)
+    metrics = {f'accuracy/{tap}{suffix}/top1': value + i for i, tap in enumerate(taps) for suffix in ('', '@fixed')}
+    grid = {tap: [dict(lr=lr, wd=wd) for lr in (0.001, 0.01, 0.1) for wd in sorted(set(wds))] for tap in taps}
+    return record('linear_eval', metrics, GRID_DEMO, grid=grid, selected_lr=dict(zip(taps, lrs)),
+                  selected_wd=dict(zip(taps, wds)), selection=dict(rule=rule, metric='top1', refit=False))
+
+
+def test_the_chosen_lr_stands_beside_the_linear_number_and_the_fixed_point_is_no_column(repo_root):
+    result = record_to_result(grid_record('heldout', (0.1, 0.001)), str(repo_root), notes=True)
+    assert result['Metrics'] == dict(feature4=70.0, feature5=71.0)  # @fixed stays in the record only
+    assert result['Notes'] == dict(feature4='lr 0.1', feature5='lr 0.001')
+    assert 'Notes' not in record_to_result(grid_record('heldout', (0.1, 0.001)), str(repo_root))  # metafile form
+    swept = record_to_result(grid_record('heldout', (0.1, 0.01), (1e-4, 1e-3)), str(repo_root), notes=True)
+    assert swept['Notes'] == dict(feature4='lr 0.1, wd 0.0001', feature5='lr 0.01, wd 0.001')
+    tables = run_tables({'run': {'linear': [grid_record('heldout', (0.1, 0.001))]}}, None, str(repo_root))
+    assert '| 70.00 (lr 0.1) | 71.00 (lr 0.001) |' in tables and '†' not in tables
+
+
+def test_a_point_chosen_on_val_is_marked_in_every_table_that_shows_it(repo_root):
+    tables = run_tables({'run': {'linear': [grid_record('val', (0.1, 0.001))]}}, None, str(repo_root))
+    assert '70.00 (lr 0.1†)' in tables and '71.00 (lr 0.001†)' in tables
+    assert "† chosen on the validation set, the split the number is reported on (selection='val')" in tables
+    probe = record('probe', {'feature5/top1': 80.0}, 'configs/benchmarks/classification/fashion_mnist/'
+                   'resnet18_probe_fmnist-demo.py', selected_C={'feature5': 0.0316}, selection=dict(rule='val'))
+    tables = run_tables({'run': {'probe': [probe]}}, None, str(repo_root))
+    assert '80.00 (C 0.0316†)' in tables and 'selection=' in tables
+
+
+def test_runs_of_several_seeds_show_each_chosen_lr(repo_root):
+    runs = [grid_record('heldout', (0.1, 0.01), value=70.0), grid_record('heldout', (0.01, 0.01), value=72.0)]
+    tables = run_tables({'run': {'linear': runs}}, None, str(repo_root))
+    assert '71.00 ± 1.41 (lr 0.1 / lr 0.01)' in tables and '72.00 ± 1.41 (lr 0.01)' in tables

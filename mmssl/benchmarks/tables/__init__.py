@@ -11,15 +11,15 @@ does, with these tables).
 """
 from .layout import (REFERENCE_TAPS, SECTIONS, TABLES, Column, ModelZooError, Table, datasets_of, generic_table,
                      ordered_metrics, result_sort_key, table_for, tables_of)
-from .markdown import (EMPTY, Row, format_value, link, markdown_table, model_cell, render_tables, run_tables,
-                       shown_columns, table_rows)
-from .results import (STORED_DECIMALS, MeanStd, aggregate, dataset_from_config, mean_std, record_to_result,
-                      repo_relative, table_metrics)
+from .markdown import (EMPTY, VAL_SELECTION_NOTE, Row, format_cell, format_value, link, markdown_table, model_cell,
+                       render_tables, run_tables, shown_columns, table_rows)
+from .results import (STORED_DECIMALS, VAL_SELECTION_MARK, MeanStd, aggregate, dataset_from_config, mean_std,
+                      record_to_result, repo_relative, table_metrics, table_notes)
 
 __all__ = [
     'ModelZooError', 'REFERENCE_TAPS', 'Column', 'Table', 'SECTIONS', 'TABLES', 'table_for', 'generic_table',
     'tables_of', 'datasets_of', 'result_sort_key', 'ordered_metrics', 'STORED_DECIMALS', 'MeanStd', 'mean_std',
-    'repo_relative', 'dataset_from_config', 'table_metrics', 'record_to_result', 'aggregate', 'EMPTY', 'Row',
-    'format_value', 'link', 'model_cell', 'shown_columns', 'table_rows', 'markdown_table', 'render_tables',
-    'run_tables'
+    'repo_relative', 'dataset_from_config', 'table_metrics', 'table_notes', 'record_to_result', 'aggregate', 'EMPTY',
+    'Row', 'format_value', 'format_cell', 'VAL_SELECTION_MARK', 'VAL_SELECTION_NOTE', 'link', 'model_cell',
+    'shown_columns', 'table_rows', 'markdown_table', 'render_tables', 'run_tables'
 ]

@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from .layout import SECTIONS, TABLES, Column, Table, tables_of
-from .results import MeanStd, aggregate, record_to_result, repo_relative
+from .results import VAL_SELECTION_MARK, MeanStd, aggregate, record_to_result, repo_relative
 
-__all__ = ['EMPTY', 'Row', 'format_value', 'link', 'model_cell', 'shown_columns', 'table_rows', 'markdown_table',
-           'render_tables', 'run_tables']
+__all__ = ['EMPTY', 'VAL_SELECTION_NOTE', 'Row', 'format_value', 'format_cell', 'link', 'model_cell', 'shown_columns',
+           'table_rows', 'markdown_table', 'render_tables', 'run_tables']
 
 #: The cell of a metric not measured (yet).
 EMPTY = '–'
+#: The line under a table with a number chosen on the split it is reported on.
+VAL_SELECTION_NOTE = (f'{VAL_SELECTION_MARK} chosen on the validation set, the split the number is reported on '
+                      "(selection='val'): not comparable with a number chosen on held-out training data.")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,12 @@ def format_value(value, decimals: int) -> str:
     if isinstance(value, MeanStd):
         return f'{value.mean:.{decimals}f} ± {value.std:.{decimals}f}'
     return f'{value:.{decimals}f}'
+
+
+def format_cell(value, decimals: int, note: Optional[str] = None) -> str:
+    """A cell: :func:`format_value`, and the ``note`` beside it in parentheses (the chosen grid point)."""
+    cell = format_value(value, decimals)
+    return cell if not note or value is None else f'{cell} ({note})'
 
 
 def link(path: str, text: str, base_dir: str) -> str:
@@ -92,8 +101,9 @@ def table_rows(table: Table, rows: Sequence[Row], base_dir: str, published: bool
                 for layer in table.layers_of(result['Metrics']):
                     prefix = '' if layer is None else f'{layer}_'
                     line = lead + ([] if layer is None else [layer])
-                    line += [format_value(result['Metrics'].get(prefix + c.metric), table.decimals)
-                             for c in columns]
+                    notes = result.get('Notes') or {}
+                    line += [format_cell(result['Metrics'].get(prefix + c.metric), table.decimals,
+                                         notes.get(prefix + c.metric)) for c in columns]
                     cells.append(line if published else line + [config_cell])
     return cells
 
@@ -137,6 +147,8 @@ def render_tables(rows: Sequence[Row], base_dir: str, heading: str = '###', publ
         for table, cells, columns in shown:
             lines += [f'{heading}# {table.title}', '']
             lines += markdown_table(table, cells, published, columns) + ['']
+            if any(VAL_SELECTION_MARK in cell for line in cells for cell in line):
+                lines += [VAL_SELECTION_NOTE, '']
         if empty and list_empty:
             lines += [('Not published: ' if published else 'No results yet: ') + '; '.join(empty) + '.', '']
     return lines
@@ -150,10 +162,11 @@ def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Union[st
     pre-trainings merged into one work dir).
 
     A row with several records of one benchmark config (runs of several seeds) shows mean ± sample std of each
-    metric. A run whose records evaluate no checkpoint is shown as a randomly initialised backbone; tables the run
-    has no results for are left out; a benchmark with no table in the layout (a plugin's) gets a table of its own
-    declaration unless not ``generic`` (tables for the repository's docs). Links are relative to ``base_dir``
-    (relative to ``root``).
+    metric. A number chosen on a grid shows the chosen point beside it (``79.10 (lr 0.1)``; ``†`` and a line
+    under the table where it was chosen on the validation set). A run whose records evaluate no checkpoint is shown
+    as a randomly initialised backbone; tables the run has no results for are left out; a benchmark with no table
+    in the layout (a plugin's) gets a table of its own declaration unless not ``generic`` (tables for the
+    repository's docs). Links are relative to ``base_dir`` (relative to ``root``).
     """
     shown = []
     for name, records in rows.items():
@@ -161,7 +174,7 @@ def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Union[st
         random_init = all(record['checkpoint'] is None for record in flat)
         # Unrounded, so that a mean is the mean of what was measured (as the metafile's mean record is).
         results = aggregate([record_to_result(record, root, where=f'{name}: {record["benchmark"]}', decimals=None,
-                                              generic=generic) for record in flat], name)
+                                              generic=generic, notes=True) for record in flat], name)
         row_config = pretrain_config.get(name) if isinstance(pretrain_config, dict) else pretrain_config
         config = None if random_init or row_config is None else repo_relative(row_config, root)
         shown.append(Row(model_cell(name, config, base_dir), results))

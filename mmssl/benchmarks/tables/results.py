@@ -20,11 +20,13 @@ from mmengine.config import Config
 from ..records import benchmarks_by_record
 from .layout import REFERENCE_TAPS, TABLES, ModelZooError, Table, datasets_of, fail, generic_table, table_for
 
-__all__ = ['STORED_DECIMALS', 'MeanStd', 'mean_std', 'repo_relative', 'dataset_from_config', 'table_metrics',
-           'record_to_result', 'aggregate']
+__all__ = ['STORED_DECIMALS', 'VAL_SELECTION_MARK', 'MeanStd', 'mean_std', 'repo_relative', 'dataset_from_config',
+           'table_metrics', 'table_notes', 'record_to_result', 'aggregate']
 
 #: Metric values are percentages; merged records are rounded to this many decimals (float32 noise off).
 STORED_DECIMALS = 2
+#: Beside a number chosen on the split it is reported on (a grid's ``selection='val'``).
+VAL_SELECTION_MARK = '†'
 
 
 class MeanStd(NamedTuple):
@@ -106,8 +108,33 @@ def table_metrics(benchmark: type, table: Table, metrics: Dict[str, float]) -> D
     return dict(known, **others)
 
 
+def table_notes(benchmark: type, record: dict, metrics: Dict[str, float]) -> Dict[str, str]:
+    """Column -> the note shown beside its number: the grid point a benchmark chose for it (``lr 0.1``, ``C 0.01``),
+    with :data:`VAL_SELECTION_MARK` when it was chosen on the validation set.
+
+    The benchmark's own ``table_notes(record)`` where it has one (the linear benchmark's); otherwise every
+    ``extra['selected_<param>']`` of the record (tap -> chosen number, e.g. the probe's ``selected_C``) for the
+    columns ``metrics`` has of those taps. Notes of columns not in ``metrics`` are left out.
+    """
+    own = getattr(benchmark, 'table_notes', None)
+    if own is not None:
+        notes = own(record)
+    else:
+        extra = record.get('extra') or {}
+        mark = VAL_SELECTION_MARK if (extra.get('selection') or {}).get('rule') == 'val' else ''
+        notes = {}
+        for key, chosen in extra.items():
+            if key.startswith('selected_') and isinstance(chosen, dict):
+                for tap, value in chosen.items():
+                    if isinstance(value, (int, float)) and not isinstance(value, bool):
+                        notes[tap] = f'{notes[tap]}, ' if tap in notes else ''
+                        notes[tap] += f'{key[len("selected_"):]} {value:.3g}'
+        notes = {tap: note + mark for tap, note in notes.items()}
+    return {name: note for name, note in notes.items() if name in metrics}
+
+
 def record_to_result(record: dict, root: str, dataset: Optional[str] = None, where: str = 'record',
-                     decimals: Optional[int] = STORED_DECIMALS, generic: bool = False) -> dict:
+                     decimals: Optional[int] = STORED_DECIMALS, generic: bool = False, notes: bool = False) -> dict:
     """The table result (Task, Dataset, Metrics, Config) that a result record stands for.
 
     Args:
@@ -143,7 +170,19 @@ def record_to_result(record: dict, root: str, dataset: Optional[str] = None, whe
     if not metrics:
         fail(where, f'none of the record\'s metrics {sorted(record.get("metrics", {}))} belongs in the '
              f'{table.title} table')
-    return dict(Task=task, Dataset=dataset, Metrics=table.order_metrics(metrics), Config=config)
+    result = dict(Task=task, Dataset=dataset, Metrics=table.order_metrics(metrics), Config=config)
+    chosen = table_notes(declared[benchmark], record, metrics) if notes else {}
+    if chosen:
+        result['Notes'] = chosen
+    return result
+
+
+def _merged_notes(group: List[dict]) -> Dict[str, str]:
+    """The notes of several runs of one row: each column's distinct notes in run order, joined by ' / ' (runs of
+    several seeds may choose different points)."""
+    names = dict.fromkeys(name for result in group for name in result.get('Notes') or {})
+    return {name: ' / '.join(dict.fromkeys(result['Notes'][name] for result in group
+                                           if name in (result.get('Notes') or {}))) for name in names}
 
 
 def aggregate(results: List[dict], where: str) -> List[dict]:
@@ -163,4 +202,8 @@ def aggregate(results: List[dict], where: str) -> List[dict]:
             fail(where, f'the runs of {config} report different metrics ({sorted(names)} vs {differing[0]}); '
                  'mean ± std needs the same metrics in every run')
         merged.append(dict(group[0], Metrics={name: mean_std([r['Metrics'][name] for r in group]) for name in names}))
+        notes = _merged_notes(group)
+        merged[-1].pop('Notes', None)
+        if notes:
+            merged[-1]['Notes'] = notes
     return merged
