@@ -107,3 +107,10 @@ def tiny_datasets(tmp_path_factory) -> dict:
 def fmnist_tiny(tmp_path_factory) -> dict:
     """The Fashion-MNIST demo layout (ImageNet-style lists), one synthetic image per class and split."""
     return make_fashion_mnist(str(tmp_path_factory.mktemp('fmnist')), per_class=1, voc07=False)
+
+
+@pytest.fixture(scope='session')
+def fmnist_three(tmp_path_factory) -> dict:
+    """The Fashion-MNIST demo layout with three synthetic images per class and split: enough for a held-out split
+    of one image per class."""
+    return make_fashion_mnist(str(tmp_path_factory.mktemp('fmnist3')), per_class=3, voc07=False)

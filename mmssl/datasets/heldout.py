@@ -112,6 +112,18 @@ def heldout_split(labels: np.ndarray, size: Union[int, float], seed: int, classe
     return fit, heldout
 
 
+def _check_fit_classes(fit_labels: np.ndarray, labels: np.ndarray, classes: Sequence[str], where: str) -> None:
+    """Refuse a split whose fit rows lack a class of single-label training data (its only rows were held out)."""
+    if labels.ndim != 1:
+        return
+    missing = np.setdiff1d(np.unique(labels), fit_labels)
+    if len(missing):
+        index = int(missing[0])
+        raise ValueError(f'{where}: class {classes[index]!r} (index {index}) has {int((labels == index).sum())} '
+                         'training row(s), all in the held-out split: none is left to fit on; expected at least 2 '
+                         'rows of every class')
+
+
 @DATASETS.register_module()
 class HeldoutSubset:
     """One part of a training data set split by :func:`heldout_split`: the rows to fit on or the held-out rows.
@@ -130,7 +142,8 @@ class HeldoutSubset:
         where: how messages name the settings (e.g. ``'CONFIG: linear_selection.heldout'``).
 
     Raises:
-        ValueError: an unknown ``part``, a bad ``size``, or a class without a held-out row (:func:`heldout_split`).
+        ValueError: an unknown ``part``, a bad ``size``, a class without a held-out row (:func:`heldout_split`) or
+            one whose only training rows were all held out (nothing left to fit it on).
     """
 
     def __init__(self, dataset, size: Union[int, float], seed: int, part: str = 'fit', where: str = 'heldout'):
@@ -141,6 +154,7 @@ class HeldoutSubset:
         labels = self.dataset.get_gt_labels()
         classes = list(self.dataset.metainfo['classes'])
         fit, heldout = heldout_split(labels, size, seed, classes, where)
+        _check_fit_classes(labels[fit], labels, classes, where)
         self.indices = fit if part == 'fit' else heldout
         self.num_rows = len(labels)
 
