@@ -72,3 +72,15 @@ def test_unknown_tap_names_are_refused_with_the_choices():
         tap_indices(taps, ['feature1', 'stage1'], what='layer')
     with pytest.raises(ValueError, match=r'unknown tap\(s\) \(none\)'):
         ResNet(depth=18).select_taps([])
+
+
+def test_a_vector_tap_is_already_pooled():
+    tap = Tap.coerce(dict(name='cls', channels=8, stride=16, adaptive_size=1, vector=True))
+    assert [tap.pooled_dim(224, pool_type) for pool_type in ('specified', 'adaptive', 'global')] == [8, 8, 8]
+    x = torch.randn(2, 8, 1, 1)
+    assert all(torch.equal(tap.pooling(pool_type)(x), x) for pool_type in ('specified', 'adaptive', 'global'))
+    with pytest.raises(ValueError, match="pool_type must be one of"):
+        tap.pooling('max')
+    with pytest.raises(ValueError, match=r'tap cls: a vector tap is already pooled \(adaptive_size 1, no '
+                       r'specified_pooling\), got adaptive_size=2'):
+        Tap('cls', 8, 16, 2, vector=True)
