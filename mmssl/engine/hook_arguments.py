@@ -51,8 +51,10 @@ def check_hook_arguments(default_hooks: Optional[dict], custom_hooks: Optional[l
             hook_class = hook['type']
         else:
             # configs inherited from mmdet / mmseg name their scope per entry, as the registry reads it
+            # and, as the builder does, a name without a scope resolves in the default scope's own registry first
             with DefaultScope.overwrite_default_scope(hook.get('_scope_')):
-                hook_class = HOOKS.get(hook['type'])
+                with HOOKS.switch_scope_and_registry(None) as registry:
+                    hook_class = registry.get(hook['type'])
         if hook_class is None:
             continue
         accepted = accepted_arguments(hook_class)

@@ -1,6 +1,7 @@
 """A fake training for the watch tests: ResNet-18 checkpoints in mmengine's format, written the way mmengine
 writes them (in place, then ``last_checkpoint``), optionally slowly in chunks; and a suite file of the kNN demo
 config on tiny data."""
+import functools
 import io
 import os
 import time
@@ -13,11 +14,19 @@ KNN_DEMO = REPO_ROOT / 'configs/benchmarks/classification/fashion_mnist/resnet18
 MODEL_CFG = "model = dict(type='SimCLR', backbone=dict(type='ResNet', depth=18), neck=dict(type='{neck}'))\n"
 
 
-def checkpoint_bytes(step: int, seed: int = 0, neck: str = 'NonLinearNeck', unit: str = 'iter') -> bytes:
-    """The bytes of an mmengine checkpoint of a ResNet-18 drawn from ``seed + step`` (each step other weights)."""
-    import torch
+@functools.lru_cache(maxsize=1)
+def _resnet18_template() -> dict:
     from builders.checkpoints import resnet18_state
-    state = {f'backbone.{key}': value for key, value in resnet18_state(seed * 1000 + step).items()}
+    return resnet18_state(0)
+
+
+def checkpoint_bytes(step: int, seed: int = 0, neck: str = 'NonLinearNeck', unit: str = 'iter') -> bytes:
+    """The bytes of an mmengine checkpoint of a ResNet-18: one initialisation moved by noise drawn from ``seed``
+    and ``step`` (each step other weights; cheaper than a new initialisation)."""
+    import torch
+    generator = torch.Generator().manual_seed(seed * 1000 + step)
+    state = {f'backbone.{key}': value + 0.01 * torch.randn(value.shape, generator=generator)
+             if value.is_floating_point() else value for key, value in _resnet18_template().items()}
     buffer = io.BytesIO()
     torch.save(dict(meta=dict(epoch=step if unit == 'epoch' else 0, iter=step, cfg=MODEL_CFG.format(neck=neck)),
                     state_dict=state), buffer)

@@ -10,6 +10,7 @@ every step whose ``watch.json`` lists the requested benchmarks, without reading 
 import os
 import os.path as osp
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Set
 
@@ -24,7 +25,11 @@ from .checkpoints import (Checkpoint, CompletionRule, describe_difference, last_
                           weights_identity)
 from .results import BenchmarkFn, baseline_dir, benchmark_step, read_step
 
-__all__ = ['IdleTimeoutError', 'WatchedRun', 'watch', 'plan_runs']
+__all__ = ['CheckpointVanishedWarning', 'IdleTimeoutError', 'WatchedRun', 'watch', 'plan_runs']
+
+
+class CheckpointVanishedWarning(UserWarning):
+    """A checkpoint seen in the work dir disappeared before it was benchmarked; the message names it."""
 
 
 class IdleTimeoutError(InputError):
@@ -49,6 +54,7 @@ class WatchedRun:
     pending: Dict[str, Checkpoint] = field(default_factory=dict)
     lost: Set[int] = field(default_factory=set)
     reference: Optional[dict] = None
+    unreadable: Optional[str] = None
 
 
 def plan_runs(work_dirs: Sequence[str], out_dir: str) -> List[WatchedRun]:
@@ -82,9 +88,8 @@ class _Watch:
         self.unit, self.target, self.options = unit, target, checkpoint_options
         self.on_step, self.logger = on_step, logger
 
-    def log(self, message: str, level: str = 'INFO') -> None:
-        import logging
-        print_log(message, self.logger, getattr(logging, level))
+    def log(self, message: str) -> None:
+        print_log(message, self.logger)
 
     def restore(self) -> None:
         """Read the steps an earlier watcher completed into each run's ``done``."""
@@ -143,10 +148,11 @@ class _Watch:
                 self.lose(run, checkpoint, 'it disappeared before it was benchmarked')
 
     def lose(self, run: WatchedRun, checkpoint: Checkpoint, why: str) -> None:
+        """Give up on ``checkpoint`` (gone): warn, naming it; its step stays out of the records and curves."""
         run.pending.pop(checkpoint.path, None)
         run.lost.add(checkpoint.step)
-        self.log(f'checkpoint {checkpoint.path}: {why} (deleted by max_keep_ckpts or by hand?); {checkpoint.name} '
-                 'is missing from the curves', 'WARNING')
+        warnings.warn(f'checkpoint {checkpoint.path}: {why} (deleted by max_keep_ckpts, or by hand?); '
+                      f'{checkpoint.name} is missing from the records and curves', CheckpointVanishedWarning)
 
     def check_unchanged(self, run: WatchedRun, checkpoint: Checkpoint) -> None:
         """Refuse a benchmarked step whose file was replaced since (a new training in the same work dir)."""
@@ -170,9 +176,10 @@ class _Watch:
         except FileNotFoundError:
             self.lose(run, checkpoint, 'it disappeared while it was read')
             return False
-        except InputError:
+        except InputError as error:
             if complete:
                 raise
+            run.unreadable = f'{checkpoint.path} is unchanged over two polls but does not load ({error})'
             return False  # only stable so far (rule 3): a file still being written does not load; wait
         if before != after:
             return False  # rewritten while it was read: read it again at the next poll
@@ -188,6 +195,7 @@ class _Watch:
                                                    (earlier or {}).get('records'))
         run.reference = run.reference or run.done[checkpoint.step]
         run.pending.pop(checkpoint.path, None)
+        run.unreadable = None
         self.on_step()
         return True
 
@@ -207,7 +215,8 @@ class _Watch:
         for run in self.runs:
             latest = max(run.done, default=None)
             parts.append(f'{run.work_dir} (last benchmarked: '
-                         f'{"none" if latest is None else f"{self.unit}_{latest}"})')
+                         f'{"none" if latest is None else f"{self.unit}_{latest}"}'
+                         + (f'; {run.unreadable}' if run.unreadable else '') + ')')
         return f'{", ".join(parts)}; waiting for {self.unit}_{self.target}'
 
 

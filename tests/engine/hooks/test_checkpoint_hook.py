@@ -44,3 +44,28 @@ def test_every_config_saves_through_the_mmssl_checkpoint_hook(shipped_config, re
         pytest.skip(f'{shipped_config} saves no checkpoints')
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         assert MMENGINE_HOOKS.get(hook_cfg.type) is CheckpointHook
+
+
+def test_save_initial_saves_the_weights_before_the_first_step_as_iter_0(tmp_path):
+    register_all_modules(init_default_scope=False)
+    data = make_imagenet(str(tmp_path / 'data'), train_per_class=1, size=16)
+    torch.set_num_threads(1)
+    cfg = tiny_train_config(data, tmp_path / 'work', max_iters=1, interval=1)
+    cfg.default_hooks.checkpoint.save_initial = True
+    train(cfg)
+    initial = torch.load(tmp_path / 'work' / 'iter_0.pth', weights_only=False)
+    trained = torch.load(tmp_path / 'work' / 'iter_1.pth', weights_only=False)
+    assert initial['meta']['iter'] == 0 and initial['meta']['epoch'] == 0 and trained['meta']['iter'] == 1
+    key = 'backbone.conv1.weight'
+    assert not torch.equal(initial['state_dict'][key], trained['state_dict'][key])  # saved before the SGD step
+    assert (tmp_path / 'work' / 'last_checkpoint').read_text() == str(tmp_path / 'work' / 'iter_1.pth')
+
+
+def test_save_initial_is_off_by_default_and_its_misspelling_is_refused():
+    from mmssl.engine.hook_arguments import check_hook_arguments
+    register_all_modules(init_default_scope=False)
+    assert CheckpointHook(interval=1).save_initial is False
+    with DefaultScope.overwrite_default_scope('mmssl'):
+        check_hook_arguments(dict(checkpoint=dict(type='CheckpointHook', interval=1, save_initial=True)), [])
+        with pytest.raises(TypeError, match="no argument 'save_intial': did you mean save_initial"):
+            check_hook_arguments(dict(checkpoint=dict(type='CheckpointHook', save_intial=True)), [])
