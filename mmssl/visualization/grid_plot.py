@@ -63,8 +63,10 @@ def split_lines(points: Sequence[dict], param: str) -> Dict[Optional[float], Lis
     return {key: sorted(group, key=lambda p: float(p[param])) for key, group in groups.items()}
 
 
-def draw_panel(ax, tap: str, points: Sequence[dict], param: str, metric: str, rule: str, selected) -> None:
-    """One tap: held-out (solid) and val (dashed) lines per weight decay, the chosen point circled."""
+def draw_panel(ax, tap: str, points: Sequence[dict], param: str, metric: str, rule: Optional[str],
+               selected) -> None:
+    """One tap: held-out (solid) and val (dashed) lines per weight decay, the chosen point starred; the title names
+    the rule that chose it (``None``: not recorded)."""
     for index, (wd, group) in enumerate(split_lines(points, param).items()):
         color = f'C{index % 10}'
         suffix = '' if wd is None else f' ({SECONDARY}={wd:g})'
@@ -84,7 +86,7 @@ def draw_panel(ax, tap: str, points: Sequence[dict], param: str, metric: str, ru
     ax.set_ylabel(f'{metric} (%)')
     ax.grid(True, which='both', alpha=0.3)
     ax.legend(fontsize='x-small', loc='best')
-    title = f'{tap}: {param} chosen on {rule} {metric}'
+    title = f'{tap}: {metric} per {param}' if rule is None else f'{tap}: {param} chosen on {rule} {metric}'
     if rule == 'val':
         ax.set_title(f'(!) {title}\nselected on the reported split', color='red', fontsize='small')
     else:
@@ -113,7 +115,7 @@ def plot_grid(extra: dict, out_path: str, param: Optional[str] = None) -> str:
         if bad:
             raise ValueError(f'extra.grid[{tap!r}]: every point needs a number {param} > 0 (a log axis), got {bad[0]}')
     selection = extra.get('selection') or {}
-    rule = selection.get('rule', 'heldout')
+    rule = selection.get('rule')  # None: a record that does not say how its point was chosen
     selected = extra.get(f'selected_{param}') or {}
     taps = list(grid)
     cols = min(len(taps), PANELS_PER_ROW)

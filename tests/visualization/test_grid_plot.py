@@ -48,6 +48,8 @@ def test_lr_grid_with_weight_decays_one_line_each(tmp_path):
                  selection=dict(rule='heldout', metric='top1'))
     assert infer_param(extra['grid']) == 'lr'
     assert_png(plot_grid(extra, str(tmp_path / 'sub' / 'grid.png')))
+    # a record that does not say how (or whether) a point was chosen
+    assert_png(plot_grid(dict(grid=extra['grid']), str(tmp_path / 'unselected.png')))
     assert is_selected(grid[-2], 'lr', dict(lr=1.0, wd=0.0)) and not is_selected(grid[-1], 'lr', dict(lr=1.0, wd=0.0))
 
 
