@@ -20,23 +20,25 @@ TAPS = ('feature4', 'feature5', 'avgpool')
 GRID_CONFIG = 'configs/benchmarks/classification/fashion_mnist/resnet18_mhead-grid_1xb64-steplr-4e_fmnist-demo.py'
 
 
-def build_classifier(lr_grid=None):
+def build_classifier(lr_grid=None, wd_grid=None):
     """A frozen random ResNet-18 with heads on feature4/5 and avgpool, initialised from the same global seed."""
     register_all_modules()
     torch.manual_seed(0)
     model = MODELS.build(dict(
         type='ImageClassifier', frozen_backbone=True,
         backbone=dict(type='ResNet', depth=18, out_indices=[3, 4]),
-        head=dict(type='MultiClsHead', num_classes=4, in_size=32, pool_type='adaptive', lr_grid=lr_grid)))
+        head=dict(type='MultiClsHead', num_classes=4, in_size=32, pool_type='adaptive', lr_grid=lr_grid,
+                  wd_grid=wd_grid)))
     model.init_weights()
     return model
 
 
-def train(model, lr, lr_grid=None, steps=4):
+def train(model, lr, lr_grid=None, steps=4, weight_decay=1e-4, wd_grid=None):
     """SGD (momentum, nesterov, weight decay) with a step schedule, on the same batches every call."""
-    paramwise_cfg = dict(custom_keys=lr_grid_custom_keys(lr_grid)) if lr_grid else None
+    paramwise_cfg = dict(custom_keys=lr_grid_custom_keys(lr_grid, wd_grid)) if lr_grid or wd_grid else None
     wrapper = build_optim_wrapper(model, dict(
-        type='OptimWrapper', optimizer=dict(type='SGD', lr=lr, momentum=0.9, weight_decay=1e-4, nesterov=True),
+        type='OptimWrapper', optimizer=dict(type='SGD', lr=lr, momentum=0.9, weight_decay=weight_decay,
+                                            nesterov=True),
         paramwise_cfg=paramwise_cfg))
     scheduler = MultiStepLR(wrapper, milestones=[2], gamma=0.1, by_epoch=False)
     batches = torch.Generator().manual_seed(1)
@@ -85,6 +87,42 @@ def test_each_grid_head_ends_as_its_single_point_run():
         # The grid points differ from each other: the lr reaches each head.
         assert not torch.allclose(head_state(grid, grid_head_name('feature5', mult))['fc.weight'],
                                   head_state(grid, 'feature5')['fc.weight']) or mult == 1
+
+
+def test_each_weight_decay_point_ends_as_its_single_point_run():
+    """A 2 x 2 grid of (lr, weight decay): the point at 10x the lr and 100x the weight decay (a decay strong enough
+    to show) ends as a single run at those values, and differs from the point at the config's weight decay."""
+    weight_decay, lr_grid, wd_grid = 1e-3, [1, 10], [1, 100]
+    grid = train(build_classifier(lr_grid, wd_grid), BASE_LR, lr_grid, steps=3, weight_decay=weight_decay,
+                 wd_grid=wd_grid)
+    assert [name for name in grid.head.head_names('feature5')] == [
+        'feature5', 'feature5@lrx1_wdx100', 'feature5@lrx10', 'feature5@lrx10_wdx100']
+    single = train(build_classifier(), BASE_LR * 10, steps=3, weight_decay=weight_decay * 100)
+    for tap in TAPS:
+        expected, got = head_state(single, tap), head_state(grid, grid_head_name(tap, 10, 100))
+        for key in expected:
+            torch.testing.assert_close(got[key].float(), expected[key].float(), rtol=0, atol=1e-6, msg=f'{tap} {key}')
+    assert not torch.allclose(head_state(grid, 'feature5@lrx10')['fc.weight'],
+                              head_state(grid, 'feature5@lrx10_wdx100')['fc.weight'])
+
+
+def test_grid_custom_keys_give_each_point_its_lr_and_decay_multiplier():
+    assert lr_grid_custom_keys([0.1, 1], [1, 10]) == {
+        '@lrx1_wdx10.': dict(lr_mult=1, decay_mult=10), '@lrx0_1.': dict(lr_mult=0.1),
+        '@lrx0_1_wdx10.': dict(lr_mult=0.1, decay_mult=10)}
+    # No key matches the parameters of another point's head (mmengine matches a key anywhere in the name).
+    heads = [f'head.heads.feature5{grid_head_name("", lr, wd).replace(".", "_")}.fc.weight'
+             for lr in (0.1, 1, 10) for wd in (0.1, 1, 10)]
+    for key in lr_grid_custom_keys([0.1, 1, 10], [0.1, 1, 10]):
+        assert len([name for name in heads if key in name]) == 1, key
+
+
+@pytest.mark.parametrize('wd_grid, expected', [([0.1, 10], 'must contain 1'), ([1, 0], r'not positive: \[0\]'),
+                                               ([1, -1e-5], 'positive'), ([1, 10, 10.0], r'repeated: \[10\]')])
+def test_bad_weight_decay_grids_are_refused_naming_the_values(wd_grid, expected):
+    with pytest.raises(ValueError, match=expected) as error:
+        build_classifier(None, wd_grid)
+    assert 'wd_grid' in str(error.value) and str(wd_grid[-1]) in str(error.value)
 
 
 @pytest.mark.parametrize('lr_grid, expected', [([0.1, 10], 'must contain 1'), ([1, 0], 'positive'),
