@@ -162,7 +162,9 @@ def _check_policy(report: LoadReport, module: torch.nn.Module, state_dict: Dict[
     """The one policy: at least ``min_match_ratio`` of the module's parameters and running statistics load, no
     shape differs, and the input layer (``conv1.weight``, ``patch_embed.proj.weight``) loads. A refusal names what
     sets the backbones apart first (family, patch size, width, depth: :mod:`.mismatch`)."""
-    problems = []
+    # what sets the backbones apart comes first, and refuses on its own: a deeper ViT checkpoint fills every key of
+    # a shallower model, and layer scale only in the checkpoint is merely "unexpected"
+    problems = describe_mismatch(state_dict, module.state_dict())
     if report.match_ratio < min_match_ratio:
         problems.append(f'fewer than {100 * min_match_ratio:.0f}% of its keys match')
     if report.shape_mismatched:
@@ -174,7 +176,6 @@ def _check_policy(report: LoadReport, module: torch.nn.Module, state_dict: Dict[
         problems.append(f'its input layer {report.first_key!r} does not load')
     if not problems:
         return
-    problems = describe_mismatch(state_dict, module.state_dict()) + problems
     sample_missing = ', '.join((report.missing + report.shape_mismatched)[:8]) or 'none'
     sample_present = ', '.join(list(state_dict)[:5]) or 'none'
     modules = report.not_loaded_modules()
