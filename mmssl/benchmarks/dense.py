@@ -29,6 +29,7 @@ from mmssl.utils.config import merge_cfg_options
 from mmssl.utils.work_dir_lock import is_rank_zero, work_dir_lock
 
 from .base import Benchmark
+from .dense_vit import is_mmseg_vit, write_mmseg_vit_checkpoint
 from .linear import LOAD_REPORT_FILE
 
 __all__ = ['DetectionBenchmark', 'SegmentationBenchmark', 'set_dense_pretrained', 'find_download_urls',
@@ -66,13 +67,15 @@ def _module_cfg(cfg: Config, name: str) -> dict:
 
 
 def set_dense_pretrained(cfg: Config, checkpoint: str, config_name: str = 'config',
-                         report_file: Optional[str] = None) -> Config:
+                         report_file: Optional[str] = None, prefix: str = PREFIX) -> Config:
     """Load ``checkpoint``'s ``backbone.*`` weights into the modules the config's check hook lists; the hook
     writes the report of its check of the first of them to ``report_file`` (JSON) when given.
 
     Each listed module gets ``init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')``;
     mmseg's model-level ``pretrained`` is cleared. ``checkpoint`` must be a full mmssl pre-training checkpoint
-    (``backbone.``-prefixed keys); a backbone-only file is refused so that one file always loads one way.
+    (``backbone.``-prefixed keys); a backbone-only file is refused so that one file always loads one way. mmseg's
+    ViT (``MAE``) ignores the prefix and loads a file of its own names: ``prefix=''`` for the file
+    :func:`~mmssl.benchmarks.dense_vit.write_mmseg_vit_checkpoint` writes.
 
     Raises:
         FileNotFoundError / CheckpointMismatchError: see :func:`mmssl.utils.require_prefixed_checkpoint`.
@@ -84,11 +87,11 @@ def set_dense_pretrained(cfg: Config, checkpoint: str, config_name: str = 'confi
             f"{config_name} has no mmssl.PretrainedWeightsCheckHook in custom_hooks; it declares which modules take "
             "the pre-trained weights, e.g. custom_hooks=[dict(type='mmssl.PretrainedWeightsCheckHook', "
             "modules=[dict(name='backbone')])] with custom_imports=dict(imports=['mmssl.engine'])")
-    require_prefixed_checkpoint(checkpoint, PREFIX)
+    require_prefixed_checkpoint(checkpoint, prefix)
     if report_file is not None:
         hook['report_file'] = report_file
     for spec in hook.get('modules', [dict(name='backbone')]):
-        _module_cfg(cfg, spec['name']).init_cfg = dict(type='Pretrained', checkpoint=checkpoint, prefix=PREFIX)
+        _module_cfg(cfg, spec['name']).init_cfg = dict(type='Pretrained', checkpoint=checkpoint, prefix=prefix)
     if 'pretrained' in cfg.model:
         cfg.model.pretrained = None
     urls = find_download_urls(cfg.model)
@@ -141,14 +144,19 @@ class DenseBenchmark(Benchmark):
 
         mmdet / mmseg load ``backbone.*`` keys; a checkpoint of another layout is imported first, as
         ``WORK_DIR/pretrained/<name>-<sha256 prefix>.pth``
-        (:func:`~mmssl.models.utils.checkpoint_import.import_checkpoint`). The check hook writes the report of its
-        verification of the backbone to ``WORK_DIR/checkpoint_load.json``.
+        (:func:`~mmssl.models.utils.checkpoint_import.import_checkpoint`). An mmseg ViT backbone (``MAE``) gets the
+        ViT the loader read, renamed for mmseg (:func:`~mmssl.benchmarks.dense_vit.write_mmseg_vit_checkpoint`).
+        The check hook writes the report of its verification of the backbone to ``WORK_DIR/checkpoint_load.json``.
         """
         config = cfg.filename or 'config'
         self.check_toolbox(cfg, config)
         apply_train_options(cfg, work_dir, resume, amp, auto_scale_lr, no_validate, launcher, check_images)
-        return set_dense_pretrained(cfg, self.mmssl_checkpoint(weights, cfg.work_dir), config,
-                                    report_file=osp.join(cfg.work_dir, LOAD_REPORT_FILE))
+        report_file = osp.join(cfg.work_dir, LOAD_REPORT_FILE)
+        if is_mmseg_vit(cfg):
+            # mmseg's ViT reads a file of its own names, unprefixed; checked against the config before it is written.
+            checkpoint = write_mmseg_vit_checkpoint(weights, cfg.model.backbone, cfg.work_dir)
+            return set_dense_pretrained(cfg, checkpoint, config, report_file=report_file, prefix='')
+        return set_dense_pretrained(cfg, self.mmssl_checkpoint(weights, cfg.work_dir), config, report_file=report_file)
 
     @staticmethod
     def mmssl_checkpoint(weights: BackboneWeights, work_dir: str) -> str:

@@ -8,6 +8,7 @@ layouts.
                              ``ImageSets/Segmentation/{trainaug,train,val}.txt``
 :func:`make_cityscapes`      ``leftImg8bit/<split>/<city>/*_leftImg8bit.png``,
                              ``gtFine/<split>/<city>/*_gtFine_labelTrainIds.png``
+:func:`make_ade20k`          ``ADEChallengeData2016/{images,annotations}/{training,validation}/ADE_*.{jpg,png}``
 ===========================  ==========================================================================
 
 Their images are larger than the classification ones (filters in the shipped configs drop images under 32 px) and
@@ -259,5 +260,29 @@ def make_cityscapes(root: str, train: int = 2, val: int = 2, size: Tuple[int, in
             label_path = osp.join(root, 'gtFine', split, city, f'{name}_gtFine_labelTrainIds.png')
             os.makedirs(osp.dirname(label_path), exist_ok=True)
             Image.fromarray(labels).save(label_path)
+        result['names'][split] = names
+    return result
+
+
+def make_ade20k(root: str, train: int = 2, val: int = 2, size: Tuple[int, int] = (64, 96), seed: int = 0) -> dict:
+    """ADE20K (SceneParsing, as mmseg's ``ADE20KDataset`` reads it) under ``root/ADEChallengeData2016``.
+
+    ``images/{training,validation}/ADE_{train,val}_<8 digits>.jpg`` and ``annotations/.../<same name>.png``: grey
+    label maps holding 0 ("other", ignored after ``reduce_zero_label``) and two rectangles of classes 1-150.
+
+    Returns:
+        dict(data_root (the ADEChallengeData2016 folder), names={'training': [...], 'validation': [...]},
+        num_classes=150).
+    """
+    rng = np.random.default_rng(seed)
+    ade_root = osp.join(root, 'ADEChallengeData2016')
+    result = dict(data_root=ade_root, names={}, num_classes=150)
+    for split, prefix, num in (('training', 'ADE_train', train), ('validation', 'ADE_val', val)):
+        names = [f'{prefix}_{i + 1:08d}' for i in range(num)]
+        for name in names:
+            write_image(osp.join(ade_root, 'images', split, f'{name}.jpg'), size, seed=zlib.crc32(name.encode()))
+            label_path = osp.join(ade_root, 'annotations', split, f'{name}.png')
+            os.makedirs(osp.dirname(label_path), exist_ok=True)
+            Image.fromarray(_label_map(rng, size, 151, ignore_border=False)).save(label_path)
         result['names'][split] = names
     return result

@@ -39,7 +39,8 @@ DATASET_BY_TYPE = {'ImageNet': 'imagenet', 'ImageList': 'imagenet', 'Places205':
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'trainval_dataloader')
 # mmdet / mmseg benchmark configs need detection / segmentation data and a pre-trained checkpoint; they are built
 # and trained (2 iterations, then validated and tested) on tiny data by the test file named here.
-DELEGATED = {'benchmarks/mmdetection/': 'tests/tools/test_dense_benchmarks.py',
+DELEGATED = {'benchmarks/mmsegmentation/ade20k/': 'tests/benchmarks/test_dense_vit.py',
+             'benchmarks/mmdetection/': 'tests/tools/test_dense_benchmarks.py',
              'benchmarks/mmsegmentation/': 'tests/tools/test_dense_benchmarks.py'}
 MAX_STEPPED_CLASSES = 1000
 # The semi-supervised grids: the first point of each is trained; the rest differ from it only in GRID_KEYS.
