@@ -7,35 +7,12 @@ import json
 import threading
 
 import pytest
-from builders.watch_runs import checkpoint_bytes, write_checkpoint
+from builders.watch_runs import StandIn, checkpoint_bytes, write_checkpoint
 
-from mmssl.benchmarks.base import get_benchmark
-from mmssl.benchmarks.records import write_result
 from mmssl.benchmarks.watch import IdleTimeoutError, watch
 from mmssl.benchmarks.watch.checkpoints import final_step
 from mmssl.benchmarks.watch.watcher import CheckpointVanishedWarning
 from mmssl.utils.errors import InputError
-
-
-class StandIn:
-    """Runs "benchmarks" by writing a record whose metric is the weights' mean; remembers every call."""
-
-    def __init__(self, fail_at=None):
-        self.calls, self.fail_at = [], fail_at
-
-    def __call__(self, name, weights, work_dir):
-        self.calls.append((name, weights.path, weights.sha256))
-        if self.fail_at == len(self.calls):
-            raise KeyboardInterrupt('killed')
-        value = 0.0 if weights.is_random else float(weights.state_dict['conv1.weight'].mean()) * 1e3
-        metrics = {'k1/top1': value} if name == 'knn' else {'feature4/top1': value, 'feature5/top1': value + 1}
-        benchmark = get_benchmark(name)
-        seeds = {'random_init': weights.random_init_seed} if weights.is_random else {}
-        return write_result(benchmark.record_path(work_dir), benchmark.record_name, metrics,
-                            checkpoint=weights.record(), seeds=seeds)
-
-    def steps(self, name='knn'):
-        return [path.rsplit('/', 1)[1] for benchmark, path, _ in self.calls if benchmark == name and path]
 
 
 def sha(path):
@@ -60,7 +37,8 @@ def test_checkpoints_written_slowly_while_watched_are_each_benchmarked_once_whol
     assert stand_in.steps() == ['iter_0.pth', 'iter_2.pth', 'iter_4.pth']
     assert [call[2] for call in stand_in.calls] == [sha(work / f'iter_{step}.pth') for step in (0, 2, 4)]  # whole
     step = json.loads((out / 'iter_2' / 'watch.json').read_text())
-    assert step['checkpoint']['sha256'] == sha(work / 'iter_2.pth') and step['records'] == {'knn': 'knn/result_knn.json'}
+    assert step['checkpoint']['sha256'] == sha(work / 'iter_2.pth')
+    assert step['records'] == {'knn': 'knn/result_knn.json'}
 
 
 def test_a_checkpoint_that_stops_growing_but_does_not_load_is_read_only_once_complete(tmp_path):

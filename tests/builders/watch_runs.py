@@ -62,3 +62,28 @@ def write_knn_suite(path, data: dict, ks: str = '[1]') -> str:
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     return str(path)
+
+
+class StandIn:
+    """Stands in for the benchmarks of a watch: writes a ``knn`` or ``probe`` record whose metrics come from the
+    weights' mean, and remembers every call (name, checkpoint path, sha256); ``fail_at``: the call that raises
+    ``KeyboardInterrupt`` (a kill)."""
+
+    def __init__(self, fail_at=None):
+        self.calls, self.fail_at = [], fail_at
+
+    def __call__(self, name, weights, work_dir):
+        self.calls.append((name, weights.path, weights.sha256))
+        if self.fail_at == len(self.calls):
+            raise KeyboardInterrupt('killed')
+        value = 0.0 if weights.is_random else float(weights.state_dict['conv1.weight'].mean()) * 1e3
+        metrics = {'k1/top1': value} if name == 'knn' else {'feature4/top1': value, 'feature5/top1': value + 1}
+        from mmssl.benchmarks.base import get_benchmark
+        from mmssl.benchmarks.records import write_result
+        benchmark = get_benchmark(name)
+        seeds = {'random_init': weights.random_init_seed} if weights.is_random else {}
+        return write_result(benchmark.record_path(work_dir), benchmark.record_name, metrics,
+                            checkpoint=weights.record(), seeds=seeds)
+
+    def steps(self, name='knn'):
+        return [path.rsplit('/', 1)[1] for benchmark, path, _ in self.calls if benchmark == name and path]

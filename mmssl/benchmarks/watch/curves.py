@@ -123,6 +123,7 @@ def _panels(points: List[Point]) -> Dict[tuple, List[Point]]:
 
 
 def _draw_panel(ax, key: tuple, points: List[Point], unit: str) -> None:
+    from matplotlib.ticker import MaxNLocator
     trained = [p for p in points if p.step is not None]
     runs = sorted({p.run for p in trained})
     taps = sorted({split_tap(p.metric)[1] or '' for p in points})
@@ -146,6 +147,7 @@ def _draw_panel(ax, key: tuple, points: List[Point], unit: str) -> None:
                 ax.axhspan(summary.mean - summary.std, summary.mean + summary.std, color=color, alpha=0.15)
     ax.set_title(' '.join(part for part in key if part))
     ax.set_xlabel('iteration' if unit == 'iter' else 'epoch')
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize='x-small')
 

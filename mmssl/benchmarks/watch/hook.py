@@ -37,7 +37,7 @@ def _digest(state_dict: dict) -> str:
     """sha256 of the tensors (names, dtypes, shapes and bytes), in name order: the in-memory weights' identity."""
     digest = hashlib.sha256()
     for key in sorted(state_dict):
-        tensor = state_dict[key].detach().cpu().contiguous()
+        tensor = state_dict[key].detach().cpu().contiguous().reshape(-1)  # a 0-dim tensor has no byte view
         digest.update(f'{key}:{tensor.dtype}:{list(tensor.shape)};'.encode())
         digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b'')
     return digest.hexdigest()
