@@ -128,20 +128,6 @@ def test_no_new_checkpoint_for_the_idle_timeout_fails_naming_what_is_awaited(tmp
     assert f'{work} (last benchmarked: iter_0); waiting for iter_4' in str(timed_out.value)
 
 
-def test_several_runs_go_to_folders_of_their_names_in_step_order(tmp_path):
-    for seed in (0, 1):
-        for step in (0, 2):
-            write_checkpoint(tmp_path / f'seed{seed}', step, seed=seed)
-    stand_in = StandIn()
-    watch([str(tmp_path / 'seed0'), str(tmp_path / 'seed1')], str(tmp_path / 'out'), ['knn'], stand_in, 'iter', 2,
-          poll=0.01, idle_timeout=5, baseline_seeds=[0, 1])
-    assert [call[1] and call[1].split('/')[-2:] for call in stand_in.calls] == [
-        None, None, ['seed0', 'iter_0.pth'], ['seed1', 'iter_0.pth'], ['seed0', 'iter_2.pth'],
-        ['seed1', 'iter_2.pth']]
-    assert (tmp_path / 'out' / 'seed1' / 'iter_2' / 'watch.json').exists()
-    assert (tmp_path / 'out' / 'random_init_seed1' / 'watch.json').exists()
-
-
 def test_bad_inputs_are_refused_before_any_work(tmp_path):
     (tmp_path / 'a' / 'x').mkdir(parents=True)
     (tmp_path / 'b' / 'x').mkdir(parents=True)

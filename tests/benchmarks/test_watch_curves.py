@@ -1,5 +1,6 @@
-"""curves.png and curves.md of a watch: a PNG drawn without touching matplotlib's backend, a table row per step
-(mean ± std over runs) and the random-init row; taps are lines of one panel."""
+"""Several runs watched into one folder (step by step across them), and the curves of a watch: curves.png drawn
+without touching matplotlib's backend, curves.md with a row per step (mean ± std over runs) and the random-init
+row; taps are lines of one panel."""
 import io
 
 from builders.watch_runs import StandIn, write_checkpoint
@@ -15,15 +16,19 @@ def test_tap_names_are_split_off_metric_names():
     assert split_tap('k20') == ('k20', None)
 
 
-def test_curves_of_two_runs_and_two_baseline_seeds(tmp_path):
+def test_two_runs_in_step_order_and_their_curves_with_two_baseline_seeds(tmp_path):
     import matplotlib
     backend = matplotlib.get_backend()
     for seed in (0, 1):
         for step in (0, 2):
             write_checkpoint(tmp_path / f'seed{seed}', step, seed=seed)
-    out = tmp_path / 'out'
-    watch([str(tmp_path / 'seed0'), str(tmp_path / 'seed1')], str(out), ['knn', 'probe'], StandIn(), 'iter', 2,
+    out, stand_in = tmp_path / 'out', StandIn()
+    watch([str(tmp_path / 'seed0'), str(tmp_path / 'seed1')], str(out), ['knn', 'probe'], stand_in, 'iter', 2,
           poll=0.01, idle_timeout=5, baseline_seeds=[0, 1])
+    assert [call[1] and call[1].split('/')[-2:] for call in stand_in.calls if call[0] == 'knn'] == [
+        None, None, ['seed0', 'iter_0.pth'], ['seed1', 'iter_0.pth'], ['seed0', 'iter_2.pth'],
+        ['seed1', 'iter_2.pth']]  # the baselines, then step by step across the runs
+    assert (out / 'seed1' / 'iter_2' / 'watch.json').exists() and (out / 'random_init_seed1' / 'watch.json').exists()
     written = write_curves(str(out))
 
     assert matplotlib.get_backend() == backend

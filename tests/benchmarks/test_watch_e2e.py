@@ -2,6 +2,7 @@
 and BenchmarkHook in a 2-iteration training whose in-memory backbone gives the
 record the watcher gives for the checkpoint of the same step."""
 import json
+import random
 import runpy
 
 import numpy as np
@@ -63,3 +64,17 @@ def test_the_benchmark_hook_in_a_training_writes_what_the_watcher_writes(tmp_pat
     features = [np.load(folder / 'iter_0' / 'knn' / 'val_feature5.npy') for folder in (hook_out, tmp_path / 'watched')]
     np.testing.assert_allclose(*features, rtol=1e-5, atol=1e-6)  # iter_0.pth holds the weights the hook benchmarked
     assert set(from_hook) == set(from_file) and from_hook['checkpoint']['path'].endswith('iter_0 (in memory)')
+
+
+def test_the_hook_leaves_the_training_randomness_alone():
+    from mmssl.benchmarks.watch.hook import _training_randomness_kept
+
+    def draw():
+        return torch.rand(2).tolist(), np.random.rand(), random.random()
+
+    torch.manual_seed(0), np.random.seed(0), random.seed(0)
+    expected = draw()
+    torch.manual_seed(0), np.random.seed(0), random.seed(0)
+    with _training_randomness_kept():
+        draw()  # what a benchmark's data loaders draw
+    assert draw() == expected
