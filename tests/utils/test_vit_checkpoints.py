@@ -217,3 +217,16 @@ def test_the_knn_tool_reads_every_vit_layout_into_timms_features(layout, source,
         cls = timm_features(source, images)[0]
     expected = (cls / (cls.norm(dim=1, keepdim=True) + 1e-5)).numpy()
     np.testing.assert_allclose(np.load(tmp_path / 'train_cls_last1.npy'), expected, atol=1e-5, rtol=0)
+
+
+def test_the_options_dino_and_mae_save_beside_the_weights_are_refused_saying_how_to_drop_them(source, tmp_path):
+    for layout in ('dino', 'mae'):
+        path = write_vit_layout(layout, source, str(tmp_path), with_args=True)
+        with pytest.raises(CheckpointMismatchError) as error:
+            BackboneWeights.from_checkpoint(path)
+        message = str(error.value)
+        assert message.startswith(f'{path}: holds the global argparse.Namespace, which a weights-only load refuses')
+        assert "if key != 'args'}" in message and '\n' not in message
+        content = torch.load(path, weights_only=False)  # what the message says to do, where the file was written
+        torch.save({key: value for key, value in content.items() if key != 'args'}, path)
+        assert BackboneWeights.from_checkpoint(path).layout == layout

@@ -151,11 +151,13 @@ def _unpickle(data: bytes, path: str) -> Any:
     refused = _refused_by_weights_only(str(reason))
     if refused:
         # torch suggests weights_only=False or allow-listing the global here; mmssl never unpickles arbitrary objects
+        options = ("; DINO, iBOT and MAE keep their options there as 'args': torch.save({key: value for key, value in "
+                   "checkpoint.items() if key != 'args'}, 'weights.pth')" if 'argparse.Namespace' in refused else '')
         raise CheckpointMismatchError(
             f'{path}: holds {refused}, which a weights-only load refuses; mmssl does not unpickle arbitrary objects. '
             'Save the tensors only, where the file was written (with code you trust): checkpoint = torch.load(FILE, '
             "weights_only=False); torch.save({'state_dict': checkpoint['state_dict']}, 'weights.pth') (or the model's "
-            'state_dict())')
+            f'state_dict()){options}')
     if data[:2] == b'PK':
         raise CheckpointMismatchError(
             f'{path}: a damaged or truncated torch checkpoint ({len(data)} bytes; {type(reason).__name__}: '

@@ -1,11 +1,12 @@
 """The pre-trained backbone a benchmark evaluates, as one plain value: :class:`BackboneWeights`.
 
 A command line builds it once (:meth:`BackboneWeights.from_arg`): the checkpoint is read, its layout detected and
-its ResNet backbone turned into torchvision names before any work starts, or ``none`` gives the seeded random
-backbone. The value travels explicitly to whatever loads it (:meth:`BackboneWeights.load_into` returns the
-:class:`~.report.LoadReport` of that load) and to the result record; nothing is kept at module level.
+its backbone given mmssl's names (torchvision's for a ResNet, timm's for a Vision Transformer) before any work
+starts, or ``none`` gives the seeded random backbone. The value travels explicitly to whatever loads it
+(:meth:`BackboneWeights.load_into` returns the :class:`~.report.LoadReport` of that load) and to the result record;
+nothing is kept at module level.
 ``mmssl.models.utils.checkpoint_import.import_checkpoint`` writes such a backbone as an mmssl checkpoint after the
-same fit policy accepted it (it needs the ResNet of the models floor).
+same fit policy accepted it (it needs the backbones of the models floor).
 """
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
@@ -25,7 +26,7 @@ __all__ = ['BackboneWeights', 'read_backbone', 'load_backbone', 'init_random_bac
 
 def _read_backbone(checkpoint: str, checkpoint_format: Optional[str], prefix: Optional[str],
                    key_path: Optional[str]) -> Tuple[CheckpointFile, Dict[str, torch.Tensor], str, Dict[str, int]]:
-    """The file, its ResNet backbone (torchvision names), the layout's name and the tensors left out of the file."""
+    """The file, its backbone (mmssl's names), the layout's name and the tensors left out of the file."""
     file = read_checkpoint(checkpoint)
     try:
         selected, layout = select_backbone(file.content, file.path, checkpoint_format, prefix, key_path)
@@ -38,8 +39,9 @@ def _read_backbone(checkpoint: str, checkpoint_format: Optional[str], prefix: Op
 
 def read_backbone(checkpoint: str, checkpoint_format: Optional[str] = None, prefix: Optional[str] = None,
                   key_path: Optional[str] = None) -> Tuple[Dict[str, torch.Tensor], str]:
-    """The ResNet backbone of a checkpoint file of any supported layout, with torchvision names, and the layout's
-    name (detected, or ``checkpoint_format``); see :mod:`mmssl.utils.checkpoint_formats`.
+    """The backbone of a checkpoint file of any supported layout, with mmssl's names (torchvision's for a ResNet,
+    timm's for a ViT), and the layout's name (detected, or ``checkpoint_format``); see
+    :mod:`mmssl.utils.checkpoint_formats`.
 
     Raises:
         CheckpointMismatchError: no layout fits, the file holds two different candidates, or the options do not
@@ -61,7 +63,7 @@ def init_random_backbone(module: torch.nn.Module, seed: int = RANDOM_INIT_SEED) 
 
 @dataclass(frozen=True)
 class BackboneWeights:
-    """The weights a benchmark evaluates: a checkpoint's ResNet backbone, or the seeded random backbone.
+    """The weights a benchmark evaluates: a checkpoint's backbone (ResNet or ViT), or the seeded random backbone.
 
     Attributes:
         path: absolute path of the checkpoint file; ``None`` for the random backbone.
@@ -69,7 +71,7 @@ class BackboneWeights:
         layout: the layout the file was read as (detected or named; :mod:`mmssl.utils.checkpoint_formats`), or
             ``'random-init'``.
         checkpoint_format, prefix, key_path: the reading options as given (``None``: detected).
-        state_dict: the backbone with torchvision names (empty for the random backbone); shared, copy to change.
+        state_dict: the backbone with mmssl's names (empty for the random backbone); shared, copy to change.
         random_init_seed: the seed the random backbone is drawn from.
         dropped: the file's other tensors, left out, per name (``{'neck': 4, 'head': 2}``; the load report's).
     """
@@ -158,7 +160,7 @@ class BackboneWeights:
 def load_backbone(module: torch.nn.Module, checkpoint: Optional[str], seed: int = RANDOM_INIT_SEED,
                   checkpoint_format: Optional[str] = None, prefix: Optional[str] = None,
                   key_path: Optional[str] = None, min_match_ratio: float = 0.9) -> LoadReport:
-    """Load the backbone of a checkpoint file of any supported layout into a ResNet (checked), or draw the seeded
+    """Load the backbone of a checkpoint file of any supported layout into a backbone (checked), or draw the seeded
     random network when ``checkpoint`` is ``None``: :meth:`BackboneWeights.load_into` of that file."""
     weights = BackboneWeights.from_checkpoint(checkpoint, checkpoint_format, prefix, key_path, seed)
     return weights.load_into(module, min_match_ratio)
