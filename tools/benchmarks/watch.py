@@ -54,7 +54,8 @@ def main(argv=None):
     written = watch_training(args.work_dir, args.config, args.suite, args.benchmarks, args.out, args.until,
                              args.poll, args.idle_timeout, args.baseline_seeds, checkpoint_options(args),
                              args.recompute)
-    print(open(written['table']).read())
+    with open(written['table']) as f:
+        print(f.read())
     print(f'curves: {written["figure"]}; table: {written["table"]}')
 
 

@@ -12,6 +12,6 @@ of records (:mod:`.results`) drawn as curves (:mod:`.curves`).
 from .curves import write_curves
 from .hook import BenchmarkHook
 from .session import watch_training
-from .watcher import IdleTimeoutError, watch
+from .watcher import CheckpointVanishedWarning, IdleTimeoutError, watch
 
-__all__ = ['BenchmarkHook', 'IdleTimeoutError', 'watch', 'watch_training', 'write_curves']
+__all__ = ['BenchmarkHook', 'CheckpointVanishedWarning', 'IdleTimeoutError', 'watch', 'watch_training', 'write_curves']
