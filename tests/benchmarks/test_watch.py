@@ -7,12 +7,14 @@ import json
 import threading
 
 import pytest
+from builders.runs import hold_work_dir_lock
 from builders.watch_runs import StandIn, checkpoint_bytes, write_checkpoint
 
 from mmssl.benchmarks.watch import IdleTimeoutError, watch
 from mmssl.benchmarks.watch.checkpoints import final_step
 from mmssl.benchmarks.watch.watcher import CheckpointVanishedWarning
 from mmssl.utils.errors import InputError
+from mmssl.utils.work_dir_lock import WorkDirLockedError
 
 
 def sha(path):
@@ -144,3 +146,20 @@ def test_bad_inputs_are_refused_before_any_work(tmp_path):
     write_checkpoint(tmp_path / 'mixed', 1, unit='epoch')
     with pytest.raises(InputError, match='holds checkpoints by iteration and by epoch'):
         watch([str(tmp_path / 'mixed')], str(tmp_path / 'out2'), ['knn'], StandIn(), 'iter', 2)
+
+
+def test_checkpoints_by_epoch_are_watched_by_epoch(tmp_path):
+    work, out = tmp_path / 'work', tmp_path / 'out'
+    for epoch in (0, 1):
+        write_checkpoint(work, epoch, unit='epoch')
+    stand_in = StandIn()
+    watch([str(work)], str(out), ['knn'], stand_in, 'epoch', 1, poll=0.01, idle_timeout=5)
+    assert stand_in.steps() == ['epoch_0.pth', 'epoch_1.pth']
+    assert json.loads((out / 'epoch_1' / 'watch.json').read_text())['unit'] == 'epoch'
+
+
+def test_the_watch_holds_the_lock_of_its_out_dir(tmp_path):
+    out = tmp_path / 'out'
+    with hold_work_dir_lock(out):
+        with pytest.raises(WorkDirLockedError, match=f'work dir {out} is in use by another run: .*HOLDER-MARK'):
+            watch([str(tmp_path / 'work')], str(out), ['knn'], StandIn(), 'iter', 2, poll=0.01, idle_timeout=5)
