@@ -17,8 +17,9 @@ train_pipeline = [
 ]
 train_dataloader = dict(batch_size=512, dataset=dict(pipeline=train_pipeline))
 
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(_delete_=True, type='LARS', lr=6.4, weight_decay=0.,
-                                                          momentum=0.9, trust_coefficient=0.001))
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(_delete_=True, type='LARS', lr=6.4, weight_decay=0., momentum=0.9, trust_coefficient=0.001))
 # MAE's warm-up starts at lr 0; LinearLR needs a positive start factor, 1e-9 of the peak.
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-9, end_factor=1., by_epoch=True, begin=0, end=10,

@@ -15,6 +15,9 @@ model = dict(
     backbone=dict(patch_size=14, img_size=518, layer_scale_init_value=1e-5,
                   out_taps=['cls_last1', 'cls_last4', 'cls_last1_mean', 'cls_last4_mean']),
     head=dict(lr_grid=lr_grid))
+# The grid heads' parameter groups, as the base config writes them for its grid (a superset of its keys).
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys={
+    f'@lrx{m:g}.'.replace('.', '_', 1) if m < 1 else f'@lrx{m:g}.': dict(lr_mult=m) for m in lr_grid if m != 1}))
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=224, interpolation='bicubic'),

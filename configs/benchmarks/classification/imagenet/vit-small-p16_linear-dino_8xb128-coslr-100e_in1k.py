@@ -40,7 +40,13 @@ train_dataloader = dict(batch_size=128, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=128, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.004, momentum=0.9, weight_decay=0.))
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.004, momentum=0.9, weight_decay=0.),
+    # Each grid head's parameters in their own groups at their lr (mmssl.models.heads.multi_cls_head.
+    # lr_grid_custom_keys; the linear benchmark checks them), so that a plain Runner trains the grid too.
+    paramwise_cfg=dict(custom_keys={f'@lrx{m:g}.'.replace('.', '_', 1) if m < 1 else f'@lrx{m:g}.': dict(lr_mult=m)
+                                    for m in lr_grid if m != 1}))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=100, eta_min=0., by_epoch=True, begin=0, end=100)]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100, val_interval=10)
 val_cfg = dict()
