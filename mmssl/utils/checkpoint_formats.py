@@ -173,7 +173,8 @@ def _check_prefix(flat: StateDict, prefix: str, source: str) -> None:
     stripped = strip_prefix(flat, dotted)
     if stripped:
         fmt = _detect(stripped)
-        what = f'hold a ResNet backbone (layout {fmt.name})' if fmt else f'are {len(stripped)} entries'
+        family = 'a ViT' if fmt and is_timm_vit(fmt.convert(stripped)) else 'a ResNet'
+        what = f'hold {family} backbone (layout {fmt.name})' if fmt else f'are {len(stripped)} entries'
         raise CheckpointMismatchError(
             f'{source}: --checkpoint-prefix {prefix!r} does not end with ".", so it would cut key names in two; the '
             f'keys under {dotted!r} {what}: pass --checkpoint-prefix {dotted}')
@@ -185,13 +186,16 @@ def _check_prefix(flat: StateDict, prefix: str, source: str) -> None:
 
 
 def _suggest_prefixes(state_dict: StateDict) -> List[str]:
-    """The prefixes in front of ``conv1.weight`` of a ResNet in the checkpoint's keys (``encoder.`` for
-    ``encoder.conv1.weight``)."""
+    """The prefixes in front of a backbone in the checkpoint's keys: of a ResNet's ``conv1.weight`` (``encoder.`` for
+    ``encoder.conv1.weight``) or a ViT's first block (``encoder.`` for ``encoder.blocks.0.attn.qkv.weight``)."""
     found = []
     for key in state_dict:
         match = re.fullmatch(r'(.+\.)conv1\.weight', key)
-        if match and any(k.startswith(f'{match[1]}layer1.') for k in state_dict) and match[1] not in found:
-            found.append(match[1])
+        resnet = match and any(k.startswith(f'{match[1]}layer1.') for k in state_dict)
+        vit = re.fullmatch(rf'(.+\.){re.escape(VIT_BLOCK_MARKER)}', key)
+        prefix = (match if resnet else vit)[1] if resnet or vit else None
+        if prefix and prefix not in found:
+            found.append(prefix)
     return found
 
 
@@ -201,10 +205,10 @@ def _no_layout(flat: StateDict, source: str, shown: str) -> CheckpointMismatchEr
     if len(found) == 1:
         hint = f' Its keys carry the prefix {found[0]!r}: pass --checkpoint-prefix {found[0]}'
     elif found:
-        hint = (f' Its keys hold a ResNet under each of {", ".join(map(repr, found))}; mmssl does not guess which '
+        hint = (f' Its keys hold a backbone under each of {", ".join(map(repr, found))}; mmssl does not guess which '
                 'one to evaluate: pass ' + ' or '.join(f'--checkpoint-prefix {prefix}' for prefix in found))
     else:
-        hint = ' Pass --checkpoint-prefix / --checkpoint-key to point at the ResNet weights.'
+        hint = ' Pass --checkpoint-prefix / --checkpoint-key to point at the backbone\'s weights.'
     return CheckpointMismatchError(f'{source}: no known checkpoint layout fits (keys e.g.: {keys}); known: '
                                    f'{", ".join(format_names())}.{hint}')
 

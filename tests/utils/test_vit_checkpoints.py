@@ -230,3 +230,15 @@ def test_the_options_dino_and_mae_save_beside_the_weights_are_refused_saying_how
         content = torch.load(path, weights_only=False)  # what the message says to do, where the file was written
         torch.save({key: value for key, value in content.items() if key != 'args'}, path)
         assert BackboneWeights.from_checkpoint(path).layout == layout
+
+
+def test_a_vit_under_an_unknown_prefix_is_refused_with_the_prefix_it_found(source, tmp_path):
+    path = str(tmp_path / 'encoder.pth')
+    torch.save({'state_dict': {f'encoder.{k}': v for k, v in source.state_dict().items()}}, path)
+    with pytest.raises(CheckpointMismatchError, match=r"encoder\.pth: no known checkpoint layout fits .* keys carry "
+                       r"the prefix 'encoder\.': pass --checkpoint-prefix encoder\."):
+        read_backbone(path)
+    assert read_backbone(path, prefix='encoder.')[1] == 'timm'
+    with pytest.raises(CheckpointMismatchError, match=r"the keys under 'encoder\.' hold a ViT backbone \(layout "
+                       r'timm\): pass --checkpoint-prefix encoder\.$'):
+        read_backbone(path, prefix='encoder')
