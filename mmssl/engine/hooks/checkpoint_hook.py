@@ -1,6 +1,7 @@
 """mmssl's ``CheckpointHook``: mmengine's, with a save order that never leaves a work dir without a checkpoint, and
 optionally a checkpoint of the initial weights (``iter_0.pth`` / ``epoch_0.pth``)."""
 import inspect
+import logging
 import os.path as osp
 
 from mmengine.dist import is_main_process
@@ -10,6 +11,17 @@ from mmssl.registry import HOOKS
 from mmssl.utils.atomic_files import atomic_write_text
 
 LAST_CHECKPOINT = 'last_checkpoint'
+#: The deprecation notices mmengine (0.10) logs when its ``CheckpointHook.before_train`` builds a ``FileClient``
+#: that it never uses (``file_client_args`` is None: it saves through ``get_file_backend``).
+UNUSED_FILE_CLIENT_NOTICES = ('"FileClient" will be deprecated in future.',
+                              '"HardDiskBackend" is the alias of "LocalBackend"')
+
+
+class _DropUnusedFileClientNotices(logging.Filter):
+    """Drops :data:`UNUSED_FILE_CLIENT_NOTICES` and nothing else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(UNUSED_FILE_CLIENT_NOTICES)
 
 
 @HOOKS.register_module()
@@ -36,8 +48,20 @@ class CheckpointHook(MMEngineCheckpointHook):
         self.save_initial = save_initial
 
     def before_train(self, runner) -> None:
-        """mmengine's set-up, then the step-0 checkpoint when ``save_initial`` asks for it."""
-        super().before_train(runner)
+        """mmengine's set-up, then the step-0 checkpoint when ``save_initial`` asks for it.
+
+        Without ``file_client_args`` mmengine's set-up builds a ``FileClient`` only to keep an attribute it does not
+        use, and that logs two deprecation notices on every training that no config can avoid; they are dropped
+        here (those two messages, during this call only). With ``file_client_args`` they still show: the config
+        then asks for the deprecated client.
+        """
+        notices = _DropUnusedFileClientNotices()
+        if self.file_client_args is None:
+            runner.logger.addFilter(notices)
+        try:
+            super().before_train(runner)
+        finally:
+            runner.logger.removeFilter(notices)
         if self.save_initial and runner.iter == 0 and runner.epoch == 0:
             runner.logger.info('Saving checkpoint of the initial weights (step 0)')
             self._save_checkpoint_with_step(runner, 0, meta=dict(epoch=0, iter=0))

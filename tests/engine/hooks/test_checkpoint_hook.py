@@ -69,3 +69,16 @@ def test_save_initial_is_off_by_default_and_its_misspelling_is_refused():
         check_hook_arguments(dict(checkpoint=dict(type='CheckpointHook', interval=1, save_initial=True)), [])
         with pytest.raises(TypeError, match="no argument 'save_intial': did you mean save_initial"):
             check_hook_arguments(dict(checkpoint=dict(type='CheckpointHook', save_intial=True)), [])
+
+
+def test_unused_file_client_notices_are_dropped_and_nothing_else(tmp_path, capsys):
+    """mmengine builds a FileClient it does not use in before_train; its two deprecation notices are not shown,
+    the hook's own message is."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_instance('checkpoint_hook_notices', logger_name='checkpoint_hook_notices')
+    runner = type('FakeRunner', (), dict(work_dir=str(tmp_path), logger=logger, message_hub=None))()
+    CheckpointHook(interval=1, max_keep_ckpts=-1).before_train(runner)
+    out = capsys.readouterr().out
+    assert f'Checkpoints will be saved to {tmp_path}.' in out
+    assert 'FileClient' not in out and 'HardDiskBackend' not in out, out
+    assert not logger.filters
