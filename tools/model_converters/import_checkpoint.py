@@ -3,9 +3,11 @@
     python tools/model_converters/import_checkpoint.py SRC DST [--checkpoint-format NAME] [--checkpoint-prefix STR]
         [--checkpoint-key PATH]
 
-SRC may be any layout of docs/en/checkpoints.md (mmselfsup, torchvision / timm, MoCo v1/v2/v3, VISSL, detectron2
-.pkl, DDP-wrapped, backbone-only); the layout is detected unless ``--checkpoint-format`` names it. DST's ``meta``
-records the source file, its layout and its sha256. ``to_torchvision.py`` and ``to_detectron2.py`` convert back.
+SRC may be any layout of docs/en/checkpoints.md: a ResNet (mmselfsup, torchvision / timm, MoCo v1/v2/v3, VISSL,
+detectron2 .pkl, DDP-wrapped, backbone-only) or a Vision Transformer (DINO, iBOT, MoCo v3, MAE, DINOv2, timm,
+torchvision, mmpretrain, mmssl); the layout is detected unless ``--checkpoint-format`` names it. A ViT is written
+with timm's names. DST's ``meta`` records the source file, its layout and its sha256. ``to_torchvision.py``,
+``to_timm.py`` and ``to_detectron2.py`` (ResNets) convert back.
 """
 import argparse
 
