@@ -13,7 +13,7 @@ from mmengine.dist import is_main_process
 from mmengine.logging import MMLogger, print_log
 
 from .dropped import dropped_tensors
-from .mismatch import describe_mismatch
+from .mismatch import backbone_family, describe_mismatch
 from .position import fit_position_embedding
 from .reading import CheckpointMismatchError, select_prefix, strip_ddp_prefix
 
@@ -252,6 +252,15 @@ def compare_module_weights(module: torch.nn.Module, state_dict: Dict[str, torch.
     return _sort_keys(module, state_dict, LoadReport(mode='compare'), new_keys)
 
 
+def _expected_checkpoint(module: torch.nn.Module, prefix: str) -> str:
+    """What a verified module's checkpoint should be, in its family's words."""
+    if backbone_family(module.state_dict()) == 'ViT':
+        return (f'Expected a full mmssl pre-training checkpoint of a ViT with timm\'s names and "{prefix}"-prefixed '
+                'keys (tools/model_converters/import_checkpoint.py writes one from any ViT layout).')
+    return (f'Expected a full mmssl pre-training checkpoint of a plain (torchvision-layout) ResNet with "{prefix}"-'
+            'prefixed keys; a deep-stem ResNetV1c checkpoint (stem.0.weight ...) does not fit.')
+
+
 def verify_loaded_weights(module: torch.nn.Module, state_dict: Dict[str, torch.Tensor], *, name: str,
                           checkpoint: str, prefix: str, new_keys: Sequence[str] = (),
                           min_match_ratio: float = 0.9) -> LoadReport:
@@ -278,8 +287,7 @@ def verify_loaded_weights(module: torch.nn.Module, state_dict: Dict[str, torch.T
             f'pre-trained weights did not load into model.{name} ({type(module).__name__}) from {checkpoint} '
             f'with prefix "{prefix}": {" and ".join(problems)}; {result.summary()}. Not loaded e.g.: '
             f'{", ".join(not_loaded[:6])}. Checkpoint keys e.g.: {", ".join(list(state_dict)[:6]) or "none"}. '
-            'Expected a full mmssl pre-training checkpoint of a plain (torchvision-layout) ResNet with '
-            f'"{prefix}"-prefixed keys; a deep-stem ResNetV1c checkpoint (stem.0.weight ...) does not fit.')
+            f'{_expected_checkpoint(module, prefix)}')
     return result
 
 
