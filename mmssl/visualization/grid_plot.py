@@ -67,9 +67,11 @@ def draw_panel(ax, tap: str, points: Sequence[dict], param: str, metric: str, ru
                selected) -> None:
     """One tap: held-out (solid) and val (dashed) lines per weight decay, the chosen point starred; the title names
     the rule that chose it (``None``: not recorded)."""
-    for index, (wd, group) in enumerate(split_lines(points, param).items()):
+    lines = split_lines(points, param)
+    for index, (wd, group) in enumerate(lines.items()):
         color = f'C{index % 10}'
-        suffix = '' if wd is None else f' ({SECONDARY}={wd:g})'
+        # A weight decay is named only where several were swept.
+        suffix = '' if wd is None or len(lines) == 1 else f' ({SECONDARY}={wd:g})'
         xs = [float(point[param]) for point in group]
         heldout = [metric_value(point.get('heldout'), metric) for point in group]
         val = [metric_value(point.get('val'), metric) for point in group]
