@@ -6,13 +6,14 @@ entries beside the backbone):
 - DINO ``main_dino.py``: ``{'student', 'teacher', 'optimizer', 'epoch', 'args', 'dino_loss'}``, both networks a
   ``MultiCropWrapper`` (``backbone.*``, ``head.mlp.*``, ``head.last_layer.weight_g / weight_v``), the student saved
   from DistributedDataParallel (``module.``). iBOT ``main_ibot.py``: the same with ``ibot_loss`` and the student's
-  ``masked_embed``. ``args`` is an ``argparse.Namespace``, which a weights-only read refuses; the files below leave
-  it out (``with_args=True`` keeps it).
+  ``masked_embed``. ``args`` is the ``argparse.Namespace`` of the command line (the parser's options, the
+  distributed ones ``init_distributed_mode`` adds).
 - MoCo v3 ``main_moco.py``: ``{'epoch', 'arch', 'state_dict', 'optimizer', 'scaler'}`` of the DDP-wrapped
   ``MoCo_ViT``: ``module.base_encoder.*`` / ``module.momentum_encoder.*`` with the projection MLP as ``head.N``
   (Linear, BatchNorm1d, ReLU, ...), ``module.predictor.*``.
-- MAE ``util/misc.py`` ``save_model``: ``{'model', 'optimizer', 'epoch', 'scaler', 'args'}``; ``model`` holds the
-  encoder, ``mask_token`` and ``decoder_embed / decoder_pos_embed / decoder_blocks / decoder_norm / decoder_pred``.
+- MAE ``util/misc.py`` ``save_model``: ``{'model', 'optimizer', 'epoch', 'scaler', 'args'}`` (``args`` as
+  DINO's); ``model`` holds the encoder, ``mask_token`` and ``decoder_embed / decoder_pos_embed / decoder_blocks /
+  decoder_norm / decoder_pred``.
 - DINOv2: the hub weights (``DinoVisionTransformer.state_dict()``: ``register_tokens``, 2-D ``mask_token``),
   ``teacher_checkpoint.pth`` (``{'teacher': {'backbone.*', 'dino_head.*'}}``) and fvcore's training checkpoint
   (``{'model': {'student.backbone.*', 'teacher.backbone.*', ...}, 'optimizer', 'iteration'}``, blocks chunked
@@ -71,14 +72,48 @@ def _optimizer() -> dict:
     return {'state': {0: {'exp_avg': torch.zeros(3)}}, 'param_groups': [{'lr': 0.1, 'params': [0]}]}
 
 
-def _dino_like(backbone: dict, width: int, loss: str, student_extra: dict) -> dict:
-    """``main_dino.py`` / ``main_ibot.py``'s save_dict (``args`` left out)."""
+class OtherTrainerOptions:
+    """Options of a trainer whose class is on no allow-list: a checkpoint that pickles it must be refused."""
+
+    def __init__(self, lr: float = 0.1):
+        self.lr = lr
+
+
+def dino_args(**options) -> argparse.Namespace:
+    """The ``args`` ``main_dino.py`` saves: its parser's options (their defaults unless ``options`` say otherwise:
+    ``local_crops_scale`` is a tuple, ``norm_last_layer`` a bool) and ``rank`` / ``world_size`` / ``gpu`` set by
+    ``utils.init_distributed_mode``."""
+    defaults = dict(arch='vit_small', patch_size=16, out_dim=65536, norm_last_layer=True, momentum_teacher=0.996,
+                    use_bn_in_head=False, warmup_teacher_temp=0.04, teacher_temp=0.04, warmup_teacher_temp_epochs=0,
+                    use_fp16=True, weight_decay=0.04, weight_decay_end=0.4, clip_grad=3.0, batch_size_per_gpu=64,
+                    epochs=100, freeze_last_layer=1, lr=0.0005, warmup_epochs=10, min_lr=1e-6, optimizer='adamw',
+                    drop_path_rate=0.1, global_crops_scale=(0.4, 1.), local_crops_number=8,
+                    local_crops_scale=(0.05, 0.4), data_path='/path/to/imagenet/train/', output_dir='.',
+                    saveckp_freq=20, seed=0, num_workers=10, dist_url='env://', local_rank=0, rank=0, world_size=1,
+                    gpu=0)
+    return argparse.Namespace(**{**defaults, **options})
+
+
+def mae_args(**options) -> argparse.Namespace:
+    """The ``args`` MAE's ``main_pretrain.py`` saves: its parser's options (``lr`` as it sets it from ``blr``) and
+    ``distributed`` / ``rank`` / ``gpu`` / ``dist_backend`` set by ``util.misc.init_distributed_mode``."""
+    defaults = dict(batch_size=64, epochs=400, accum_iter=1, model='mae_vit_large_patch16', input_size=224,
+                    mask_ratio=0.75, norm_pix_loss=False, weight_decay=0.05, lr=0.00025, blr=1e-3, min_lr=0.,
+                    warmup_epochs=40, data_path='/datasets01/imagenet_full_size/061417/',
+                    output_dir='./output_dir', log_dir='./output_dir', device='cuda', seed=0, resume='',
+                    start_epoch=0, num_workers=10, pin_mem=True, world_size=1, local_rank=-1, dist_on_itp=False,
+                    dist_url='env://', rank=0, gpu=0, distributed=True, dist_backend='nccl')
+    return argparse.Namespace(**{**defaults, **options})
+
+
+def _dino_like(backbone: dict, width: int, loss: str, student_extra: dict, args) -> dict:
+    """``main_dino.py`` / ``main_ibot.py``'s save_dict."""
     import torch
     student = {**backbone, **student_extra}
     return {'student': {**{f'module.backbone.{k}': v for k, v in _shifted(student, 1.0).items()},
                         **_dino_head('module.head.', width)},
             'teacher': {**{f'backbone.{k}': v for k, v in backbone.items()}, **_dino_head('head.', width)},
-            'optimizer': _optimizer(), 'epoch': 100, loss: {'center': torch.zeros(1, 64)}}
+            'optimizer': _optimizer(), 'epoch': 100, 'args': args, loss: {'center': torch.zeros(1, 64)}}
 
 
 def _moco_mlp(prefix: str, width: int) -> dict:
@@ -178,8 +213,11 @@ def _mmpretrain(state: dict) -> dict:
     return converted
 
 
-def write_vit_layout(layout: str, model, root, with_args: bool = False) -> str:
-    """``model`` (a timm ``VisionTransformer``) written as ``layout``'s own code writes it; returns the path."""
+def write_vit_layout(layout: str, model, root, args=None) -> str:
+    """``model`` (a timm ``VisionTransformer``) written as ``layout``'s own code writes it; returns the path.
+
+    ``args``: what DINO / iBOT / MAE save as ``args`` instead of their ``argparse.Namespace`` (``dino_args()`` /
+    ``mae_args()`` of the builders' ViT-Tiny by default)."""
     import torch
     state = dict(model.state_dict())
     backbone = {k: v for k, v in state.items() if not k.startswith('head.')}
@@ -189,9 +227,9 @@ def write_vit_layout(layout: str, model, root, with_args: bool = False) -> str:
         content = state
     elif layout in ('dino', 'ibot'):
         extra = {'masked_embed': torch.zeros(1, width)} if layout == 'ibot' else {}
-        content = _dino_like(backbone, width, f'{layout}_loss', extra)
-        if with_args:
-            content['args'] = argparse.Namespace(arch='vit_tiny', patch_size=4, out_dim=64)
+        if args is None:
+            args = dino_args(arch='vit_tiny', patch_size=4, out_dim=64, epochs=100)
+        content = _dino_like(backbone, width, f'{layout}_loss', extra, args)
     elif layout == 'mocov3':
         path = osp.join(root, 'vit-s-300ep.pth.tar')
         content = {'epoch': 300, 'arch': 'vit_small', 'optimizer': _optimizer(),
@@ -206,9 +244,8 @@ def write_vit_layout(layout: str, model, root, with_args: bool = False) -> str:
         path = osp.join(root, 'checkpoint-399.pth')
         patch = state['patch_embed.proj.weight'].shape[-1]
         content = {'model': {**backbone, **_mae_decoder(width, state['pos_embed'].shape[1], patch * patch * 3)},
-                   'optimizer': _optimizer(), 'epoch': 399, 'scaler': {'scale': 65536.0}}
-        if with_args:
-            content['args'] = argparse.Namespace(model='mae_vit_tiny', mask_ratio=0.75)
+                   'optimizer': _optimizer(), 'epoch': 399, 'scaler': {'scale': 65536.0},
+                   'args': mae_args(model='mae_vit_tiny_patch4', input_size=32) if args is None else args}
     elif layout == 'dinov2':
         content = dinov2_backbone(backbone)
     elif layout == 'dinov2-teacher':

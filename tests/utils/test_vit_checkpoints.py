@@ -2,6 +2,7 @@
 writes it (``builders.vit_checkpoints``), detected, read into timm's names and loaded into mmssl's ViT backbone,
 whose features then equal timm's; every refusal the loader owes a ViT, in one line and before anything loads.
 """
+import argparse
 import os
 
 import numpy as np
@@ -9,7 +10,8 @@ import pytest
 import torch
 from builders import REPO_ROOT
 from builders.checkpoints import save_resnet_checkpoint
-from builders.vit_checkpoints import TINY, VIT_LAYOUTS, dinov2_backbone, timm_vit, write_vit_layout
+from builders.vit_checkpoints import (TINY, VIT_LAYOUTS, OtherTrainerOptions, dino_args, dinov2_backbone, mae_args,
+                                      timm_vit, write_vit_layout)
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
@@ -18,7 +20,7 @@ from mmssl.models import ResNet
 from mmssl.models.backbones.vit import VisionTransformer
 from mmssl.models.utils.checkpoint_import import import_checkpoint
 from mmssl.registry import DATASETS, MODELS
-from mmssl.utils import BackboneWeights, CheckpointMismatchError, read_backbone, register_all_modules
+from mmssl.utils import BackboneWeights, CheckpointMismatchError, read_backbone, read_checkpoint, register_all_modules
 
 ARCH = {key: TINY[key] for key in ('embed_dim', 'depth', 'num_heads')}
 
@@ -219,17 +221,27 @@ def test_the_knn_tool_reads_every_vit_layout_into_timms_features(layout, source,
     np.testing.assert_allclose(np.load(tmp_path / 'train_cls_last1.npy'), expected, atol=1e-5, rtol=0)
 
 
-def test_the_options_dino_and_mae_save_beside_the_weights_are_refused_saying_how_to_drop_them(source, tmp_path):
+def test_the_options_dino_ibot_and_mae_save_beside_the_weights_are_read_and_other_objects_still_refused(
+        source, layouts, tmp_path):
+    safe_globals = set(torch.serialization.get_safe_globals())
+    for layout, expected in (('dino', dino_args(arch='vit_tiny', patch_size=4, out_dim=64, epochs=100)),
+                             ('ibot', dino_args(arch='vit_tiny', patch_size=4, out_dim=64, epochs=100)),
+                             ('mae', mae_args(model='mae_vit_tiny_patch4', input_size=32))):
+        assert read_checkpoint(layouts[layout]).content['args'] == expected
+        assert BackboneWeights.from_checkpoint(layouts[layout]).layout == layout
+    # the Namespace is allowed for mmssl's read only, never in torch's process-wide list
+    assert set(torch.serialization.get_safe_globals()) == safe_globals
+    name = f'{OtherTrainerOptions.__module__}.{OtherTrainerOptions.__qualname__}'
     for layout in ('dino', 'mae'):
-        path = write_vit_layout(layout, source, str(tmp_path), with_args=True)
-        with pytest.raises(CheckpointMismatchError) as error:
-            BackboneWeights.from_checkpoint(path)
-        message = str(error.value)
-        assert message.startswith(f'{path}: holds the global argparse.Namespace, which a weights-only load refuses')
-        assert "if key != 'args'}" in message and '\n' not in message
-        content = torch.load(path, weights_only=False)  # what the message says to do, where the file was written
-        torch.save({key: value for key, value in content.items() if key != 'args'}, path)
-        assert BackboneWeights.from_checkpoint(path).layout == layout
+        for args in (OtherTrainerOptions(), argparse.Namespace(lr=0.1, scheduler=OtherTrainerOptions())):
+            root = tmp_path / f'{layout}_{type(args).__name__}'
+            root.mkdir()
+            path = write_vit_layout(layout, source, str(root), args=args)
+            with pytest.raises(CheckpointMismatchError) as error:
+                BackboneWeights.from_checkpoint(path)
+            message = str(error.value)
+            assert message.startswith(f'{path}: holds the global {name}, which a weights-only load refuses'), message
+            assert 'Save the tensors only' in message and "if key != 'args'}" not in message and '\n' not in message
 
 
 def test_a_vit_under_an_unknown_prefix_is_refused_with_the_prefix_it_found(source, tmp_path):

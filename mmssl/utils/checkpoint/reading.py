@@ -1,9 +1,14 @@
 """Reading a checkpoint file: once per process, hashed, unpickled weights-only (or, for a detectron2 ``.pkl``, by a
 restricted unpickler that accepts numpy arrays and plain containers only).
 
+The weights-only read also accepts ``argparse.Namespace``, the options DINO, iBOT and MAE save beside their weights
+(``args``): it is rebuilt from its attribute dict without running code, and its values pass the same restriction.
+The class is allowed for this read only (``torch.serialization.safe_globals``), never in torch's process-wide list.
+
 :func:`read_checkpoint` is also mmengine's loader of local files (:func:`use_for_mmengine`), so ``load_from``,
 resume and mmdet's / mmseg's ``init_cfg=dict(type='Pretrained')`` reuse the same read.
 """
+import argparse
 import errno
 import hashlib
 import importlib
@@ -81,6 +86,11 @@ _ALLOWED_PICKLE_GLOBALS = {(module, name) for module in ('numpy.core.multiarray'
                                                                       ('collections', 'OrderedDict')}
 
 
+# Allowed in the weights-only read beyond torch's own list: the training options that DINO's, iBOT's and MAE's full
+# checkpoints keep under 'args' (attributes only; no constructor or __reduce__ runs).
+_ALLOWED_TORCH_GLOBALS = (argparse.Namespace, )
+
+
 LFS_POINTER = b'version https://git-lfs'
 
 
@@ -112,7 +122,7 @@ def _text_file(data: bytes, path: str) -> Optional[str]:
 
 
 def _refused_by_weights_only(message: str) -> Optional[str]:
-    """What torch's weights-only unpickler refused (``'the global argparse.Namespace'``), or None when ``message``
+    """What torch's weights-only unpickler refused (``'the global mypackage.TrainerOptions'``), or None when ``message``
     is not such a refusal (a damaged file). Its wording differs between a global off the allow-list and one of a
     blocked module (``posix.system``); both are a file's content, never damage."""
     if 'Weights only load failed' not in message and 'WeightsUnpickler error' not in message:
@@ -133,7 +143,8 @@ def _unpickle(data: bytes, path: str) -> Any:
         with warnings.catch_warnings():
             # torch warns about the pickle protocol of a plain (detectron2) pickle before refusing it
             warnings.filterwarnings('ignore', message='Detected pickle protocol')
-            return torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
+            with torch.serialization.safe_globals(list(_ALLOWED_TORCH_GLOBALS)):
+                return torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
     except Exception as torch_error:  # torch raises UnpicklingError, RuntimeError, EOFError ... for a bad file
         if data[:2] == b'PK':  # a (damaged) torch zip archive, not a plain pickle
             reason = torch_error
@@ -151,13 +162,11 @@ def _unpickle(data: bytes, path: str) -> Any:
     refused = _refused_by_weights_only(str(reason))
     if refused:
         # torch suggests weights_only=False or allow-listing the global here; mmssl never unpickles arbitrary objects
-        options = ("; DINO, iBOT and MAE keep their options there as 'args': torch.save({key: value for key, value in "
-                   "checkpoint.items() if key != 'args'}, 'weights.pth')" if 'argparse.Namespace' in refused else '')
         raise CheckpointMismatchError(
             f'{path}: holds {refused}, which a weights-only load refuses; mmssl does not unpickle arbitrary objects. '
             'Save the tensors only, where the file was written (with code you trust): checkpoint = torch.load(FILE, '
             "weights_only=False); torch.save({'state_dict': checkpoint['state_dict']}, 'weights.pth') (or the model's "
-            f'state_dict()){options}')
+            'state_dict())')
     if data[:2] == b'PK':
         raise CheckpointMismatchError(
             f'{path}: a damaged or truncated torch checkpoint ({len(data)} bytes; {type(reason).__name__}: '
