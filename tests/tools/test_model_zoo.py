@@ -25,7 +25,12 @@ def test_full_scale_models_carry_no_results_of_ours_and_published_numbers_stay_a
     metafiles = mz.load_model_index(str(repo_root))
     models = {m['Name']: m for metafile in metafiles for m in metafile.models}
     published = {name: results for metafile in metafiles for name, results in metafile.published.items()}
-    assert set(published) == {'relative-loc_resnet50_8xb64-steplr-70e_in1k', 'npid_resnet50_8xb32-steplr-200e_in1k'}
+    released = {name for name, model in models.items() if model['Weights'] == 'released'}
+    assert released == {'dino_vit-small-p16_released', 'dino_vit-base-p16_released', 'mocov3_vit-small-p16_released',
+                        'mocov3_vit-base-p16_released', 'mae_vit-base-p16_released', 'dinov2_vit-small-p14_released',
+                        'dinov2_vit-base-p14_released'}
+    assert set(published) == {'relative-loc_resnet50_8xb64-steplr-70e_in1k', 'npid_resnet50_8xb32-steplr-200e_in1k'} \
+        | released
     baseline = models['resnet18_random-init']
     assert baseline['Config'] is None and baseline['Weights'] == 'random' and baseline['Results']
     for text in (repo_root / 'configs/selfsup/relative_loc/metafile.yml',

@@ -4,11 +4,17 @@ Sources, all under the repository root:
 
 - ``model-index.yml``: ``Import:`` list of the per-method metafiles.
 - ``configs/selfsup/<method>/metafile.yml`` (OpenMMLab model-index format): ``Collections`` (Name, Metadata,
-  Paper, README) and ``Models`` (Name, In Collection, Config = pre-training config or null for a randomly
-  initialised backbone, Weights, Metadata, Results). ``Results`` hold ONLY numbers measured by mmssl: a list of
-  ``{Task, Dataset, Metrics, Config}`` where Config is the benchmark config.
-- ``configs/selfsup/<method>/published.yml`` (optional): numbers published by other toolboxes for the same
-  models, in the same Results layout, kept in a separate file so that they can never be mistaken for ours.
+  Paper, README) and ``Models`` (Name, In Collection, Config = pre-training config, Weights, Code, Paper,
+  Metadata, Results). A model without a pre-training config is either a randomly initialised backbone
+  (``Weights: random``) or a checkpoint released by its authors (``Weights: released`` and ``Code``: the URL, at a
+  commit, of the README that publishes it). ``Results`` hold ONLY numbers measured by mmssl: a list of
+  ``{Task, Dataset, Metrics, Config[, Notes]}`` where Config is the benchmark config and the optional Notes map a
+  metric to free text shown beside it (the grid point a selection run chose for it, ``lr 0.1``; ``†`` where it was
+  chosen on the split it is reported on). The model-index format's results have no free-text field (the
+  ``modelindex`` library reads Task, Dataset and Metrics and ignores other keys), so Notes is a key of our own.
+- ``configs/selfsup/<method>/published.yml`` (optional): numbers published elsewhere for the same models, in the
+  same Results layout (plus an optional ``Source`` per result: the file and commit it was read from), kept in a
+  separate file so that they can never be mistaken for ours.
 
 Every (Task, Dataset) pair and metric name must belong to one of the model-zoo tables
 (:data:`mmssl.benchmarks.tables.TABLES`, whose Task and columns are those the benchmarks declare). The ``modelindex``
@@ -17,6 +23,7 @@ model-index format (:func:`load_model_index`); the stricter checks here (known t
 exist, our numbers apart from published ones) come on top.
 """
 import os.path as osp
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -30,8 +37,15 @@ PUBLISHED_FILE = 'published.yml'
 METAFILE_HEADER = ('# Model-zoo metadata (OpenMMLab model-index format). Results hold numbers measured by mmssl\n'
                    '# only; numbers published elsewhere live in published.yml. Rewritten in canonical order by\n'
                    '# tools/analysis_tools/gen_model_zoo.py --add-result; regenerate the tables after editing.\n')
-_MODEL_KEYS = ('Name', 'In Collection', 'Config', 'Weights', 'Metadata', 'Results')
-_RESULT_KEYS = ('Task', 'Dataset', 'Metrics', 'Config')
+_MODEL_KEYS = ('Name', 'In Collection', 'Config', 'Weights', 'Code', 'Paper', 'Metadata', 'Results')
+_RESULT_KEYS = ('Task', 'Dataset', 'Metrics', 'Config', 'Notes')
+#: Keys a published result may carry on top of :data:`_RESULT_KEYS`.
+_PUBLISHED_RESULT_KEYS = ('Source', )
+#: The Weights of a model without a pre-training config: a random backbone, or a checkpoint released elsewhere.
+RANDOM_WEIGHTS, RELEASED_WEIGHTS = 'random', 'released'
+#: The composite taps of a ViT's linear protocols (``mmssl.models.backbones.vit``: ``cls_last{n}[_mean]``), which a
+#: published result of a table with a column per tap may name beside the reference (ResNet) taps.
+_VIT_TAP = re.compile(r'cls_last[1-9][0-9]*(_mean)?')
 _COLLECTION_KEYS = ('Name', 'Metadata', 'Paper', 'README')
 
 
@@ -56,7 +70,26 @@ def _check_config(path, root: str, where: str, allow_none: bool) -> None:
         fail(where, f'Config {path} does not exist (paths are relative to the repository root)')
 
 
-def _check_results(results, root: str, where: str, require_config: bool) -> List[dict]:
+def _allowed_metric(table, name: str) -> bool:
+    """Whether a result of ``table`` may carry metric ``name``: one of its reference metrics, or a ViT composite
+    tap in a table with a column per tap."""
+    return name in table.result_metrics or bool(table.tap_metrics and _VIT_TAP.fullmatch(name))
+
+
+def _check_notes(result: dict, here: str) -> None:
+    notes = result.get('Notes')
+    if notes is None:
+        return
+    if not isinstance(notes, dict) or not notes:
+        fail(here, f'Notes must be a non-empty mapping of metric name to text, got {notes!r}')
+    for name, note in notes.items():
+        if name not in result['Metrics']:
+            fail(here, f'Notes name {name!r}, which is not one of its Metrics {list(result["Metrics"])}')
+        if not isinstance(note, str) or not note.strip():
+            fail(here, f'the note of {name!r} must be text, got {note!r}')
+
+
+def _check_results(results, root: str, where: str, require_config: bool, extra_keys: Sequence[str] = ()) -> List[dict]:
     if results is None:
         return []
     if not isinstance(results, list):
@@ -66,9 +99,12 @@ def _check_results(results, root: str, where: str, require_config: bool) -> List
         here = f'{where}: Results[{index}]'
         if not isinstance(result, dict):
             fail(here, 'a result must be a mapping with Task, Dataset, Metrics, Config')
-        unknown = sorted(set(result) - set(_RESULT_KEYS))
+        unknown = sorted(set(result) - set(_RESULT_KEYS) - set(extra_keys))
         if unknown:
-            fail(here, f'unknown keys {unknown}; a result has {list(_RESULT_KEYS)}')
+            fail(here, f'unknown keys {unknown}; a result has {list(_RESULT_KEYS) + list(extra_keys)}')
+        for key in extra_keys:
+            if key in result and not isinstance(result[key], str):
+                fail(here, f'{key} must be text, got {result[key]!r}')
         for key in ('Task', 'Dataset', 'Metrics'):
             if key not in result:
                 fail(here, f'missing {key}')
@@ -77,13 +113,14 @@ def _check_results(results, root: str, where: str, require_config: bool) -> List
         metrics = result['Metrics']
         if not isinstance(metrics, dict) or not metrics:
             fail(here, 'Metrics must be a non-empty mapping of metric name to number')
-        allowed = table.result_metrics
         for name, value in metrics.items():
-            if name not in allowed:
+            if not _allowed_metric(table, name):
+                vit = ' or a ViT tap cls_last<n>[_mean]' if table.tap_metrics else ''
                 fail(here, f'unknown metric {name!r} for {table.task} / {result["Dataset"]}; '
-                     f'expected one of {list(allowed)}')
+                     f'expected one of {list(table.result_metrics)}{vit}')
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 fail(here, f'metric {name!r} must be a number, got {value!r}')
+        _check_notes(result, here)
         identity = (result['Task'], result['Dataset'], result.get('Config'))
         if identity in seen:
             fail(here, f'a second result for {identity}; merge their metrics into one entry')
@@ -102,6 +139,25 @@ def _load_yaml(path: str) -> dict:
     if not isinstance(data, dict):
         fail(path, f'expected a mapping at the top level, got {type(data).__name__}')
     return data
+
+
+def _check_weights(model: dict, here: str) -> None:
+    """A model without a pre-training config is a random backbone or a released checkpoint with its source."""
+    if model['Config'] is not None:
+        return
+    weights = model.get('Weights')
+    if weights not in (RANDOM_WEIGHTS, RELEASED_WEIGHTS):
+        fail(here, f'a model without a pre-training Config must say Weights: {RANDOM_WEIGHTS} (a randomly '
+             f'initialised backbone) or Weights: {RELEASED_WEIGHTS} (a checkpoint released elsewhere), got {weights!r}')
+    code = model.get('Code')
+    if weights == RELEASED_WEIGHTS and not (isinstance(code, str) and code.startswith('https://')):
+        fail(here, 'a released checkpoint needs Code: the https URL (at a commit) of the README that publishes it, '
+             f'got {code!r}')
+
+
+def is_released(model: dict) -> bool:
+    """Whether ``model`` is a checkpoint released elsewhere (no mmssl pre-training config)."""
+    return model['Config'] is None and model.get('Weights') == RELEASED_WEIGHTS
 
 
 def load_metafile(path: str, root: str) -> Metafile:
@@ -145,8 +201,7 @@ def load_metafile(path: str, root: str) -> Metafile:
         if 'Config' not in model:
             fail(here, 'missing Config (the pre-training config; null for a randomly initialised backbone)')
         _check_config(model['Config'], root, here, allow_none=True)
-        if model['Config'] is None and model.get('Weights') != 'random':
-            fail(here, 'a model without a pre-training Config must say Weights: random')
+        _check_weights(model, here)
         model['Results'] = _check_results(model.get('Results'), root, here, require_config=True)
     metafile = Metafile(rel, collections, models)
     published_path = osp.join(osp.dirname(path), PUBLISHED_FILE)
@@ -174,7 +229,8 @@ def _load_published(metafile: Metafile, path: str, root: str) -> None:
         if unknown:
             fail(f'{rel}: Models[{index}] ({model["Name"]})', f'unknown keys {unknown}')
         metafile.published[model['Name']] = _check_results(
-            model.get('Results'), root, f'{rel}: Models[{index}] ({model["Name"]})', require_config=False)
+            model.get('Results'), root, f'{rel}: Models[{index}] ({model["Name"]})', require_config=False,
+            extra_keys=_PUBLISHED_RESULT_KEYS)
     metafile.published_source = data['Source']
 
 
@@ -219,6 +275,9 @@ def canonical_results(results: List[dict], with_config: bool = True) -> List[dic
         entry = dict(Task=result['Task'], Dataset=result['Dataset'], Metrics=ordered_metrics(table, result['Metrics']))
         if with_config or result.get('Config') is not None:
             entry['Config'] = result.get('Config')
+        notes = result.get('Notes') or {}
+        if notes:
+            entry['Notes'] = {name: notes[name] for name in entry['Metrics'] if name in notes}
         out.append(entry)
     return out
 
