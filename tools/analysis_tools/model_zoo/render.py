@@ -4,7 +4,8 @@ metafiles give."""
 import os.path as osp
 from typing import Dict, List, Optional
 
-from mmssl.benchmarks.tables import EMPTY, SECTIONS, TABLES, Row, format_value, link, model_cell, render_tables, result_sort_key
+from mmssl.benchmarks.tables import (EMPTY, SECTIONS, TABLES, Row, format_value, link, model_cell, render_tables,
+                                     result_sort_key)
 
 from .metafile import PUBLISHED_FILE, Metafile, is_released, load_model_index
 
