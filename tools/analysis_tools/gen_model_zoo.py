@@ -7,7 +7,9 @@
     python tools/analysis_tools/gen_model_zoo.py --demo-run work_dirs/demo/benchmarks/records.json
 
 Sources: ``model-index.yml`` -> ``configs/selfsup/<method>/metafile.yml`` (numbers measured by mmssl only) and
-``published.yml`` beside each (numbers published elsewhere). Outputs: the marked block of every method README and
+``published.yml`` beside each (numbers published elsewhere), and ``configs/released/`` (checkpoints released by
+their authors: no mmssl pre-training config, their published numbers each with its source and the benchmark config
+of its protocol). Outputs: the marked block of every method README and
 ``docs/en/model_zoo.md``, and the demo tables of ``docs/en/get_started.md`` from ``docs/en/demo_results.json``
 (``--demo-run`` stores the records of a demo run there first, with the date and the machine). ``--add-result``
 merges result records (written by the benchmarks) into model NAME's Results, rewrites that metafile in canonical

@@ -67,14 +67,17 @@ def readme_block(metafiles: List[Metafile], readme: str) -> str:
     lines = [BEGIN_MARKER, '', '## Results measured by mmssl', '',
              f'Generated from {sources}; "–" marks a benchmark not run yet. Rows link the pre-training config and '
              'the benchmark config.', '']
-    lines += render_tables(metafile_rows(metafiles, base_dir), base_dir)
+    lines += render_tables(metafile_rows(metafiles, base_dir), base_dir) or ['No results yet.', '']
     published = [metafile for metafile in metafiles if metafile.published]
     if published:
         lines += ['## Published results (not measured by mmssl)', '']
         for metafile in published:
             path = osp.join(osp.dirname(metafile.path), PUBLISHED_FILE)
             lines += [f'From {link(path, PUBLISHED_FILE, base_dir)}: {metafile.published_source.strip()}', '']
-        lines += render_tables(metafile_rows(published, base_dir, published=True), base_dir, published=True)
+        if all(is_released(model) for metafile in published for model in metafile.models):
+            lines += released_tables(published, base_dir, heading='##')
+        else:
+            lines += render_tables(metafile_rows(published, base_dir, published=True), base_dir, published=True)
         lines += source_lines(published, base_dir)
     lines.append(END_MARKER)
     return '\n'.join(lines)
@@ -89,7 +92,8 @@ def model_zoo_doc(metafiles: List[Metafile]) -> str:
              'Every number below was measured by mmssl and comes from a method metafile '
              '(`configs/selfsup/<method>/metafile.yml`); "–" marks a benchmark not run yet. Numbers published by '
              'other toolboxes are kept apart, in `published.yml` beside each metafile, and shown on the method '
-             'pages and by `python tools/analysis_tools/gen_model_zoo.py --compare-published`. How to add a '
+             'pages and by `python tools/analysis_tools/gen_model_zoo.py --compare-published`; those of '
+             'checkpoints released by their authors (`configs/released/`) also at the end of this page. How to add a '
              'result: [benchmarks](benchmarks/classification.md) write result records, and',
              '',
              '```bash',
@@ -113,6 +117,15 @@ def model_zoo_doc(metafiles: List[Metafile]) -> str:
     return '\n'.join(lines).rstrip('\n') + '\n'
 
 
+def released_tables(metafiles: List[Metafile], base_dir: str, heading: str) -> List[str]:
+    """The tables of the published numbers of released checkpoints (``heading`` + '#' each), without the section
+    headings they are laid out in (those name the ResNet-50 protocols) and without listing the empty tables."""
+    tables = render_tables(metafile_rows(metafiles, base_dir, published=True), base_dir, heading=heading,
+                           published=True, list_empty=False)
+    sections = {f'{heading} {title}' for title, _ in SECTIONS.values()}
+    return [line for line, after in zip(tables, [None] + tables) if line not in sections and after not in sections]
+
+
 def released_section(metafiles: List[Metafile], base_dir: str) -> List[str]:
     """The model-zoo page's section of numbers published for released checkpoints (none measured by mmssl), with
     the source of each and the benchmark config that follows its protocol."""
@@ -134,11 +147,7 @@ def released_section(metafiles: List[Metafile], base_dir: str) -> List[str]:
     for metafile in released:
         path = osp.join(osp.dirname(metafile.path), PUBLISHED_FILE)
         lines += [f'From {link(path, path, base_dir)}: {" ".join(metafile.published_source.split())}', '']
-    tables = render_tables(metafile_rows(released, base_dir, published=True), base_dir, heading='##',
-                           published=True, list_empty=False)
-    # Their own section: not under the ResNet-50 section headings the tables are laid out in.
-    sections = {f'## {title}' for title, _ in SECTIONS.values()}
-    lines += [line for line, after in zip(tables, [None] + tables) if line not in sections and after not in sections]
+    lines += released_tables(released, base_dir, heading='##')
     lines += ['Sources:', ''] + source_lines(released, base_dir)
     return lines
 
