@@ -26,6 +26,6 @@ __all__ = [
     'ModelZooError', 'DEMO_BEGIN_MARKER', 'DEMO_DOC', 'DEMO_END_MARKER', 'DEMO_RESULTS', 'demo_results',
     'write_demo_results', 'generate', 'replace_block', 'stale_files', 'write_generated', 'METAFILE_HEADER',
     'MODEL_INDEX', 'PUBLISHED_FILE', 'RANDOM_WEIGHTS', 'RELEASED_WEIGHTS', 'Metafile', 'is_released',
-    'canonical_results', 'dump_metafile', 'find_model', 'load_metafile', 'load_model_index', 'add_result', 'BEGIN_MARKER', 'END_MARKER', 'MODEL_ZOO_DOC', 'compare_published',
-    'model_zoo_doc', 'readme_block'
+    'canonical_results', 'dump_metafile', 'find_model', 'load_metafile', 'load_model_index', 'add_result',
+    'BEGIN_MARKER', 'END_MARKER', 'MODEL_ZOO_DOC', 'compare_published', 'model_zoo_doc', 'readme_block'
 ]
