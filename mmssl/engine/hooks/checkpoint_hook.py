@@ -3,6 +3,7 @@ optionally a checkpoint of the initial weights (``iter_0.pth`` / ``epoch_0.pth``
 import inspect
 import logging
 import os.path as osp
+from contextlib import contextmanager
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
@@ -11,8 +12,8 @@ from mmssl.registry import HOOKS
 from mmssl.utils.atomic_files import atomic_write_text
 
 LAST_CHECKPOINT = 'last_checkpoint'
-#: The deprecation notices mmengine (0.10) logs when its ``CheckpointHook.before_train`` builds a ``FileClient``
-#: that it never uses (``file_client_args`` is None: it saves through ``get_file_backend``).
+#: The deprecation notices mmengine (0.10) logs when ``CheckpointHook.before_train`` and ``save_checkpoint`` build a
+#: ``FileClient`` that they never use (``file_client_args`` is None: they save through ``get_file_backend``).
 UNUSED_FILE_CLIENT_NOTICES = ('"FileClient" will be deprecated in future.',
                               '"HardDiskBackend" is the alias of "LocalBackend"')
 
@@ -22,6 +23,18 @@ class _DropUnusedFileClientNotices(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith(UNUSED_FILE_CLIENT_NOTICES)
+
+
+@contextmanager
+def _unused_file_client_notices_dropped(logger: logging.Logger, active: bool):
+    """Drops :data:`UNUSED_FILE_CLIENT_NOTICES` from ``logger`` inside the block when ``active``."""
+    notices = _DropUnusedFileClientNotices()
+    if active:
+        logger.addFilter(notices)
+    try:
+        yield
+    finally:
+        logger.removeFilter(notices)
 
 
 @HOOKS.register_module()
@@ -50,18 +63,13 @@ class CheckpointHook(MMEngineCheckpointHook):
     def before_train(self, runner) -> None:
         """mmengine's set-up, then the step-0 checkpoint when ``save_initial`` asks for it.
 
-        Without ``file_client_args`` mmengine's set-up builds a ``FileClient`` only to keep an attribute it does not
-        use, and that logs two deprecation notices on every training that no config can avoid; they are dropped
-        here (those two messages, during this call only). With ``file_client_args`` they still show: the config
-        then asks for the deprecated client.
+        Without ``file_client_args`` mmengine's set-up (and its checkpoint saving) builds a ``FileClient`` only to
+        keep an attribute it does not use, and that logs two deprecation notices on every training that no config
+        can avoid; they are dropped here and in each save (those two messages, during those calls only). With
+        ``file_client_args`` they still show: the config then asks for the deprecated client.
         """
-        notices = _DropUnusedFileClientNotices()
-        if self.file_client_args is None:
-            runner.logger.addFilter(notices)
-        try:
+        with _unused_file_client_notices_dropped(runner.logger, self.file_client_args is None):
             super().before_train(runner)
-        finally:
-            runner.logger.removeFilter(notices)
         if self.save_initial and runner.iter == 0 and runner.epoch == 0:
             runner.logger.info('Saving checkpoint of the initial weights (step 0)')
             self._save_checkpoint_with_step(runner, 0, meta=dict(epoch=0, iter=0))
@@ -79,9 +87,10 @@ class CheckpointHook(MMEngineCheckpointHook):
         filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
-                               save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
-                               backend_args=self.backend_args, **self.args)
+        with _unused_file_client_notices_dropped(runner.logger, self.file_client_args is None):
+            runner.save_checkpoint(self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
+                                   save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
+                                   backend_args=self.backend_args, **self.args)
         if not is_main_process():
             return
         atomic_write_text(osp.join(runner.work_dir, LAST_CHECKPOINT), self.last_ckpt)

@@ -82,3 +82,15 @@ def test_unused_file_client_notices_are_dropped_and_nothing_else(tmp_path, capsy
     assert f'Checkpoints will be saved to {tmp_path}.' in out
     assert 'FileClient' not in out and 'HardDiskBackend' not in out, out
     assert not logger.filters
+
+
+def test_a_training_shows_no_unused_file_client_notice(tmp_path, capsys):
+    register_all_modules(init_default_scope=False)
+    data = make_imagenet(str(tmp_path / 'data'), train_per_class=1, size=16)
+    torch.set_num_threads(1)
+    cfg = tiny_train_config(data, tmp_path / 'work', max_iters=1, interval=1)
+    cfg.default_hooks.checkpoint.save_initial = True
+    train(cfg)
+    out = capsys.readouterr().out
+    assert 'Saving checkpoint at 1 iterations' in out
+    assert 'FileClient' not in out and 'HardDiskBackend' not in out, out[-3000:]
