@@ -63,5 +63,5 @@ run "$py" tools/analysis_tools/compare.py "$demo_dir/watch" --out "$demo_dir/rep
 echo
 echo "Curves:             $demo_dir/watch/curves.png (table: $demo_dir/watch/curves.md)"
 echo "Comparison report:  $demo_dir/report/report.md, $demo_dir/report/report.html"
-echo "Demo finished in $(( SECONDS - start )) s; CPU time of its processes (user, system):"
-times | tail -n 1
+echo "Demo finished in $(( SECONDS - start )) s. CPU time (user, system) of this shell, then of the stages:"
+times
