@@ -223,3 +223,19 @@ def test_runs_without_spread_get_no_test(tmp_path, seeds):
     test = build_report([str(tmp_path)]).tests[MODEL_A, 'knn/top1']
     assert test.kind == (PAIRED if seeds == (0, 1, 2) else WELCH)
     assert test.p is None and 'no spread' in test.reason and not test.significant(0.05)
+
+
+def test_a_row_without_spread_against_one_with_spread_takes_welch_without_warnings():
+    """Three runs with the same score (variance exactly 0) against runs with spread: Welch's p as scipy gives it,
+    and no precision-loss warning in the report's output."""
+    import warnings
+
+    from mmssl.benchmarks.report.stats import Cell, compare_cells
+    constant, spread = [96.4, 96.4, 96.4], [95.0, 96.2, 97.8]
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        test = compare_cells(Cell(spread, ['model=0', 'model=1', 'model=2']), Cell(constant, ['a', 'b', 'c']))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        expected = stats.ttest_ind(spread, constant, equal_var=False).pvalue
+    assert test.kind == WELCH and test.p == pytest.approx(expected)

@@ -1,5 +1,6 @@
 """Statistics of a comparison: mean ± 95 % confidence interval per cell, a t-test per compared cell."""
 import math
+import warnings
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -82,7 +83,13 @@ def compare_cells(cell: Cell, baseline: Cell) -> Test:
     if paired:
         result = stats.ttest_rel(cell.values, baseline.values)
     else:
-        result = stats.ttest_ind(cell.values, baseline.values, equal_var=False)
+        with warnings.catch_warnings():
+            # One row without spread (its runs scored the same, e.g. top-5 of a few hundred images) has a variance
+            # of exactly 0, which Welch's test takes as it is (the other row carries the noise); scipy still warns
+            # of precision loss for identical values.
+            warnings.filterwarnings('ignore', message='Precision loss occurred in moment calculation',
+                                    category=RuntimeWarning)
+            result = stats.ttest_ind(cell.values, baseline.values, equal_var=False)
     if math.isnan(result.pvalue):
         return Test(kind, None, f'no test: {kind} is undefined for these runs')
     return Test(kind, float(result.pvalue))
