@@ -84,6 +84,25 @@ def test_mmengine_checkpoint_globals_load_weights_only(tmp_path):
     assert loaded['message_hub']['scalar'] == 4
 
 
+def test_read_checkpoint_reads_an_mmengine_checkpoint_without_the_process_wide_allow_list(tmp_path, repo_root):
+    # The comparison report reads a training checkpoint's meta.seed in a process that never called setup_runtime().
+    import subprocess
+    import sys
+    code = (
+        'import sys, torch\n'
+        'from mmengine.logging import HistoryBuffer\n'
+        'from mmssl.utils import read_checkpoint\n'
+        'allowed = lambda: sorted(map(repr, torch.serialization.get_safe_globals()))\n'
+        'before = allowed()\n'
+        'buffer = HistoryBuffer(); buffer.update(1.5)\n'
+        'torch.save({"meta": {"seed": 3}, "state_dict": {}, "message_hub": {"b": buffer}}, sys.argv[1])\n'
+        'assert read_checkpoint(sys.argv[1]).content["meta"]["seed"] == 3\n'
+        'assert allowed() == before\n')
+    done = subprocess.run([sys.executable, '-c', code, str(tmp_path / 'iter_40.pth')], cwd=repo_root,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_a_file_is_read_once_and_hashed_from_that_read(tmp_path, monkeypatch):
     import hashlib
 

@@ -25,6 +25,7 @@ import torch
 
 from ..checkpoint_formats import flat_state_dict
 from ..errors import CheckpointMismatchError
+from ..torch_serialization import checkpoint_safe_globals
 
 BACKBONE_PREFIX = 'backbone.'
 DDP_PREFIX = 'module.'
@@ -91,6 +92,12 @@ _ALLOWED_PICKLE_GLOBALS = {(module, name) for module in ('numpy.core.multiarray'
 _ALLOWED_TORCH_GLOBALS = (argparse.Namespace, )
 
 
+def _allowed_torch_globals() -> list:
+    # mmengine's own checkpoints hold its message hub too; allowed for this read as well, so that a reader need not
+    # have called setup_runtime() (which allow-lists them process-wide for mmengine's loaders).
+    return [*_ALLOWED_TORCH_GLOBALS, *checkpoint_safe_globals()]
+
+
 LFS_POINTER = b'version https://git-lfs'
 
 
@@ -143,7 +150,7 @@ def _unpickle(data: bytes, path: str) -> Any:
         with warnings.catch_warnings():
             # torch warns about the pickle protocol of a plain (detectron2) pickle before refusing it
             warnings.filterwarnings('ignore', message='Detected pickle protocol')
-            with torch.serialization.safe_globals(list(_ALLOWED_TORCH_GLOBALS)):
+            with torch.serialization.safe_globals(_allowed_torch_globals()):
                 return torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
     except Exception as torch_error:  # torch raises UnpicklingError, RuntimeError, EOFError ... for a bad file
         if data[:2] == b'PK':  # a (damaged) torch zip archive, not a plain pickle
