@@ -191,11 +191,6 @@ class ResNet(TapsMixin, BaseModule):
         blocks += [block(out_channels, channels, norm_cfg=norm_cfg) for _ in range(1, num_blocks)]
         return nn.Sequential(*blocks)
 
-    @property
-    def out_channels(self) -> Tuple[int, ...]:
-        """Channels of each returned tap, in ``out_indices`` order."""
-        return tuple(tap.channels for tap in self.out_taps)
-
     def init_weights(self) -> None:
         if self.init_cfg is not None:
             super().init_weights()

@@ -159,11 +159,6 @@ class VisionTransformer(TapsMixin, BaseModule):
         self.taps = vit_taps(embed_dim, depth, patch_size)
         self.out_indices = self.tap_indices(list(out_taps))
 
-    @property
-    def out_channels(self) -> Tuple[int, ...]:
-        """Channels of each returned tap, in ``out_taps`` order."""
-        return tuple(tap.channels for tap in self.out_taps)
-
     def init_weights(self) -> None:
         """Apply ``init_cfg``, or timm's default ViT initialisation (truncated normal, std 0.02) without one."""
         if self.init_cfg is not None:

@@ -117,8 +117,8 @@ class TapsMixin:
 
     A backbone sets ``taps`` (every :class:`Tap` it can output, in network order) and ``out_indices`` (positions in
     ``taps`` of what ``forward`` returns, in that order), and its ``forward`` reads ``out_indices`` when it is
-    called, so that :meth:`select_taps` can change the outputs of a built network. The mixin adds ``out_taps`` and
-    the name look-ups.
+    called, so that :meth:`select_taps` can change the outputs of a built network. The mixin adds ``out_taps``,
+    ``out_channels`` and the name look-ups.
     """
     taps: Tuple[Tap, ...]
     out_indices: Tuple[int, ...]
@@ -127,6 +127,11 @@ class TapsMixin:
     def out_taps(self) -> Tuple[Tap, ...]:
         """The taps ``forward`` returns, in ``out_indices`` order."""
         return tuple(self.taps[i] for i in self.out_indices)
+
+    @property
+    def out_channels(self) -> Tuple[int, ...]:
+        """Channels of each tap ``forward`` returns, in ``out_indices`` order."""
+        return tuple(tap.channels for tap in self.out_taps)
 
     def tap_indices(self, names: Sequence[str], what: str = 'tap') -> Tuple[int, ...]:
         """Positions in ``taps`` of the taps named ``names``; unknown names are refused with the choices."""
