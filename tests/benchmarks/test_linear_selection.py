@@ -5,6 +5,7 @@ import os
 import os.path as osp
 
 import pytest
+import torch
 import yaml
 from mmengine.config import Config
 
@@ -16,6 +17,7 @@ from mmssl.benchmarks.linear_report import linear_table_notes, run_selection
 from mmssl.benchmarks.linear_selection import HELDOUT_FILE, select_point, selection_settings
 from mmssl.benchmarks.records import read_result
 from mmssl.benchmarks.suite import load_suite
+from mmssl.engine.train import train as runner_train
 from mmssl.utils import BackboneWeights, register_all_modules
 from mmssl.utils.errors import InputError
 
@@ -213,3 +215,33 @@ def test_the_demo_grid_chooses_on_heldout_and_refits_end_to_end(repo_root, fmnis
         assert chosen in [point['head'] for point in extra['grid'][tap]]
     assert (work / 'probe_grid.png').is_file() and (work / 'refit' / HELDOUT_FILE).exists() is False
     assert record['seeds']['heldout'] == 0
+
+
+@pytest.mark.slow  # two tiny runs of the demo recipe (20 fit rows, two iterations each)
+def test_the_fixed_head_of_a_heldout_grid_run_ends_as_a_plain_run_on_the_fit_rows(repo_root, fmnist_three, tmp_path):
+    """The whole held-out path (fit subset, grid groups, held-out evaluation, recorded metrics) leaves the config's own
+    head exactly where the plain recipe trained on the same fit rows ends: weights, BN statistics and val accuracy."""
+    settings = dict(size=10, seed=0)
+    grid = demo_config(repo_root, fmnist_three, tmp_path / 'grid')
+    grid.linear_selection = dict(heldout=settings, selection='heldout', refit=False)
+    plain = demo_config(repo_root, fmnist_three, tmp_path / 'plain', config=PLAIN_DEMO)
+    # The plain demo's jointly trained avgpool head draws its construction-time init from the global stream before
+    # the taps' heads are initialised; the grid demo has none, so the plain run leaves it out to start alike.
+    plain.model.head.with_avgpool_head = False
+    plain.train_dataloader.dataset = dict(type='HeldoutSubset', dataset=plain.train_dataloader.dataset.to_dict(),
+                                          part='fit', **settings)
+    for cfg in (grid, plain):
+        cfg.train_dataloader.batch_size = 10
+        cfg.train_cfg.update(max_epochs=1, val_interval=1)
+    metrics = LinearEval().run(grid, BackboneWeights.random(), grid.work_dir)
+    linear.set_backbone_checkpoint(plain, None)
+    plain_metrics = runner_train(plain)
+    for tap in TAPS:
+        assert metrics[f'accuracy/{tap}@fixed/top1'] == pytest.approx(plain_metrics[f'accuracy/{tap}/top1'])
+    # The runs' own checkpoints (optimizer and message-hub state beside the weights), written by this test.
+    states = [torch.load(osp.join(cfg.work_dir, 'epoch_1.pth'), map_location='cpu', weights_only=False)['state_dict']
+              for cfg in (grid, plain)]
+    keys = [key for key in states[1] if key.startswith('head.heads.')]
+    assert keys and all(key in states[0] for key in keys)
+    for key in keys:
+        torch.testing.assert_close(states[0][key], states[1][key], rtol=0, atol=1e-6, msg=key)
