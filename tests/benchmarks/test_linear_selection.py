@@ -18,7 +18,7 @@ from mmssl.benchmarks.linear_selection import HELDOUT_FILE, select_point, select
 from mmssl.benchmarks.records import read_result
 from mmssl.benchmarks.suite import load_suite
 from mmssl.engine.train import train as runner_train
-from mmssl.utils import BackboneWeights, register_all_modules
+from mmssl.utils import BackboneWeights, read_checkpoint, register_all_modules
 from mmssl.utils.errors import InputError
 
 GRID_DEMO = 'configs/benchmarks/classification/fashion_mnist/resnet18_mhead-grid-heldout_1xb64-steplr-4e_fmnist-demo.py'
@@ -239,7 +239,7 @@ def test_the_fixed_head_of_a_heldout_grid_run_ends_as_a_plain_run_on_the_fit_row
     for tap in TAPS:
         assert metrics[f'accuracy/{tap}@fixed/top1'] == pytest.approx(plain_metrics[f'accuracy/{tap}/top1'])
     # The runs' own checkpoints (optimizer and message-hub state beside the weights), written by this test.
-    states = [torch.load(osp.join(cfg.work_dir, 'epoch_1.pth'), map_location='cpu', weights_only=False)['state_dict']
+    states = [read_checkpoint(osp.join(cfg.work_dir, 'epoch_1.pth')).content['state_dict']
               for cfg in (grid, plain)]
     keys = [key for key in states[1] if key.startswith('head.heads.')]
     assert keys and all(key in states[0] for key in keys)
