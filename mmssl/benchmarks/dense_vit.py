@@ -18,6 +18,7 @@ import torch
 
 from mmssl.utils import BackboneWeights
 from mmssl.utils.errors import CheckpointMismatchError
+from mmssl.utils.vit_keys import OPENMMLAB_VIT_NAMES, name_rules, rename_key
 
 __all__ = ['MMSEG_VIT_BACKBONES', 'MMSEG_MAE_NEW_KEYS', 'is_mmseg_vit', 'timm_to_mmseg_mae', 'check_mmseg_vit_fit',
            'write_mmseg_vit_checkpoint']
@@ -26,19 +27,12 @@ __all__ = ['MMSEG_VIT_BACKBONES', 'MMSEG_MAE_NEW_KEYS', 'is_mmseg_vit', 'timm_to
 MMSEG_VIT_BACKBONES = ('MAE', 'mmseg.MAE')
 
 #: timm name -> mmseg ``MAE`` name (full matches). timm ``timm/models/vision_transformer.py``; mmseg
-#: ``mmseg/models/backbones/beit.py`` (``patch_embed.projection``, ``layers.N.{ln1, attn.qkv, attn.proj, ln2,
-#: ffn.layers.0.0, ffn.layers.1, gamma_1, gamma_2}``).
-_RULES = tuple((re.compile(pattern), replacement) for pattern, replacement in (
-    (r'cls_token', 'cls_token'),
-    (r'pos_embed', 'pos_embed'),
-    (r'patch_embed\.proj\.(weight|bias)', r'patch_embed.projection.\1'),
-    (r'blocks\.(\d+)\.norm1\.(weight|bias)', r'layers.\1.ln1.\2'),
-    (r'blocks\.(\d+)\.attn\.(qkv|proj)\.(weight|bias)', r'layers.\1.attn.\2.\3'),
-    (r'blocks\.(\d+)\.norm2\.(weight|bias)', r'layers.\1.ln2.\2'),
-    (r'blocks\.(\d+)\.mlp\.fc1\.(weight|bias)', r'layers.\1.ffn.layers.0.0.\2'),
-    (r'blocks\.(\d+)\.mlp\.fc2\.(weight|bias)', r'layers.\1.ffn.layers.1.\2'),
-    (r'blocks\.(\d+)\.ls1\.gamma', r'layers.\1.gamma_1'),
-    (r'blocks\.(\d+)\.ls2\.gamma', r'layers.\1.gamma_2'),
+#: ``mmseg/models/backbones/beit.py`` (the OpenMMLab ViT names, layer scale as ``layers.N.gamma_1`` / ``gamma_2``).
+_RULES = name_rules(OPENMMLAB_VIT_NAMES + (
+    ('cls_token', 'cls_token'),
+    ('pos_embed', 'pos_embed'),
+    ('blocks.{n}.ls1.gamma', 'layers.{n}.gamma_1'),
+    ('blocks.{n}.ls2.gamma', 'layers.{n}.gamma_2'),
 ))
 #: timm entries left out: the final LayerNorm. The UperNet config builds the MAE with ``final_norm=False``; its
 #: neck (Feature2Pyramid) reads blocks 4 / 6 / 8 / 12 as they come out.
@@ -67,10 +61,9 @@ def timm_to_mmseg_mae(state_dict: Dict[str, torch.Tensor], source: str = 'checkp
     """
     renamed, dropped, foreign = {}, [], []
     for key, value in state_dict.items():
-        for pattern, replacement in _RULES:
-            if pattern.fullmatch(key):
-                renamed[pattern.sub(replacement, key)] = value
-                break
+        new_key = rename_key(key, _RULES)
+        if new_key is not None:
+            renamed[new_key] = value
         else:
             (dropped if key in _DROPPED else foreign).append(key)
     if foreign:

@@ -22,15 +22,46 @@ except where noted. The names, as each project's own code defines them:
   attn.gamma1.weight, ln2, ffn.layers.0.0, ffn.layers.1, ffn.gamma2.weight}``, final norm ``ln1``, ``pre_norm``.
 """
 import re
-from typing import Any, Callable, Dict, Iterable, Tuple
+from typing import Any, Callable, Dict, Iterable, Optional, Pattern, Sequence, Tuple, Union
 
-__all__ = ['VIT_BLOCK_MARKER', 'dinov2_to_timm', 'is_timm_vit', 'mmpretrain_to_timm', 'timm_to_torchvision',
-           'timm_backbone', 'torchvision_to_timm', 'vit_geometry']
+__all__ = ['OPENMMLAB_VIT_NAMES', 'VIT_BLOCK_MARKER', 'dinov2_to_timm', 'is_timm_vit', 'mmpretrain_to_timm',
+           'name_rules', 'rename_key', 'timm_to_torchvision', 'timm_backbone', 'torchvision_to_timm', 'vit_geometry']
 
 StateDict = Dict[str, Any]
 #: the key that shows a timm-named ViT (its first block's attention), with or without a prefix in front of it
 VIT_BLOCK_MARKER = 'blocks.0.attn.qkv.weight'
-Rule = Tuple[str, str]
+Rule = Tuple[Union[str, Pattern], str]
+#: name template fields: ``{n}`` a block index, ``{p}`` a parameter (``weight`` / ``bias``), ``{q}`` an attention
+#: projection (``qkv`` / ``proj``)
+_FIELDS = {'n': r'\d+', 'p': 'weight|bias', 'q': 'qkv|proj'}
+
+
+def name_rules(pairs: Iterable[Tuple[str, str]], reverse: bool = False) -> Tuple[Tuple[Pattern, str], ...]:
+    """Compiled ``(pattern, replacement)`` rules renaming each pair's first template to its second (the second to
+    the first with ``reverse``), so that one table of names serves both directions.
+
+    Templates are literal names with fields (:data:`_FIELDS`), e.g. ``('blocks.{n}.norm1.{p}',
+    'layers.{n}.ln1.{p}')``; a field's value carries over.
+    """
+    rules = []
+    for source, target in pairs:
+        if reverse:
+            source, target = target, source
+        parts = re.split(r'\{(\w)\}', source)  # literal, field, literal, field, ...
+        pattern = ''.join(re.escape(part) if i % 2 == 0 else f'(?P<{part}>{_FIELDS[part]})'
+                          for i, part in enumerate(parts))
+        rules.append((re.compile(pattern), re.sub(r'\{(\w)\}', r'\\g<\1>', target)))
+    return tuple(rules)
+
+
+def rename_key(key: str, rules: Sequence[Rule]) -> Optional[str]:
+    """``key`` renamed by the first ``(pattern, replacement)`` of ``rules`` that matches it in full; ``None`` where
+    none does."""
+    for pattern, replacement in rules:
+        pattern = re.compile(pattern)
+        if pattern.fullmatch(key):
+            return pattern.sub(replacement, key)
+    return None
 
 
 def _rename(state_dict: StateDict, rules: Iterable[Rule]) -> StateDict:
@@ -38,11 +69,8 @@ def _rename(state_dict: StateDict, rules: Iterable[Rule]) -> StateDict:
     rules = [(re.compile(pattern), replacement) for pattern, replacement in rules]
     renamed = {}
     for key, value in state_dict.items():
-        for pattern, replacement in rules:
-            if pattern.fullmatch(key):
-                key = pattern.sub(replacement, key)
-                break
-        renamed[key] = value
+        new_key = rename_key(key, rules)
+        renamed[key if new_key is None else new_key] = value
     return renamed
 
 
@@ -77,17 +105,18 @@ def dinov2_to_timm(state_dict: StateDict) -> StateDict:
     return _rename(_without(state_dict, lambda key: key == 'mask_token'), rules)
 
 
-_TORCHVISION_RULES = (
-    (r'class_token', 'cls_token'),
-    (r'conv_proj\.(weight|bias)', r'patch_embed.proj.\1'),
-    (r'encoder\.pos_embedding', 'pos_embed'),
-    (r'encoder\.layers\.encoder_layer_(\d+)\.ln_1\.(weight|bias)', r'blocks.\1.norm1.\2'),
-    (r'encoder\.layers\.encoder_layer_(\d+)\.self_attention\.in_proj_(weight|bias)', r'blocks.\1.attn.qkv.\2'),
-    (r'encoder\.layers\.encoder_layer_(\d+)\.self_attention\.out_proj\.(weight|bias)', r'blocks.\1.attn.proj.\2'),
-    (r'encoder\.layers\.encoder_layer_(\d+)\.ln_2\.(weight|bias)', r'blocks.\1.norm2.\2'),
-    (r'encoder\.layers\.encoder_layer_(\d+)\.mlp\.0\.(weight|bias)', r'blocks.\1.mlp.fc1.\2'),
-    (r'encoder\.layers\.encoder_layer_(\d+)\.mlp\.3\.(weight|bias)', r'blocks.\1.mlp.fc2.\2'),
-    (r'encoder\.ln\.(weight|bias)', r'norm.\1'),
+#: (timm name, torchvision name)
+_TORCHVISION_NAMES = (
+    ('cls_token', 'class_token'),
+    ('patch_embed.proj.{p}', 'conv_proj.{p}'),
+    ('pos_embed', 'encoder.pos_embedding'),
+    ('blocks.{n}.norm1.{p}', 'encoder.layers.encoder_layer_{n}.ln_1.{p}'),
+    ('blocks.{n}.attn.qkv.{p}', 'encoder.layers.encoder_layer_{n}.self_attention.in_proj_{p}'),
+    ('blocks.{n}.attn.proj.{p}', 'encoder.layers.encoder_layer_{n}.self_attention.out_proj.{p}'),
+    ('blocks.{n}.norm2.{p}', 'encoder.layers.encoder_layer_{n}.ln_2.{p}'),
+    ('blocks.{n}.mlp.fc1.{p}', 'encoder.layers.encoder_layer_{n}.mlp.0.{p}'),
+    ('blocks.{n}.mlp.fc2.{p}', 'encoder.layers.encoder_layer_{n}.mlp.3.{p}'),
+    ('norm.{p}', 'encoder.ln.{p}'),
 )
 
 
@@ -97,21 +126,8 @@ def torchvision_to_timm(state_dict: StateDict) -> StateDict:
     torchvision's attention is ``nn.MultiheadAttention``, whose packed ``in_proj_weight`` stacks query, key and
     value in timm's ``qkv`` order, so the tensors carry over unchanged.
     """
-    return _rename(_without(state_dict, lambda key: key.startswith('heads.')), _TORCHVISION_RULES)
-
-
-_TIMM_TO_TORCHVISION_RULES = (
-    (r'cls_token', 'class_token'),
-    (r'patch_embed\.proj\.(weight|bias)', r'conv_proj.\1'),
-    (r'pos_embed', 'encoder.pos_embedding'),
-    (r'blocks\.(\d+)\.norm1\.(weight|bias)', r'encoder.layers.encoder_layer_\1.ln_1.\2'),
-    (r'blocks\.(\d+)\.attn\.qkv\.(weight|bias)', r'encoder.layers.encoder_layer_\1.self_attention.in_proj_\2'),
-    (r'blocks\.(\d+)\.attn\.proj\.(weight|bias)', r'encoder.layers.encoder_layer_\1.self_attention.out_proj.\2'),
-    (r'blocks\.(\d+)\.norm2\.(weight|bias)', r'encoder.layers.encoder_layer_\1.ln_2.\2'),
-    (r'blocks\.(\d+)\.mlp\.fc1\.(weight|bias)', r'encoder.layers.encoder_layer_\1.mlp.0.\2'),
-    (r'blocks\.(\d+)\.mlp\.fc2\.(weight|bias)', r'encoder.layers.encoder_layer_\1.mlp.3.\2'),
-    (r'norm\.(weight|bias)', r'encoder.ln.\1'),
-)
+    rules = name_rules(_TORCHVISION_NAMES, reverse=True)
+    return _rename(_without(state_dict, lambda key: key.startswith('heads.')), rules)
 
 
 def timm_to_torchvision(state_dict: StateDict) -> StateDict:
@@ -125,21 +141,26 @@ def timm_to_torchvision(state_dict: StateDict) -> StateDict:
     if extra:
         raise KeyError(f'torchvision\'s VisionTransformer has no register tokens or layer scale (found '
                        f'{", ".join(extra[:3])})')
-    return _rename(backbone, _TIMM_TO_TORCHVISION_RULES)
+    return _rename(backbone, name_rules(_TORCHVISION_NAMES))
 
 
-_MMPRETRAIN_RULES = (
-    (r'patch_embed\.projection\.(weight|bias)', r'patch_embed.proj.\1'),
-    (r'layers\.(\d+)\.ln1\.(weight|bias)', r'blocks.\1.norm1.\2'),
-    (r'layers\.(\d+)\.ln2\.(weight|bias)', r'blocks.\1.norm2.\2'),
-    (r'layers\.(\d+)\.attn\.(qkv|proj)\.(weight|bias)', r'blocks.\1.attn.\2.\3'),
-    (r'layers\.(\d+)\.attn\.gamma1\.weight', r'blocks.\1.ls1.gamma'),
-    (r'layers\.(\d+)\.ffn\.layers\.0\.0\.(weight|bias)', r'blocks.\1.mlp.fc1.\2'),
-    (r'layers\.(\d+)\.ffn\.layers\.1\.(weight|bias)', r'blocks.\1.mlp.fc2.\2'),
-    (r'layers\.(\d+)\.ffn\.gamma2\.weight', r'blocks.\1.ls2.gamma'),
-    (r'ln1\.(weight|bias)', r'norm.\1'),
-    (r'pre_norm\.(weight|bias)', r'norm_pre.\1'),
-    (r'ln2\.(weight|bias)', r'fc_norm.\1'),
+#: (timm name, OpenMMLab name) of a ViT's patch embedding and blocks, shared by the OpenMMLab ViTs (mmpretrain's
+#: ``VisionTransformer``, mmseg's ``BEiT`` / ``MAE``), which differ in where they keep layer scale
+OPENMMLAB_VIT_NAMES = (
+    ('patch_embed.proj.{p}', 'patch_embed.projection.{p}'),
+    ('blocks.{n}.norm1.{p}', 'layers.{n}.ln1.{p}'),
+    ('blocks.{n}.norm2.{p}', 'layers.{n}.ln2.{p}'),
+    ('blocks.{n}.attn.{q}.{p}', 'layers.{n}.attn.{q}.{p}'),
+    ('blocks.{n}.mlp.fc1.{p}', 'layers.{n}.ffn.layers.0.0.{p}'),
+    ('blocks.{n}.mlp.fc2.{p}', 'layers.{n}.ffn.layers.1.{p}'),
+)
+#: (timm name, mmpretrain name) beyond :data:`OPENMMLAB_VIT_NAMES`
+_MMPRETRAIN_NAMES = (
+    ('blocks.{n}.ls1.gamma', 'layers.{n}.attn.gamma1.weight'),
+    ('blocks.{n}.ls2.gamma', 'layers.{n}.ffn.gamma2.weight'),
+    ('norm.{p}', 'ln1.{p}'),
+    ('norm_pre.{p}', 'pre_norm.{p}'),
+    ('fc_norm.{p}', 'ln2.{p}'),
 )
 
 
@@ -147,7 +168,8 @@ def mmpretrain_to_timm(state_dict: StateDict) -> StateDict:
     """mmpretrain's ``VisionTransformer`` backbone names (``backbone.`` already stripped) → timm's: the final norm
     ``ln1`` is timm's ``norm``, CLIP's ``pre_norm`` timm's ``norm_pre``, the ``avg_featmap`` norm ``ln2`` timm's
     ``fc_norm``."""
-    return _rename(state_dict, _MMPRETRAIN_RULES)
+    rules = name_rules(OPENMMLAB_VIT_NAMES + _MMPRETRAIN_NAMES, reverse=True)
+    return _rename(state_dict, rules)
 
 
 def vit_geometry(state_dict: StateDict) -> Dict[str, Any]:
