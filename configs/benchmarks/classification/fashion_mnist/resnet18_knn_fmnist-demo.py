@@ -1,6 +1,3 @@
 # CPU demo of kNN evaluation on Fashion-MNIST (converter output): ResNet-18 at 32 px, the scale of the NPID demo.
-_base_ = ['../../../_base_/datasets/fashion-mnist_frozen-eval-demo.py']
-model = dict(
-    backbone=dict(type='ResNet', depth=18, norm_cfg=dict(type='BN')),
-    data_preprocessor=dict(type='SelfSupDataPreprocessor'))
+_base_ = ['../../../_base_/datasets/fashion-mnist_frozen-eval-demo.py', '../../../_base_/models/resnet18.py']
 knn = dict(ks=(10, 20, 100, 200), temperature=0.07)

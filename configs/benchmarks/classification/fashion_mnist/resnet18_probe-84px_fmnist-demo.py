@@ -1,12 +1,7 @@
 # The cached-feature probe of the 15-minute CPU demo (tools/demo.sh): the probe demo (resnet18_probe_fmnist-demo.py,
 # same C grid, held-out selection and refit) with the photos at the scale relative-location pre-training sees (28 px
 # upscaled to 84 px, as its pipeline does before cropping patches).
-_base_ = './resnet18_probe_fmnist-demo.py'
-
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=84, edge='short'),
-    dict(type='PackInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+_base_ = ['../../../_base_/datasets/fashion-mnist_frozen-eval-84px-demo.py', '../../../_base_/models/resnet18.py']
+# The probe demo's short grid (7 points, a decade apart) for a CPU.
+probe = dict(taps=['feature4', 'feature5'], pooling='global', costs=dict(log10_start=-2, log10_stop=4, num=7),
+             heldout=dict(size=0.1, seed=0), selection='heldout', refit=True, max_iter=1000, tol=1e-8)

@@ -4,7 +4,7 @@
 # keep a CPU busy for many minutes. The taps are vectors (already pooled), L2-normalised: the last block's class
 # token, the class tokens of the last four blocks and the last block's mean patch token.
 # python -m mmssl.benchmarks svm CONFIG none   (and lowshot; or a checkpoint file)
-_base_ = ['../../../_base_/models/vit-tiny-p4.py']
+_base_ = ['../../../_base_/models/vit-tiny-p4.py', '../../../_base_/datasets/voc07_svm-extract.py']
 
 # The data set this benchmark evaluates on (model-zoo tables, result records).
 dataset_name = 'Fashion-MNIST'
@@ -20,10 +20,5 @@ extract_pipeline = [
     dict(type='PackInputs'),
 ]
 trainval_dataloader = dict(
-    batch_size=32, num_workers=2,
-    dataset=dict(type='VOC07Classification', data_root=data_root, split='trainval', metainfo=metainfo,
-                 pipeline=extract_pipeline))
-test_dataloader = dict(
-    batch_size=32, num_workers=2,
-    dataset=dict(type='VOC07Classification', data_root=data_root, split='test', metainfo=metainfo,
-                 pipeline=extract_pipeline))
+    num_workers=2, dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=extract_pipeline))
+test_dataloader = dict(num_workers=2, dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=extract_pipeline))

@@ -1,8 +1,10 @@
 # Cached-feature logistic-regression probe on ImageNet: globally average-pooled feature5 of a frozen ResNet-50
 # (L2-normalised), C over DINOv2's grid 10 ** linspace(-6, 5, 45), chosen on a seeded, class-balanced 10 % of train
 # (DINOv2 log_regression.py: a random 10 %), refitted on all of train, reported on val (top-1 / top-5).
-# Images: short side resized to 224 (bicubic), centre crop 224, as DINOv2's and ssl-transfer's probes.
+# Images: _base_/datasets/imagenet_frozen-eval.py (short side 224 bicubic, centre crop 224).
 # python -m mmssl.benchmarks probe CONFIG CHECKPOINT [--device cuda]
+_base_ = ['../../../_base_/datasets/imagenet_frozen-eval.py']
+
 # The data set this benchmark evaluates on (model-zoo tables, result records).
 dataset_name = 'ImageNet-1k'
 model = dict(
@@ -12,19 +14,3 @@ model = dict(
 probe = dict(taps=['feature5'], pooling='global', costs=dict(log10_start=-6, log10_stop=5, num=45),
              heldout=dict(size=0.1, seed=0), selection='heldout', refit=True, max_iter=1000, tol=1e-8,
              dtype='float64')
-
-data_root = 'data/imagenet/'
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=224, edge='short', interpolation='bicubic'),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='PackInputs'),
-]
-train_dataloader = dict(
-    batch_size=64, num_workers=8,
-    dataset=dict(type='ImageNet', data_root=data_root, ann_file='meta/train.txt', data_prefix=dict(img_path='train/'),
-                 pipeline=test_pipeline))
-val_dataloader = dict(
-    batch_size=64, num_workers=8,
-    dataset=dict(type='ImageNet', data_root=data_root, ann_file='meta/val.txt', data_prefix=dict(img_path='val/'),
-                 pipeline=test_pipeline))

@@ -24,19 +24,14 @@ model = dict(
               lr_grid=lr_grid))
 linear_selection = dict(heldout=dict(size=0.1, seed=0), selection='heldout', refit=True)
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=224),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
+# Training augmentation: the base's (RandomResizedCrop 224 + flip); the test resize is bicubic, as DINO's.
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='ResizeEdge', scale=256, edge='short', interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(batch_size=128, dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(batch_size=128)
 val_dataloader = dict(batch_size=128, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 

@@ -4,24 +4,18 @@
 # Images: short side 256 (bicubic), centre crop 224, ImageNet mean / std. DINOv2's knn.py (b8931f7) is the same
 # protocol (softmax of the same weights: the same ranking).
 # python -m mmssl.benchmarks knn CONFIG CHECKPOINT
-_base_ = ['../../../_base_/models/vit-small-p16.py']
+_base_ = ['../../../_base_/models/vit-small-p16.py', '../../../_base_/datasets/imagenet_frozen-eval.py']
 
 # The data set this benchmark evaluates on (model-zoo tables, result records).
 dataset_name = 'ImageNet-1k'
 knn = dict(ks=(10, 20, 100, 200), temperature=0.07, tap='cls_last1')
 
-data_root = 'data/imagenet/'
+# DINO's eval_knn.py resize: short side 256 (bicubic), then the base's centre crop 224.
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='ResizeEdge', scale=256, edge='short', interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(
-    batch_size=128, num_workers=8,
-    dataset=dict(type='ImageNet', data_root=data_root, ann_file='meta/train.txt', data_prefix=dict(img_path='train/'),
-                 pipeline=test_pipeline))
-val_dataloader = dict(
-    batch_size=128, num_workers=8,
-    dataset=dict(type='ImageNet', data_root=data_root, ann_file='meta/val.txt', data_prefix=dict(img_path='val/'),
-                 pipeline=test_pipeline))
+train_dataloader = dict(batch_size=128, dataset=dict(pipeline=test_pipeline))
+val_dataloader = dict(batch_size=128, dataset=dict(pipeline=test_pipeline))
