@@ -46,13 +46,18 @@ def test_every_config_saves_through_the_mmssl_checkpoint_hook(shipped_config, re
         assert MMENGINE_HOOKS.get(hook_cfg.type) is CheckpointHook
 
 
-def test_save_initial_saves_the_weights_before_the_first_step_as_iter_0(tmp_path):
+def train_one_iteration_saving_initial(tmp_path):
+    """Train one iteration on a tiny ImageNet-layout set under ``tmp_path``, saving ``iter_0`` and ``iter_1``."""
     register_all_modules(init_default_scope=False)
     data = make_imagenet(str(tmp_path / 'data'), train_per_class=1, size=16)
     torch.set_num_threads(1)
     cfg = tiny_train_config(data, tmp_path / 'work', max_iters=1, interval=1)
     cfg.default_hooks.checkpoint.save_initial = True
     train(cfg)
+
+
+def test_save_initial_saves_the_weights_before_the_first_step_as_iter_0(tmp_path):
+    train_one_iteration_saving_initial(tmp_path)
     initial = torch.load(tmp_path / 'work' / 'iter_0.pth', weights_only=False)
     trained = torch.load(tmp_path / 'work' / 'iter_1.pth', weights_only=False)
     assert initial['meta']['iter'] == 0 and initial['meta']['epoch'] == 0 and trained['meta']['iter'] == 1
@@ -85,12 +90,7 @@ def test_unused_file_client_notices_are_dropped_and_nothing_else(tmp_path, capsy
 
 
 def test_a_training_shows_no_unused_file_client_notice(tmp_path, capsys):
-    register_all_modules(init_default_scope=False)
-    data = make_imagenet(str(tmp_path / 'data'), train_per_class=1, size=16)
-    torch.set_num_threads(1)
-    cfg = tiny_train_config(data, tmp_path / 'work', max_iters=1, interval=1)
-    cfg.default_hooks.checkpoint.save_initial = True
-    train(cfg)
+    train_one_iteration_saving_initial(tmp_path)
     out = capsys.readouterr().out
     assert 'Saving checkpoint at 1 iterations' in out
     assert 'FileClient' not in out and 'HardDiskBackend' not in out, out[-3000:]
