@@ -85,6 +85,12 @@ def model_zoo(monkeypatch):
 
 
 @pytest.fixture
+def mz(model_zoo):
+    """:func:`model_zoo` under the short name the model-zoo tests use."""
+    return model_zoo
+
+
+@pytest.fixture
 def repo(tmp_path) -> Path:
     """A copy of the repository's model-zoo sources (configs, model index, generated docs, demo results) to edit and
     regenerate."""

@@ -4,9 +4,10 @@ Images are deterministic per seed and a few pixels wide, so a data set of a few 
 """
 import os
 import os.path as osp
-from typing import Sequence, Tuple, Union
+from typing import Any, Callable, Sequence, Tuple, Union
 
 import numpy as np
+import yaml
 from PIL import Image
 
 Size = Union[int, Tuple[int, int]]
@@ -44,3 +45,10 @@ def make_flat_folder(root: str, num: int = 3, size: Size = 16, ext: str = '.jpg'
     for i in range(num):
         write_image(osp.join(root, f'{i}{ext}'), size, seed=i)
     return root
+
+
+def edit_yaml(path, change: Callable[[Any], None], allow_unicode: bool = False) -> None:
+    """Load the YAML file ``path``, let ``change`` edit the data in place and write it back, keys in their order."""
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=allow_unicode))

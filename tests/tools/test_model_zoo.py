@@ -1,18 +1,7 @@
 """The model-zoo tool package (tools/analysis_tools/model_zoo): metafile validation, canonical metafile text, the
 generated docs."""
 import pytest
-import yaml
-
-
-@pytest.fixture
-def mz(model_zoo):
-    return model_zoo
-
-
-def edit_yaml(path, change):
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+from builders.files import edit_yaml
 
 
 # ----------------------------------------------------------------------------------------------- metafiles

@@ -2,6 +2,7 @@
 pre-training config, published numbers on ViT taps with their sources)."""
 import pytest
 import yaml
+from builders.files import edit_yaml
 
 from mmssl.benchmarks.records import write_result
 
@@ -12,17 +13,6 @@ FMNIST = 'configs/benchmarks/classification/fashion_mnist'
 RELEASED = 'configs/released'
 DINO_S = 'dino_vit-small-p16_released'
 KNN = 'configs/benchmarks/classification/knn'
-
-
-@pytest.fixture
-def mz(model_zoo):
-    return model_zoo
-
-
-def edit_yaml(path, change):
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
 def checkpoint(tmp_path):
@@ -73,7 +63,7 @@ def test_a_selection_record_keeps_its_chosen_points_as_notes_in_the_metafile_and
     (lambda r: r.update(Notes='lr 0.1'), 'Notes must be a non-empty mapping'),
 ])
 def test_malformed_notes_are_refused_naming_the_result(mz, repo, change, message):
-    edit_yaml(repo / RELLOC / 'metafile.yml', lambda d: change(d['Models'][1]['Results'][0]))
+    edit_yaml(repo / RELLOC / 'metafile.yml', lambda d: change(d['Models'][1]['Results'][0]), allow_unicode=True)
     with pytest.raises(mz.ModelZooError, match='relative_loc/metafile.yml: Models') as error:
         mz.load_model_index(str(repo))
     assert message in str(error.value)
@@ -103,7 +93,7 @@ def test_released_checkpoints_show_their_published_numbers_with_sources_and_prot
      'released'),
 ])
 def test_a_released_model_must_name_its_source(mz, repo, change, message):
-    edit_yaml(repo / RELEASED / 'metafile.yml', lambda d: change(d['Models'][0]))
+    edit_yaml(repo / RELEASED / 'metafile.yml', lambda d: change(d['Models'][0]), allow_unicode=True)
     with pytest.raises(mz.ModelZooError, match=f'{RELEASED}/metafile.yml: Models\\[0\\] \\({DINO_S}\\)') as error:
         mz.load_model_index(str(repo))
     assert message in str(error.value)
@@ -115,7 +105,8 @@ def test_a_released_model_must_name_its_source(mz, repo, change, message):
 ])
 def test_published_vit_taps_only_in_tables_with_a_column_per_tap(mz, repo, index, metric, message):
     edit_yaml(repo / RELEASED / 'published.yml',
-              lambda d: d['Models'][0]['Results'][index].update(Metrics={metric: 1.0}, Notes=None))
+              lambda d: d['Models'][0]['Results'][index].update(Metrics={metric: 1.0}, Notes=None),
+              allow_unicode=True)
     with pytest.raises(mz.ModelZooError, match='released/published.yml') as error:
         mz.load_model_index(str(repo))
     assert message in str(error.value)
