@@ -101,6 +101,10 @@ def test_read_checkpoint_reads_an_mmengine_checkpoint_without_the_process_wide_a
     done = subprocess.run([sys.executable, '-c', code, str(tmp_path / 'iter_40.pth')], cwd=repo_root,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    # ... and after setup_runtime() the process-wide list still holds them after a read.
+    done = subprocess.run([sys.executable, '-c', 'from mmssl.utils import setup_runtime; setup_runtime()\n' + code,
+                           str(tmp_path / 'iter_80.pth')], cwd=repo_root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_a_file_is_read_once_and_hashed_from_that_read(tmp_path, monkeypatch):

@@ -94,8 +94,10 @@ _ALLOWED_TORCH_GLOBALS = (argparse.Namespace, )
 
 def _allowed_torch_globals() -> list:
     # mmengine's own checkpoints hold its message hub too; allowed for this read as well, so that a reader need not
-    # have called setup_runtime() (which allow-lists them process-wide for mmengine's loaders).
-    return [*_ALLOWED_TORCH_GLOBALS, *checkpoint_safe_globals()]
+    # have called setup_runtime() (which allow-lists them process-wide for mmengine's loaders). Only the ones not
+    # already allowed: torch's context manager removes on exit every global it was given.
+    allowed = torch.serialization.get_safe_globals()
+    return [entry for entry in (*_ALLOWED_TORCH_GLOBALS, *checkpoint_safe_globals()) if entry not in allowed]
 
 
 LFS_POINTER = b'version https://git-lfs'
