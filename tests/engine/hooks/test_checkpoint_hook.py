@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 
 from mmssl.engine.hooks import CheckpointHook
 from mmssl.engine.train import apply_train_options, train
-from mmssl.utils import register_all_modules
+from mmssl.utils import read_checkpoint, register_all_modules
 
 
 def test_a_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
@@ -58,8 +58,8 @@ def train_one_iteration_saving_initial(tmp_path):
 
 def test_save_initial_saves_the_weights_before_the_first_step_as_iter_0(tmp_path):
     train_one_iteration_saving_initial(tmp_path)
-    initial = torch.load(tmp_path / 'work' / 'iter_0.pth', weights_only=False)
-    trained = torch.load(tmp_path / 'work' / 'iter_1.pth', weights_only=False)
+    initial = read_checkpoint(str(tmp_path / 'work' / 'iter_0.pth')).content
+    trained = read_checkpoint(str(tmp_path / 'work' / 'iter_1.pth')).content
     assert initial['meta']['iter'] == 0 and initial['meta']['epoch'] == 0 and trained['meta']['iter'] == 1
     key = 'backbone.conv1.weight'
     assert not torch.equal(initial['state_dict'][key], trained['state_dict'][key])  # saved before the SGD step
