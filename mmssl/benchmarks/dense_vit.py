@@ -104,11 +104,16 @@ def check_mmseg_vit_fit(renamed: Dict[str, torch.Tensor], backbone: torch.nn.Mod
 
 def _build_mmseg_backbone(backbone_cfg: dict) -> torch.nn.Module:
     """The config's backbone, built by mmseg without any initialisation (for its names and shapes only)."""
+    from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS as MMSEG_MODELS
+    from mmseg.utils import register_all_modules as register_mmseg_modules
+    register_mmseg_modules(init_default_scope=False)
     cfg = copy.deepcopy(dict(backbone_cfg))
     cfg['type'] = cfg['type'].split('.')[-1]
     cfg.pop('init_cfg', None)
-    return MMSEG_MODELS.build(cfg)
+    # mmengine builds in the current default scope's registry (mmssl's, where a benchmark runs), not the one asked.
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return MMSEG_MODELS.build(cfg)
 
 
 def write_mmseg_vit_checkpoint(weights: BackboneWeights, backbone_cfg: dict, work_dir: str) -> str:

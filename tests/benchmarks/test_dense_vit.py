@@ -77,6 +77,18 @@ def test_a_vit_that_does_not_fit_the_config_is_refused(change, message):
     check_mmseg_vit_fit(fitting, mmseg_mae(), 'vit.pth')
 
 
+def test_the_config_backbone_is_built_by_mmseg_inside_an_mmssl_run():
+    # A benchmark runs with mmssl as mmengine's default scope, whose registry has no MAE.
+    from mmengine.registry import DefaultScope
+
+    from mmssl.benchmarks.dense_vit import _build_mmseg_backbone
+    with DefaultScope.overwrite_default_scope('mmssl'):
+        backbone = _build_mmseg_backbone(dict(type='mmseg.MAE', img_size=(64, 64), patch_size=16,
+                                              embed_dims=TINY['embed_dim'], num_layers=2,
+                                              num_heads=TINY['num_heads'], init_cfg=dict(type='Pretrained')))
+    assert type(backbone).__name__ == 'MAE'
+
+
 def test_ade20k_config_is_the_mmseg_mae_protocol():
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(str(ADE20K_CONFIG))

@@ -89,6 +89,9 @@ def test_record_values_are_rounded_and_absolute_configs_made_relative(repo_root)
     ('segmentation', {'mIoU': 63.49, 'aAcc': 90.0, 'mAcc': 70.0},
      'configs/benchmarks/mmsegmentation/cityscapes/fcn_r50-d8_4xb2-40k_cityscapes-769x769.py', {},
      ('Semantic Segmentation', 'Cityscapes', {'mIoU': 63.49})),
+    ('segmentation', {'mIoU': 48.13, 'aAcc': 82.0, 'mAcc': 59.0},
+     'configs/benchmarks/mmsegmentation/ade20k/upernet_vit-base-p16_8xb2-160k_ade20k-512x512.py', {},
+     ('Semantic Segmentation', 'ADE20K', {'mIoU': 48.13})),
 ])
 def test_every_benchmark_maps_to_its_table(repo_root, benchmark, metrics, config, extra, expected):
     assert (repo_root / config).is_file(), config

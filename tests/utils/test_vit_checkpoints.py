@@ -1,26 +1,21 @@
 """Every Vision Transformer checkpoint layout of docs/en/checkpoints.md, written from one timm ViT as its own project
 writes it (``builders.vit_checkpoints``), detected, read into timm's names and loaded into mmssl's ViT backbone,
-whose features then equal timm's; every refusal the loader owes a ViT, in one line and before anything loads.
+whose features then equal timm's; every refusal the loader owes a ViT, in one line and before anything loads. The
+tools on every layout: tests/tools/test_vit_checkpoint_layouts.py.
 """
 import argparse
 import os
 
-import numpy as np
 import pytest
 import torch
-from builders import REPO_ROOT
 from builders.checkpoints import save_resnet_checkpoint
 from builders.vit_checkpoints import (TINY, VIT_LAYOUTS, OtherTrainerOptions, dino_args, dinov2_backbone, mae_args,
                                       timm_vit, write_vit_layout)
-from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 
-from mmssl.benchmarks.records import read_result
 from mmssl.models import ResNet
 from mmssl.models.backbones.vit import VisionTransformer
 from mmssl.models.utils.checkpoint_import import import_checkpoint
-from mmssl.registry import DATASETS, MODELS
-from mmssl.utils import BackboneWeights, CheckpointMismatchError, read_backbone, read_checkpoint, register_all_modules
+from mmssl.utils import BackboneWeights, CheckpointMismatchError, read_backbone, read_checkpoint
 
 ARCH = {key: TINY[key] for key in ('embed_dim', 'depth', 'num_heads')}
 
@@ -186,39 +181,6 @@ def test_import_writes_timms_names_and_refuses_what_does_not_fit(layouts, source
     assert lines[0].startswith(f'error: {no_patch} (format backbone) does not fit VisionTransformer: the checkpoint '
                                'has no patch embedding'), lines[0]
     assert not (tmp_path / 'out.pth').exists()
-
-
-KNN_DEMO = REPO_ROOT / 'configs/benchmarks/classification/fashion_mnist/vit-tiny-p4_knn_fmnist-demo.py'
-
-
-@pytest.fixture(scope='module')
-def knn_config(tmp_path_factory, fmnist_tiny):
-    """The ViT-Tiny kNN demo config with the builders' two blocks, on the tiny Fashion-MNIST tree."""
-    path = tmp_path_factory.mktemp('vit_knn') / 'vit-tiny-2blocks_knn_fmnist.py'
-    root = fmnist_tiny['data_root']
-    loaders = ''.join(f'{split}_dataloader = dict(num_workers=0, dataset=dict(data_root={root!r}))\n'
-                      for split in ('train', 'val'))
-    arch = f'model = dict(backbone=dict(arch=dict(_delete_=True, **{ARCH!r})))\n'
-    path.write_text(f'_base_ = [{str(KNN_DEMO)!r}]\n{arch}{loaders}knn = dict(ks=(1, ))\n')
-    return str(path)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize('layout', list(VIT_LAYOUTS))
-def test_the_knn_tool_reads_every_vit_layout_into_timms_features(layout, source, layouts, knn_config, run_tool,
-                                                                 tmp_path):
-    run_tool('benchmarks/classification/knn.py', knn_config, layouts[layout], '--work-dir', tmp_path)
-    record = read_result(str(tmp_path / 'result_knn.json'))
-    assert record['extra']['checkpoint_format'] == VIT_LAYOUTS[layout]
-    cfg = Config.fromfile(knn_config)
-    register_all_modules()
-    dataset = DATASETS.build(cfg.train_dataloader.dataset)
-    preprocessor = MODELS.build(cfg.model.data_preprocessor)
-    images = preprocessor(pseudo_collate([dataset[i] for i in range(len(dataset))]))['inputs']
-    with torch.no_grad():
-        cls = timm_features(source, images)[0]
-    expected = (cls / (cls.norm(dim=1, keepdim=True) + 1e-5)).numpy()
-    np.testing.assert_allclose(np.load(tmp_path / 'train_cls_last1.npy'), expected, atol=1e-5, rtol=0)
 
 
 def test_the_options_dino_ibot_and_mae_save_beside_the_weights_are_read_and_other_objects_still_refused(

@@ -194,6 +194,7 @@ TABLES = (
     Table('seg_voc12aug', 'segmentation', 'VOC12aug segmentation, FCN R50-D8 (mIoU %)', ('VOC12aug', ), 'standard'),
     Table('seg_cityscapes', 'segmentation', 'Cityscapes segmentation, FCN R50-D8 (mIoU %)', ('Cityscapes', ),
           'standard'),
+    Table('seg_ade20k', 'segmentation', 'ADE20K segmentation, UperNet ViT (mIoU %)', ('ADE20K', ), 'standard'),
     Table('svm_fmnist', 'svm_voc07', 'Fashion-MNIST VOC07-style mosaics, linear SVM (mAP %)', ('Fashion-MNIST', ),
           'demo'),
     Table('lowshot_svm_fmnist', 'lowshot_svm_voc07',

@@ -1,0 +1,136 @@
+"""Vision Transformer checkpoint layouts through the real tools (the ViT counterpart of test_checkpoint_layouts.py):
+knn.py on every layout and the SVM feature extraction give timm's class token of the file's network,
+linear_eval.py trains one step on its frozen weights, and the suite runs the cached probe on it, each recording the
+layout it detected. The files are written from one timm ViT (ViT-Tiny width, two blocks, 4-px patches at 32 px) as
+each project's own code writes them (``builders.vit_checkpoints``).
+"""
+import numpy as np
+import pytest
+import torch
+import yaml
+from builders import REPO_ROOT
+from builders.fashion_mnist import make_fashion_mnist
+from builders.vit_checkpoints import TINY, VIT_LAYOUTS, timm_vit, write_vit_layout
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+
+from mmssl.benchmarks import suite as benchmark_suite
+from mmssl.benchmarks.records import read_result
+from mmssl.registry import DATASETS, MODELS
+from mmssl.utils import read_checkpoint, register_all_modules
+
+pytestmark = pytest.mark.slow
+
+DEMOS = REPO_ROOT / 'configs/benchmarks/classification/fashion_mnist'
+ARCH = {key: TINY[key] for key in ('embed_dim', 'depth', 'num_heads')}
+# The demo configs' ViT-Tiny (12 blocks) as the files' two-block network.
+TWO_BLOCKS = f'model = dict(backbone=dict(arch=dict(_delete_=True, **{ARCH!r})))\n'
+
+
+@pytest.fixture(scope='module')
+def source():
+    return timm_vit()
+
+
+@pytest.fixture(scope='module')
+def layouts(source, tmp_path_factory):
+    root = tmp_path_factory.mktemp('vit_layouts')
+    return {layout: write_vit_layout(layout, source, str(root)) for layout in VIT_LAYOUTS}
+
+
+def loader(split: str, data_root: str) -> str:
+    return (f'{split}_dataloader = dict(num_workers=0, persistent_workers=False, '
+            f'dataset=dict(data_root={data_root!r}))\n')
+
+
+@pytest.fixture(scope='module')
+def configs(tmp_path_factory):
+    """The ViT-Tiny demo configs (kNN, VOC07 SVM extraction, probe) and a multi-head linear config on cls_last1,
+    each at two blocks and on a tiny Fashion-MNIST tree (one photo per class and split, and its mosaics)."""
+    root = tmp_path_factory.mktemp('vit_configs')
+    data = make_fashion_mnist(str(root / 'data'), per_class=1, voc07=True)
+    images = ''.join(loader(split, data['data_root']) for split in ('train', 'val'))
+    mosaics = ''.join(loader(split, data['voc07']['data_root']) for split in ('trainval', 'test'))
+    texts = dict(
+        knn=f"_base_ = [{str(DEMOS / 'vit-tiny-p4_knn_fmnist-demo.py')!r}]\n{TWO_BLOCKS}{images}knn = dict(ks=(1, ))\n",
+        svm=f"_base_ = [{str(DEMOS / 'vit-tiny-p4_svm_voc07_fmnist-demo.py')!r}]\n{TWO_BLOCKS}{mosaics}",
+        # Two photos per class cannot spare a held-out split: C is fitted on train, one point.
+        probe=f"_base_ = [{str(DEMOS / 'vit-tiny-p4_probe_fmnist-demo.py')!r}]\n{TWO_BLOCKS}{images}"
+              "probe = dict(taps=['cls_last1'], selection='val', costs=[1.0])\n",
+        linear=f"_base_ = [{str(DEMOS / 'resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py')!r}]\n{images}"
+               "model = dict(backbone=dict(_delete_=True, type='VisionTransformer', "
+               f"arch={ARCH!r}, patch_size=4, img_size=32, out_taps=['cls_last1']), "
+               "head=dict(with_avgpool_head=False))\n"
+               "train_dataloader = dict(batch_size=4)\ntrain_cfg = dict(max_epochs=1)\n"
+               "default_hooks = dict(checkpoint=dict(interval=1))\n")
+    paths = {}
+    for name, text in texts.items():
+        paths[name] = root / f'vit-tiny-2blocks_{name}_fmnist.py'
+        paths[name].write_text(text)
+    return {name: str(path) for name, path in paths.items()}
+
+
+def timm_class_tokens(source, loader_cfg: dict, data_preprocessor: dict) -> np.ndarray:
+    """timm's last class token (after the final norm) on a loader's images, preprocessed as mmssl does, L2-normalised
+    as the feature folders store it."""
+    register_all_modules()
+    dataset = DATASETS.build(loader_cfg['dataset'])
+    images = MODELS.build(data_preprocessor)(pseudo_collate([dataset[i] for i in range(len(dataset))]))['inputs']
+    with torch.no_grad():
+        cls = source.forward_features(images)[:, 0]
+    return (cls / (cls.norm(dim=1, keepdim=True) + 1e-5)).numpy()
+
+
+def check_knn(source, path, layout, config, run_tool, work_dir):
+    run_tool('benchmarks/classification/knn.py', config, path, '--work-dir', work_dir)
+    assert read_result(str(work_dir / 'result_knn.json'))['extra']['checkpoint_format'] == VIT_LAYOUTS[layout]
+    cfg = Config.fromfile(config)
+    expected = timm_class_tokens(source, cfg.train_dataloader, cfg.model.data_preprocessor)
+    np.testing.assert_allclose(np.load(work_dir / 'train_cls_last1.npy'), expected, atol=1e-5, rtol=0)
+
+
+def check_extract(source, path, config, run_tool, work_dir):
+    run_tool('benchmarks/classification/svm_voc07/extract.py', config, path, '--out', work_dir, '--layers',
+             'cls_last1', '--splits', 'trainval')
+    cfg = Config.fromfile(config)
+    expected = timm_class_tokens(source, cfg.trainval_dataloader, cfg.model.data_preprocessor)
+    np.testing.assert_allclose(np.load(work_dir / 'trainval_cls_last1.npy'), expected, atol=1e-5, rtol=0)
+
+
+def check_linear(source, path, config, run_tool, work_dir):
+    run_tool('benchmarks/classification/linear_eval.py', config, path, '--work-dir', work_dir)
+    trained = read_checkpoint(str(work_dir / 'epoch_1.pth')).content['state_dict']
+    for key, value in source.state_dict().items():  # the frozen backbone is the file's network (timm's head aside)
+        if not key.startswith('head.'):
+            assert torch.equal(trained[f'backbone.{key}'], value), key
+
+
+def check_suite_probe(path, layout, config, work_dir):
+    suite_file = work_dir / 'suite.yml'
+    work_dir.mkdir()
+    suite_file.write_text(yaml.safe_dump({'probe': config}))
+    records = benchmark_suite.run_suite(path, ['probe'], benchmark_suite.load_suite(str(suite_file)),
+                                        str(work_dir / 'run'))
+    record = records['probe'][0]
+    assert record['checkpoint']['path'] == path and record['extra']['checkpoint_format'] == VIT_LAYOUTS[layout]
+    assert 0 <= record['metrics']['cls_last1/top1'] <= 100
+
+
+@pytest.mark.parametrize('layout', list(VIT_LAYOUTS))
+def test_the_knn_tool_reads_every_vit_layout_as_the_timm_model(layout, source, layouts, configs, run_tool, tmp_path,
+                                                               monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    check_knn(source, layouts[layout], layout, configs['knn'], run_tool, tmp_path / 'knn')
+
+
+# The other tools on one layout (a self-distillation teacher under prefixes, beside its student and heads): every
+# layout's reading is the one loader's, which the kNN test and the fast tests of tests/utils/test_vit_checkpoints.py
+# cover on all of them; all tools on all 13 layouts cost about 8 minutes on 2 cores, over the suite's budget.
+@pytest.mark.parametrize('layout', ['dino'])
+def test_every_tool_reads_a_vit_layout_as_the_timm_model(layout, source, layouts, configs, run_tool, tmp_path,
+                                                         monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    path = layouts[layout]
+    check_extract(source, path, configs['svm'], run_tool, tmp_path / 'features')
+    check_linear(source, path, configs['linear'], run_tool, tmp_path / 'linear')
+    check_suite_probe(path, layout, configs['probe'], tmp_path / 'suite')
