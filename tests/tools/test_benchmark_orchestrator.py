@@ -22,9 +22,9 @@ FMNIST_KNN = 'configs/benchmarks/classification/fashion_mnist/resnet18_knn_fmnis
 def test_shipped_suites_name_existing_configs_of_known_benchmarks():
     for suite in (REPO / 'configs' / 'benchmarks' / 'suites').glob('*.yml'):
         entries = benchmark_suite.load_suite(str(suite))
-        # load_suite refuses unknown benchmarks and missing configs; every suite has the frozen-feature set and a
-        # trained classifier (the multi-head linear evaluation or the cached probe).
-        assert {'svm', 'lowshot', 'knn'} <= set(entries) and {'linear', 'probe'} & set(entries), suite
+        # load_suite refuses unknown benchmarks and missing configs; every suite has the SVM, kNN and a trained
+        # classifier (the multi-head linear evaluation or the cached probe).
+        assert {'svm', 'knn'} <= set(entries) and {'linear', 'probe'} & set(entries), suite
 
 
 def test_bad_suites_and_requests_are_refused_before_running(tmp_path):
@@ -67,9 +67,8 @@ def test_a_random_backbone_of_another_seed_is_passed_on_and_has_its_own_work_dir
 
 
 def write_demo_suite(tmp_path) -> Path:
-    """The demo suite on tiny Fashion-MNIST data (11 costs, k = 1 and 2, one epoch, one photo per class held out to
-    choose the linear grid's points), as a suite file."""
-    data = make_fashion_mnist(str(tmp_path / 'data'), per_class=8, idx_dir=FASHION_MNIST_DIR)
+    """The demo suite on tiny Fashion-MNIST data (11 costs, k = 1 and 2, one epoch), as a suite file."""
+    data = make_fashion_mnist(str(tmp_path / 'data'), per_class=16, idx_dir=FASHION_MNIST_DIR)
     voc, root = data['voc07']['data_root'], data['data_root']
     suite = {name: entry for name, entry in yaml.safe_load(DEMO_SUITE.read_text()).items()}
     loaders = {'num_workers': 0, 'persistent_workers': False}
@@ -79,7 +78,7 @@ def write_demo_suite(tmp_path) -> Path:
     suite['lowshot'] = dict(suite['svm'], args=['--costs', 'voc07_11', '--shots', '1', '2'])
     suite['linear'] = dict(config=suite['linear'], cfg_options={
         'train_dataloader.dataset.data_root': root, 'val_dataloader.dataset.data_root': root,
-        'train_cfg.max_epochs': 1, 'linear_selection.heldout.size': 10,
+        'train_cfg.max_epochs': 1,
         **{f'{split}_dataloader.{k}': v for split in ('train', 'val') for k, v in loaders.items()}})
     (tmp_path / 'suite.yml').write_text(yaml.safe_dump({k: suite[k] for k in ('svm', 'lowshot', 'linear')}))
     return tmp_path / 'suite.yml'

@@ -38,8 +38,8 @@ def layouts(source, tmp_path_factory):
     return {layout: write_vit_layout(layout, source, str(root)) for layout in VIT_LAYOUTS}
 
 
-def loader(split: str, data_root: str) -> str:
-    return (f'{split}_dataloader = dict(num_workers=0, persistent_workers=False, '
+def loader(split: str, data_root: str, batch_size: int = 64) -> str:
+    return (f'{split}_dataloader = dict(batch_size={batch_size}, num_workers=0, persistent_workers=False, '
             f'dataset=dict(data_root={data_root!r}))\n')
 
 
@@ -61,7 +61,7 @@ def configs(tmp_path_factory):
                "model = dict(backbone=dict(_delete_=True, type='VisionTransformer', "
                f"arch={ARCH!r}, patch_size=4, img_size=32, out_taps=['cls_last1']), "
                "head=dict(with_avgpool_head=False))\n"
-               "train_dataloader = dict(batch_size=4)\ntrain_cfg = dict(max_epochs=1)\n"
+               f"{loader('train', data['data_root'], batch_size=4)}train_cfg = dict(max_epochs=1)\n"
                "default_hooks = dict(checkpoint=dict(interval=1))\n")
     paths = {}
     for name, text in texts.items():
