@@ -15,6 +15,7 @@ import pytest
 from builders import REPO_ROOT as REPO
 from builders.datasets import make_all_datasets
 from builders.fashion_mnist import make_fashion_mnist
+from builders.vit_checkpoints import VIT_LAYOUTS, timm_vit, write_vit_layout
 
 TOOLS = REPO / 'tools'
 CONFIG_ROOT = REPO / 'configs'
@@ -120,3 +121,16 @@ def fmnist_three(tmp_path_factory) -> dict:
     """The Fashion-MNIST demo layout with three synthetic images per class and split: enough for a held-out split
     of one image per class."""
     return make_fashion_mnist(str(tmp_path_factory.mktemp('fmnist3')), per_class=3, voc07=False)
+
+
+@pytest.fixture(scope='session')
+def vit_source():
+    """One timm ViT with random weights (ViT-Tiny width, two blocks, 4-px patches at 32 px), eval mode."""
+    return timm_vit()
+
+
+@pytest.fixture(scope='session')
+def vit_layouts(vit_source, tmp_path_factory) -> dict:
+    """``{layout: path}``: ``vit_source`` written in every ViT checkpoint layout as its project's code writes it."""
+    root = tmp_path_factory.mktemp('vit_layouts')
+    return {layout: write_vit_layout(layout, vit_source, str(root)) for layout in VIT_LAYOUTS}

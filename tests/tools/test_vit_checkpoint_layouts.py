@@ -10,7 +10,7 @@ import torch
 import yaml
 from builders import REPO_ROOT
 from builders.fashion_mnist import make_fashion_mnist
-from builders.vit_checkpoints import TINY, VIT_LAYOUTS, timm_vit, write_vit_layout
+from builders.vit_checkpoints import TINY, VIT_LAYOUTS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
@@ -22,20 +22,8 @@ from mmssl.utils import read_checkpoint, register_all_modules
 pytestmark = pytest.mark.slow
 
 DEMOS = REPO_ROOT / 'configs/benchmarks/classification/fashion_mnist'
-ARCH = {key: TINY[key] for key in ('embed_dim', 'depth', 'num_heads')}
 # The demo configs' ViT-Tiny (12 blocks) as the files' two-block network.
-TWO_BLOCKS = f'model = dict(backbone=dict(arch=dict(_delete_=True, **{ARCH!r})))\n'
-
-
-@pytest.fixture(scope='module')
-def source():
-    return timm_vit()
-
-
-@pytest.fixture(scope='module')
-def layouts(source, tmp_path_factory):
-    root = tmp_path_factory.mktemp('vit_layouts')
-    return {layout: write_vit_layout(layout, source, str(root)) for layout in VIT_LAYOUTS}
+TWO_BLOCKS = f'model = dict(backbone=dict(arch=dict(_delete_=True, **{TINY!r})))\n'
 
 
 def loader(split: str, data_root: str, batch_size: int = 64) -> str:
@@ -59,7 +47,7 @@ def configs(tmp_path_factory):
               "probe = dict(taps=['cls_last1'], selection='val', costs=[1.0])\n",
         linear=f"_base_ = [{str(DEMOS / 'resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py')!r}]\n{images}"
                "model = dict(backbone=dict(_delete_=True, type='VisionTransformer', "
-               f"arch={ARCH!r}, patch_size=4, img_size=32, out_taps=['cls_last1']), "
+               f"arch={TINY!r}, patch_size=4, img_size=32, out_taps=['cls_last1']), "
                "head=dict(with_avgpool_head=False))\n"
                f"{loader('train', data['data_root'], batch_size=4)}train_cfg = dict(max_epochs=1)\n"
                "default_hooks = dict(checkpoint=dict(interval=1))\n")
@@ -117,20 +105,20 @@ def check_suite_probe(path, layout, config, work_dir):
 
 
 @pytest.mark.parametrize('layout', list(VIT_LAYOUTS))
-def test_the_knn_tool_reads_every_vit_layout_as_the_timm_model(layout, source, layouts, configs, run_tool, tmp_path,
-                                                               monkeypatch):
+def test_the_knn_tool_reads_every_vit_layout_as_the_timm_model(layout, vit_source, vit_layouts, configs, run_tool,
+                                                               tmp_path, monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
-    check_knn(source, layouts[layout], layout, configs['knn'], run_tool, tmp_path / 'knn')
+    check_knn(vit_source, vit_layouts[layout], layout, configs['knn'], run_tool, tmp_path / 'knn')
 
 
 # The other tools on one layout (a self-distillation teacher under prefixes, beside its student and heads): every
 # layout's reading is the one loader's, which the kNN test and the fast tests of tests/utils/test_vit_checkpoints.py
 # cover on all of them; all tools on all 13 layouts cost about 8 minutes on 2 cores, over the suite's budget.
 @pytest.mark.parametrize('layout', ['dino'])
-def test_every_tool_reads_a_vit_layout_as_the_timm_model(layout, source, layouts, configs, run_tool, tmp_path,
+def test_every_tool_reads_a_vit_layout_as_the_timm_model(layout, vit_source, vit_layouts, configs, run_tool, tmp_path,
                                                          monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
-    path = layouts[layout]
-    check_extract(source, path, configs['svm'], run_tool, tmp_path / 'features')
-    check_linear(source, path, configs['linear'], run_tool, tmp_path / 'linear')
+    path = vit_layouts[layout]
+    check_extract(vit_source, path, configs['svm'], run_tool, tmp_path / 'features')
+    check_linear(vit_source, path, configs['linear'], run_tool, tmp_path / 'linear')
     check_suite_probe(path, layout, configs['probe'], tmp_path / 'suite')

@@ -17,12 +17,10 @@ from mmssl.models.backbones.vit import VisionTransformer
 from mmssl.models.utils.checkpoint_import import import_checkpoint
 from mmssl.utils import BackboneWeights, CheckpointMismatchError, read_backbone, read_checkpoint
 
-ARCH = {key: TINY[key] for key in ('embed_dim', 'depth', 'num_heads')}
-
 
 def mmssl_vit(**kwargs) -> VisionTransformer:
     """mmssl's ViT of the builders' geometry (ViT-Tiny width, two blocks, patch 4, 32 px) unless overridden."""
-    options = dict(arch=ARCH, patch_size=4, img_size=32, out_taps=('cls_last1', 'block2_mean'))
+    options = dict(arch=TINY, patch_size=4, img_size=32, out_taps=('cls_last1', 'block2_mean'))
     return VisionTransformer(**{**options, **kwargs}).eval()
 
 
@@ -30,17 +28,6 @@ def timm_features(model, images):
     """The class token and the mean patch token of timm's last block after its final norm."""
     tokens = model.forward_features(images)
     return tokens[:, 0], tokens[:, model.num_prefix_tokens:].mean(dim=1)
-
-
-@pytest.fixture(scope='module')
-def source():
-    return timm_vit()
-
-
-@pytest.fixture(scope='module')
-def layouts(source, tmp_path_factory):
-    root = tmp_path_factory.mktemp('vit_layouts')
-    return {layout: write_vit_layout(layout, source, str(root)) for layout in VIT_LAYOUTS}
 
 
 def assert_same_features(backbone, model, atol=1e-5):
@@ -53,10 +40,10 @@ def assert_same_features(backbone, model, atol=1e-5):
 
 
 @pytest.mark.parametrize('layout', list(VIT_LAYOUTS))
-def test_every_vit_layout_gives_timms_weights_and_features(layout, source, layouts):
-    weights = BackboneWeights.from_checkpoint(layouts[layout])
+def test_every_vit_layout_gives_timms_weights_and_features(layout, vit_source, vit_layouts):
+    weights = BackboneWeights.from_checkpoint(vit_layouts[layout])
     assert weights.layout == VIT_LAYOUTS[layout]
-    expected = {key: value for key, value in source.state_dict().items() if not key.startswith('head.')}
+    expected = {key: value for key, value in vit_source.state_dict().items() if not key.startswith('head.')}
     assert sorted(weights.state_dict) == sorted(expected), layout
     for key, value in expected.items():
         assert torch.equal(weights.state_dict[key], value), (layout, key)
@@ -64,18 +51,18 @@ def test_every_vit_layout_gives_timms_weights_and_features(layout, source, layou
     report = weights.load_into(backbone)
     assert report.format == VIT_LAYOUTS[layout] and report.input_layer_loaded and report.match_ratio == 1.0
     assert report.first_key == 'patch_embed.proj.weight'
-    assert_same_features(backbone, source)
+    assert_same_features(backbone, vit_source)
 
 
-def test_the_teacher_is_read_and_the_rest_is_reported_left_out(layouts, source):
-    dino = BackboneWeights.from_checkpoint(layouts['dino'])
+def test_the_teacher_is_read_and_the_rest_is_reported_left_out(vit_layouts, vit_source):
+    dino = BackboneWeights.from_checkpoint(vit_layouts['dino'])
     assert dino.dropped == {'student': 36, 'head': 6, 'optimizer': 1, 'dino_loss': 1}  # backbone 30 + head 6
-    mae = BackboneWeights.from_checkpoint(layouts['mae'])
+    mae = BackboneWeights.from_checkpoint(vit_layouts['mae'])
     assert {'mask_token', 'decoder_embed', 'decoder_blocks', 'decoder_pred', 'optimizer'} <= set(mae.dropped)
-    mocov3 = BackboneWeights.from_checkpoint(layouts['mocov3'])
+    mocov3 = BackboneWeights.from_checkpoint(vit_layouts['mocov3'])
     assert {'module.base_encoder.head', 'module.momentum_encoder', 'module.predictor'} <= set(mocov3.dropped)
-    student, layout = read_backbone(layouts['dino'], key_path='student')  # the student, on request
-    assert layout == 'ddp+mmssl' and torch.equal(student['cls_token'], source.cls_token + 1)
+    student, layout = read_backbone(vit_layouts['dino'], key_path='student')  # the student, on request
+    assert layout == 'ddp+mmssl' and torch.equal(student['cls_token'], vit_source.cls_token + 1)
 
 
 def dinov2_source(**kwargs):
@@ -156,10 +143,10 @@ def test_each_mismatch_is_refused_in_one_line_naming_it_before_anything_loads(tm
         assert all(torch.equal(value, before[key]) for key, value in model.state_dict().items()), name
 
 
-def test_import_writes_timms_names_and_refuses_what_does_not_fit(layouts, source, tmp_path, run_tool):
-    expected = {key: value for key, value in source.state_dict().items() if not key.startswith('head.')}
+def test_import_writes_timms_names_and_refuses_what_does_not_fit(vit_layouts, vit_source, tmp_path, run_tool):
+    expected = {key: value for key, value in vit_source.state_dict().items() if not key.startswith('head.')}
     for layout in ('dinov2-train', 'torchvision-vit', 'mmpretrain-vit', 'mae'):
-        path = import_checkpoint(layouts[layout], str(tmp_path / f'{layout}_mmssl.pth'))
+        path = import_checkpoint(vit_layouts[layout], str(tmp_path / f'{layout}_mmssl.pth'))
         content = torch.load(path, weights_only=True)
         assert content['meta']['source_format'] == VIT_LAYOUTS[layout]
         assert sorted(content['state_dict']) == sorted(f'backbone.{key}' for key in expected), layout
@@ -169,7 +156,7 @@ def test_import_writes_timms_names_and_refuses_what_does_not_fit(layouts, source
     target = timm_vit(seed=5)
     assert target.load_state_dict(exported, strict=False).missing_keys == ['head.weight', 'head.bias']
     assert all(torch.equal(target.state_dict()[key], value) for key, value in expected.items())
-    run_tool('model_converters/to_torchvision.py', layouts['dino'], tmp_path / 'tv.pth')
+    run_tool('model_converters/to_torchvision.py', vit_layouts['dino'], tmp_path / 'tv.pth')
     assert read_backbone(str(tmp_path / 'tv.pth'))[1] == 'torchvision-vit'
     no_patch = tmp_path / 'no_patch.pth'
     torch.save({k: v for k, v in expected.items() if not k.startswith('patch_embed.')}, no_patch)
@@ -184,13 +171,13 @@ def test_import_writes_timms_names_and_refuses_what_does_not_fit(layouts, source
 
 
 def test_the_options_dino_ibot_and_mae_save_beside_the_weights_are_read_and_other_objects_still_refused(
-        source, layouts, tmp_path):
+        vit_source, vit_layouts, tmp_path):
     safe_globals = set(torch.serialization.get_safe_globals())
     for layout, expected in (('dino', dino_args(arch='vit_tiny', patch_size=4, out_dim=64, epochs=100)),
                              ('ibot', dino_args(arch='vit_tiny', patch_size=4, out_dim=64, epochs=100)),
                              ('mae', mae_args(model='mae_vit_tiny_patch4', input_size=32))):
-        assert read_checkpoint(layouts[layout]).content['args'] == expected
-        assert BackboneWeights.from_checkpoint(layouts[layout]).layout == layout
+        assert read_checkpoint(vit_layouts[layout]).content['args'] == expected
+        assert BackboneWeights.from_checkpoint(vit_layouts[layout]).layout == layout
     # the Namespace is allowed for mmssl's read only, never in torch's process-wide list
     assert set(torch.serialization.get_safe_globals()) == safe_globals
     name = f'{OtherTrainerOptions.__module__}.{OtherTrainerOptions.__qualname__}'
@@ -198,7 +185,7 @@ def test_the_options_dino_ibot_and_mae_save_beside_the_weights_are_read_and_othe
         for args in (OtherTrainerOptions(), argparse.Namespace(lr=0.1, scheduler=OtherTrainerOptions())):
             root = tmp_path / f'{layout}_{type(args).__name__}'
             root.mkdir()
-            path = write_vit_layout(layout, source, str(root), args=args)
+            path = write_vit_layout(layout, vit_source, str(root), args=args)
             with pytest.raises(CheckpointMismatchError) as error:
                 BackboneWeights.from_checkpoint(path)
             message = str(error.value)
@@ -206,9 +193,9 @@ def test_the_options_dino_ibot_and_mae_save_beside_the_weights_are_read_and_othe
             assert 'Save the tensors only' in message and "if key != 'args'}" not in message and '\n' not in message
 
 
-def test_a_vit_under_an_unknown_prefix_is_refused_with_the_prefix_it_found(source, tmp_path):
+def test_a_vit_under_an_unknown_prefix_is_refused_with_the_prefix_it_found(vit_source, tmp_path):
     path = str(tmp_path / 'encoder.pth')
-    torch.save({'state_dict': {f'encoder.{k}': v for k, v in source.state_dict().items()}}, path)
+    torch.save({'state_dict': {f'encoder.{k}': v for k, v in vit_source.state_dict().items()}}, path)
     with pytest.raises(CheckpointMismatchError, match=r"encoder\.pth: no known checkpoint layout fits .* keys carry "
                        r"the prefix 'encoder\.': pass --checkpoint-prefix encoder\."):
         read_backbone(path)
