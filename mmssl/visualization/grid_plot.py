@@ -7,9 +7,12 @@ value (``C`` or ``lr``, optionally ``wd``), ``val`` metrics and, under held-out 
 matplotlib's global backend and pyplot's state stay untouched.
 """
 import math
-import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
+
+from mmssl.utils.atomic_files import atomic_write_bytes
+
+from .canvas import agg_figure, figure_png
 
 PLOT_FILE = 'probe_grid.png'
 #: Swept values recognised on the x axis, in order of preference when ``param`` is not given.
@@ -105,9 +108,6 @@ def plot_grid(extra: dict, out_path: str, param: Optional[str] = None) -> str:
         out_path: the PNG file, or a directory.
         param: the swept value on the x axis (``'C'`` or ``'lr'``); inferred from the points when ``None``.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     grid = extra.get('grid')
     if not isinstance(grid, dict) or not grid or not all(isinstance(p, list) and p for p in grid.values()):
         raise ValueError(f'extra.grid must map each tap to a non-empty list of grid points, got {grid!r}')
@@ -122,15 +122,10 @@ def plot_grid(extra: dict, out_path: str, param: Optional[str] = None) -> str:
     taps = list(grid)
     cols = min(len(taps), PANELS_PER_ROW)
     rows = math.ceil(len(taps) / cols)
-    figure = Figure(figsize=(4.5 * cols, 3.6 * rows), layout='constrained')
-    FigureCanvasAgg(figure)
+    figure = agg_figure(figsize=(4.5 * cols, 3.6 * rows), layout='constrained')
     for index, tap in enumerate(taps):
         metric = selection.get('metric') or default_metric(grid[tap])
         draw_panel(figure.add_subplot(rows, cols, index + 1), tap, grid[tap], param, metric, rule, selected.get(tap))
     path = osp.join(out_path, PLOT_FILE) if osp.isdir(out_path) else out_path
-    if osp.dirname(path):
-        os.makedirs(osp.dirname(path), exist_ok=True)
-    temporary = path + '.tmp.png'
-    figure.savefig(temporary, dpi=100)
-    os.replace(temporary, path)  # a reader never sees half a file
+    atomic_write_bytes(path, figure_png(figure, dpi=100))  # creates its folder; a reader never sees half a file
     return path

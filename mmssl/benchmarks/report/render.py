@@ -1,10 +1,11 @@
 """Render a :class:`~mmssl.benchmarks.report.Report` as Markdown and as a self-contained HTML page, both from the
 Jinja2 templates of :mod:`.templates` (the plot embedded as a base64 PNG data URI, so the page needs no network)."""
 import base64
-import io
 from typing import Dict, List, Optional, Tuple
 
 import jinja2
+
+from mmssl.visualization import agg_figure, figure_png
 
 from . import Report
 from .published import Delta
@@ -144,10 +145,8 @@ def plot_png(report: Report) -> Optional[bytes]:
     """One panel per column: mean and 95 % interval of every row, as PNG bytes (``None`` without columns)."""
     if not report.columns:
         return None
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(report.columns), figsize=(3.5 * len(report.columns), 3.5), squeeze=False)
+    fig = agg_figure(figsize=(3.5 * len(report.columns), 3.5))
+    axes = fig.subplots(1, len(report.columns), squeeze=False)
     for ax, column in zip(axes[0], report.columns):
         rows = [row for row in report.rows if (row, column.name) in report.cells]
         cells = [report.cells[row, column.name] for row in rows]
@@ -156,7 +155,4 @@ def plot_png(report: Report) -> Optional[bytes]:
         ax.set_xticks(range(len(rows)), rows, rotation=30, ha='right', fontsize=7)
         ax.set_title(column.name, fontsize=8)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format='png', dpi=80)
-    plt.close(fig)
-    return buffer.getvalue()
+    return figure_png(fig, dpi=80)

@@ -10,7 +10,6 @@ and the random-init row last. The figure is drawn with matplotlib's object API (
 which leaves matplotlib's global backend alone.
 """
 import glob
-import io
 import os.path as osp
 import re
 from collections import defaultdict
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from mmssl.utils.atomic_files import atomic_write_bytes, atomic_write_text
+from mmssl.visualization import agg_figure, figure_png
 
 from ..records import benchmarks_by_record, read_result
 from ..tables.results import mean_std
@@ -154,9 +154,6 @@ def _draw_panel(ax, key: tuple, points: List[Point], unit: str) -> None:
 
 def plot_curves(points: List[Point]) -> Optional[bytes]:
     """The PNG of the curves (one panel per metric), or ``None`` without points."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     panels = _panels(points)
     if not panels:
         return None
@@ -164,17 +161,14 @@ def plot_curves(points: List[Point]) -> Optional[bytes]:
     unit = units[0] if len(units) == 1 else 'iter'
     cols = min(3, len(panels))
     rows = (len(panels) + cols - 1) // cols
-    figure = Figure(figsize=(4.5 * cols, 3.4 * rows))
-    FigureCanvasAgg(figure)
+    figure = agg_figure(figsize=(4.5 * cols, 3.4 * rows))
     axes = figure.subplots(rows, cols, squeeze=False).ravel()
     for ax, (key, panel_points) in zip(axes, panels.items()):
         _draw_panel(ax, key, panel_points, unit)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format='png', dpi=110)
-    return buffer.getvalue()
+    return figure_png(figure, dpi=110)
 
 
 def write_curves(out_dir: str) -> Dict[str, Optional[str]]:
