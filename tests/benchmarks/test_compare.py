@@ -239,3 +239,18 @@ def test_a_row_without_spread_against_one_with_spread_takes_welch_without_warnin
         warnings.simplefilter('ignore')
         expected = stats.ttest_ind(spread, constant, equal_var=False).pvalue
     assert test.kind == WELCH and test.p == pytest.approx(expected)
+
+
+def test_the_report_plot_leaves_matplotlibs_backend_and_figures_alone(records):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from mmssl.benchmarks.report.render import plot_png
+    previous = matplotlib.get_backend()
+    plt.switch_backend('svg')  # a caller's own backend, which the report must keep
+    try:
+        figures = plt.get_fignums()
+        png = plot_png(build_report([str(records)]))
+        assert png.startswith(b'\x89PNG') and matplotlib.get_backend() == 'svg' and plt.get_fignums() == figures
+    finally:
+        plt.switch_backend(previous)
