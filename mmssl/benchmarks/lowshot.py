@@ -14,6 +14,8 @@ from mmssl.evaluation.svm import (SVMProtocol, generate_lowshot_samples, load_lo
 from mmssl.evaluation.svm.solvers import DEFAULT_MAX_MEMORY
 from mmssl.registry import BENCHMARKS
 from mmssl.utils import BackboneWeights
+from mmssl.utils.atomic_files import atomic_write_bytes
+from mmssl.visualization import agg_figure, figure_png
 
 from .base import config_overrides
 from .feature_extraction import add_amp_argument, use_amp
@@ -78,12 +80,9 @@ def _shots(results: Dict[str, dict]) -> List[int]:
 
 def plot_lowshot(results: Dict[str, dict], path: str, title: str = 'VOC07 low-shot SVM') -> str:
     """Save a PNG of mean mAP vs k per layer (min–max over samples shaded); returns ``path``."""
-    import matplotlib
-    matplotlib.use('Agg')  # files only: no display on servers
-    import matplotlib.pyplot as plt
-
     shots = _shots(results)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = agg_figure(figsize=(6, 4))
+    ax = fig.subplots()
     for layer, result in results.items():
         stats = [result['shots'][str(k)] for k in shots]
         ax.plot(shots, [s['mean'] for s in stats], marker='o', label=layer)
@@ -96,8 +95,7 @@ def plot_lowshot(results: Dict[str, dict], path: str, title: str = 'VOC07 low-sh
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    atomic_write_bytes(path, figure_png(fig, dpi=120))
     MMLogger.get_current_instance().info(f'low-shot plot saved to {path}')
     return path
 

@@ -27,7 +27,9 @@ from mmengine.logging import MMLogger
 
 from mmssl.constants import LAYERS, RANDOM_INIT, RANDOM_INIT_SEED
 from mmssl.utils import BackboneWeights
+from mmssl.utils.atomic_files import atomic_write_bytes
 from mmssl.utils.work_dir_lock import work_dir_lock
+from mmssl.visualization import agg_figure, figure_png
 
 from .base import benchmark_names, get_benchmark
 from .cli import _own_options as own_options
@@ -285,11 +287,8 @@ def plot_linear(records: Dict[str, List[dict]], path: str) -> Optional[str]:
         records: row name -> the run's linear-evaluation records.
         path: output PNG.
     """
-    import matplotlib
-    matplotlib.use('Agg')  # files only: no display on servers
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = agg_figure(figsize=(6, 4))
+    ax = fig.subplots()
     plotted = False
     for name, group in records.items():
         for record in group:
@@ -301,13 +300,11 @@ def plot_linear(records: Dict[str, List[dict]], path: str) -> Optional[str]:
             ax.plot(heads, values, marker='o', label=name)
             plotted = True
     if not plotted:
-        plt.close(fig)
         return None
     ax.set_ylabel('top-1 (%)')
     ax.set_title('Linear evaluation per layer')
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    atomic_write_bytes(path, figure_png(fig, dpi=120))
     return path
