@@ -16,6 +16,7 @@ from builders import REPO_ROOT as REPO
 from builders.datasets import make_all_datasets
 from builders.fashion_mnist import make_fashion_mnist
 from builders.vit_checkpoints import VIT_LAYOUTS, timm_vit, write_vit_layout
+from mmengine.config import Config
 
 TOOLS = REPO / 'tools'
 CONFIG_ROOT = REPO / 'configs'
@@ -69,6 +70,25 @@ def repo_root() -> Path:
 def shipped_configs() -> list:
     """The configs that ``shipped_config`` runs over, as one sorted list."""
     return _shipped_configs()
+
+
+@pytest.fixture(scope='session', autouse=True)
+def config_text_unformatted():
+    """Every mmengine ``Config`` of the session keeps mmengine's own text layout (``format_python_code=False``).
+
+    mmengine passes the text through yapf each time it logs a config, dumps it, hands it to a visualizer backend
+    or stores it in a checkpoint: six times or more per Runner, and up to 0.7 s each on the long paths of pytest's
+    temporary folders (about 150 s of the suite on 2 cores). The tests read configs, not their line breaks; the
+    unformatted text is the same Python. Child processes (``run_tool(..., process=True)``, suites) format as usual.
+    """
+    init = Config.__init__
+
+    def init_unformatted(self, *args, **kwargs):
+        init(self, *args, **{**kwargs, 'format_python_code': False})
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Config, '__init__', init_unformatted)
+        yield
 
 
 @pytest.fixture(scope='session')

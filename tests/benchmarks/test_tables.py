@@ -167,6 +167,21 @@ def test_records_of_other_taps_than_resnet_s_get_their_own_columns_after_the_dec
     assert tables[7].startswith('| other (no pre-training) | – | – | – | – | – | 9.00 | 3.00 |')
 
 
+def test_a_suite_run_links_configs_outside_the_repository_by_their_paths_and_the_model_zoo_refuses_them(
+        repo_root, tmp_path):
+    config = tmp_path / 'my_mhead.py'  # a researcher's benchmark config, beside the repository
+    config.write_text(f"_base_ = [{str(repo_root / MHEAD_DEMO)!r}]\n")
+    pretrain = tmp_path / 'my_pretraining.py'
+    pretrain.write_text('')
+    runs = {'mine': {'linear': [dict(record('linear_eval', {'accuracy/feature5/top1': 70.0}, str(config)),
+                                     checkpoint=dict(path='x.pth', sha256='0' * 64))]}}
+    tables = run_tables(runs, str(pretrain), str(repo_root), external_ok=True)
+    row = next(line for line in tables.splitlines() if line.startswith('| [mine]'))
+    assert row.startswith(f'| [mine]({pretrain}) |') and f'[my_mhead]({config}) |' in row and '70.00' in row
+    with pytest.raises(ModelZooError, match=f'mine: linear_eval: config {config} is outside the repository'):
+        run_tables(runs, str(pretrain), str(repo_root))
+
+
 @pytest.fixture
 def centroid_plugin(monkeypatch, repo_root):
     """The plugin benchmark of docs/en/add_new_benchmark.md, registered for one test."""

@@ -17,6 +17,7 @@ from mmssl.models import ResNet
 DEMO_SUITE = REPO / 'configs' / 'benchmarks' / 'suites' / 'resnet18_fmnist-demo.yml'
 RELLOC_DEMO = 'configs/selfsup/relative_loc/relative-loc_resnet18_1xb32-300it_fmnist-demo.py'
 FMNIST_KNN = 'configs/benchmarks/classification/fashion_mnist/resnet18_knn_fmnist-demo.py'
+MHEAD_DEMO = 'configs/benchmarks/classification/fashion_mnist/resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py'
 
 
 def test_shipped_suites_name_existing_configs_of_known_benchmarks():
@@ -67,7 +68,9 @@ def test_a_random_backbone_of_another_seed_is_passed_on_and_has_its_own_work_dir
 
 
 def write_demo_suite(tmp_path) -> Path:
-    """The demo suite on tiny Fashion-MNIST data (11 costs, k = 1 and 2, one epoch), as a suite file."""
+    """The demo suite on tiny Fashion-MNIST data (11 costs, k = 1 and 2, one epoch), as a suite file. Its linear
+    entry is the demo's plain multi-head recipe: the suite's lr grid with held-out selection trains twice (grid,
+    then refit), end to end in tests/benchmarks/test_linear_selection.py."""
     data = make_fashion_mnist(str(tmp_path / 'data'), per_class=16, idx_dir=FASHION_MNIST_DIR)
     voc, root = data['voc07']['data_root'], data['data_root']
     suite = {name: entry for name, entry in yaml.safe_load(DEMO_SUITE.read_text()).items()}
@@ -76,7 +79,7 @@ def write_demo_suite(tmp_path) -> Path:
         'trainval_dataloader.dataset.data_root': voc, 'test_dataloader.dataset.data_root': voc,
         'trainval_dataloader.num_workers': 0, 'test_dataloader.num_workers': 0})
     suite['lowshot'] = dict(suite['svm'], args=['--costs', 'voc07_11', '--shots', '1', '2'])
-    suite['linear'] = dict(config=suite['linear'], cfg_options={
+    suite['linear'] = dict(config=str(REPO / MHEAD_DEMO), cfg_options={
         'train_dataloader.dataset.data_root': root, 'val_dataloader.dataset.data_root': root,
         'train_cfg.max_epochs': 1,
         **{f'{split}_dataloader.{k}': v for split in ('train', 'val') for k, v in loaders.items()}})

@@ -1,9 +1,12 @@
 """Vision Transformer checkpoint layouts through the real tools (the ViT counterpart of test_checkpoint_layouts.py):
-knn.py on every layout and the SVM feature extraction give timm's class token of the file's network,
-linear_eval.py trains one step on its frozen weights, and the suite runs the cached probe on it, each recording the
-layout it detected. The files are written from one timm ViT (ViT-Tiny width, two blocks, 4-px patches at 32 px) as
-each project's own code writes them (``builders.vit_checkpoints``).
+on every layout, knn.py, the SVM feature extraction and the probe (``python -m mmssl.benchmarks probe``) give timm's
+class token of the file's network and linear_eval.py trains one step on its frozen weights; run_suite.py takes all
+layouts as runs of one row, each run's probe giving the same number. Each tool records the layout it detected. The
+files are written from one timm ViT (ViT-Tiny width, two blocks, 4-px patches at 32 px) as each project's own code
+writes them (``builders.vit_checkpoints``).
 """
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -14,7 +17,7 @@ from builders.vit_checkpoints import TINY, VIT_LAYOUTS
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
-from mmssl.benchmarks import suite as benchmark_suite
+from mmssl.benchmarks.cli import entry_point as benchmark_entry_point
 from mmssl.benchmarks.records import read_result
 from mmssl.registry import DATASETS, MODELS
 from mmssl.utils import read_checkpoint, register_all_modules
@@ -26,9 +29,10 @@ DEMOS = REPO_ROOT / 'configs/benchmarks/classification/fashion_mnist'
 TWO_BLOCKS = f'model = dict(backbone=dict(arch=dict(_delete_=True, **{TINY!r})))\n'
 
 
-def loader(split: str, data_root: str, batch_size: int = 64) -> str:
+def loader(split: str, data_root: str, batch_size: int = 64, dataset: str = '') -> str:
+    """One ``{split}_dataloader`` assignment (a second one in the same file would replace it, not merge)."""
     return (f'{split}_dataloader = dict(batch_size={batch_size}, num_workers=0, persistent_workers=False, '
-            f'dataset=dict(data_root={data_root!r}))\n')
+            f'dataset=dict(data_root={data_root!r}{dataset}))\n')
 
 
 @pytest.fixture(scope='module')
@@ -45,12 +49,16 @@ def configs(tmp_path_factory):
         # Two photos per class cannot spare a held-out split: C is fitted on train, one point.
         probe=f"_base_ = [{str(DEMOS / 'vit-tiny-p4_probe_fmnist-demo.py')!r}]\n{TWO_BLOCKS}{images}"
               "probe = dict(taps=['cls_last1'], selection='val', costs=[1.0])\n",
-        linear=f"_base_ = [{str(DEMOS / 'resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py')!r}]\n{images}"
+        # The ResNet demo's recipe on the files' network at its 32 px (the ResNet demo resizes to 112).
+        linear=f"_base_ = [{str(DEMOS / 'resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py')!r}]\n"
                "model = dict(backbone=dict(_delete_=True, type='VisionTransformer', "
                f"arch={TINY!r}, patch_size=4, img_size=32, out_taps=['cls_last1']), "
                "head=dict(with_avgpool_head=False))\n"
-               f"{loader('train', data['data_root'], batch_size=4)}train_cfg = dict(max_epochs=1)\n"
-               "default_hooks = dict(checkpoint=dict(interval=1))\n")
+               "pipeline = [dict(type='LoadImageFromFile'), dict(type='ResizeEdge', scale=32, edge='short'), "
+               "dict(type='PackInputs')]\n"
+               f"{loader('train', data['data_root'], batch_size=4, dataset=', pipeline=pipeline')}"
+               f"{loader('val', data['data_root'], dataset=', pipeline=pipeline')}"
+               "train_cfg = dict(max_epochs=1)\ndefault_hooks = dict(checkpoint=dict(interval=1))\n")
     paths = {}
     for name, text in texts.items():
         paths[name] = root / f'vit-tiny-2blocks_{name}_fmnist.py'
@@ -93,32 +101,40 @@ def check_linear(source, path, config, run_tool, work_dir):
             assert torch.equal(trained[f'backbone.{key}'], value), key
 
 
-def check_suite_probe(path, layout, config, work_dir):
-    suite_file = work_dir / 'suite.yml'
-    work_dir.mkdir()
-    suite_file.write_text(yaml.safe_dump({'probe': config}))
-    records = benchmark_suite.run_suite(path, ['probe'], benchmark_suite.load_suite(str(suite_file)),
-                                        str(work_dir / 'run'))
-    record = records['probe'][0]
-    assert record['checkpoint']['path'] == path and record['extra']['checkpoint_format'] == VIT_LAYOUTS[layout]
-    assert 0 <= record['metrics']['cls_last1/top1'] <= 100
+def check_probe(source, path, layout, config, work_dir):
+    metrics = benchmark_entry_point(['probe', config, path, '--work-dir', str(work_dir)])
+    assert read_result(str(work_dir / 'result_probe.json'))['extra']['checkpoint_format'] == VIT_LAYOUTS[layout]
+    assert 0 <= metrics['cls_last1/top1'] <= 100
+    cfg = Config.fromfile(config)
+    expected = timm_class_tokens(source, cfg.train_dataloader, cfg.model.data_preprocessor)
+    np.testing.assert_allclose(np.load(work_dir / 'features' / 'train_cls_last1.npy'), expected, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize('layout', list(VIT_LAYOUTS))
-def test_the_knn_tool_reads_every_vit_layout_as_the_timm_model(layout, vit_source, vit_layouts, configs, run_tool,
-                                                               tmp_path, monkeypatch):
-    monkeypatch.chdir(REPO_ROOT)
-    check_knn(vit_source, vit_layouts[layout], layout, configs['knn'], run_tool, tmp_path / 'knn')
-
-
-# The other tools on one layout (a self-distillation teacher under prefixes, beside its student and heads): every
-# layout's reading is the one loader's, which the kNN test and the fast tests of tests/utils/test_vit_checkpoints.py
-# cover on all of them; all tools on all 13 layouts cost about 8 minutes on 2 cores, over the suite's budget.
-@pytest.mark.parametrize('layout', ['dino'])
-def test_every_tool_reads_a_vit_layout_as_the_timm_model(layout, vit_source, vit_layouts, configs, run_tool, tmp_path,
-                                                         monkeypatch):
+def test_every_tool_reads_every_vit_layout_as_the_timm_model(layout, vit_source, vit_layouts, configs, run_tool,
+                                                             tmp_path, monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
     path = vit_layouts[layout]
+    check_knn(vit_source, path, layout, configs['knn'], run_tool, tmp_path / 'knn')
     check_extract(vit_source, path, configs['svm'], run_tool, tmp_path / 'features')
     check_linear(vit_source, path, configs['linear'], run_tool, tmp_path / 'linear')
-    check_suite_probe(path, layout, configs['probe'], tmp_path / 'suite')
+    check_probe(vit_source, path, layout, configs['probe'], tmp_path / 'probe')
+
+
+def test_the_suite_takes_every_vit_layout_as_runs_of_one_network(vit_layouts, configs, run_tool, tmp_path, capsys):
+    """run_suite.py with the 13 files as runs of one row: each run's probe (a child process of the suite) detects its
+    layout, and all give one number (std 0)."""
+    suite = tmp_path / 'suite.yml'
+    suite.write_text(yaml.safe_dump({'probe': configs['probe']}))
+    # The row's name: the files' network has no pre-training config of the repository.
+    pretrain = tmp_path / 'vit-tiny-2blocks_random.py'
+    pretrain.write_text(f"_base_ = [{str(REPO_ROOT / 'configs/_base_/models/vit-tiny-p4.py')!r}]\n{TWO_BLOCKS}")
+    paths = list(vit_layouts.values())
+    run_tool('benchmarks/run_suite.py', pretrain, *paths, '--benchmarks', 'probe', '--suite', suite, '--work-dir',
+             tmp_path / 'work')
+    rows = json.loads((tmp_path / 'work' / 'records.json').read_text())['rows']
+    records = rows[f'vit-tiny-2blocks_random ({len(paths)} runs)']['probe']
+    assert [record['checkpoint']['path'] for record in records] == paths
+    assert [record['extra']['checkpoint_format'] for record in records] == list(VIT_LAYOUTS.values())
+    assert len({record['metrics']['cls_last1/top1'] for record in records}) == 1
+    assert '± 0.00' in capsys.readouterr().out

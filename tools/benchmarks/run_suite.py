@@ -26,7 +26,9 @@ that config shows another checkpoint already.
 
 Paths on the command line (PRETRAIN_CONFIG, CHECKPOINT, ``--suite``, ``--config``, ``--work-dir``) are taken from
 the current directory and made absolute before anything runs; a relative config in a suite file is taken from the
-suite file's folder, else from the repository root (the shipped suites name ``configs/...``).
+suite file's folder, else from the repository root (the shipped suites name ``configs/...``). Configs outside the
+repository (your own) are linked by their absolute paths in ``WORK_DIR/model_zoo.md``; ``--model`` and
+``--baseline-model`` take the repository's configs only (its metafiles link them), checked before any run.
 """
 import argparse
 import json
@@ -41,7 +43,7 @@ from mmssl.benchmarks import suite as benchmark_suite
 from mmssl.benchmarks.base import benchmark_names, get_benchmark
 from mmssl.benchmarks.cli import add_checkpoint_arguments, checkpoint_options
 from mmssl.benchmarks.records import write_result
-from mmssl.benchmarks.tables import mean_std, run_tables
+from mmssl.benchmarks.tables import mean_std, repo_relative, run_tables
 from mmssl.constants import RANDOM_INIT_SEED
 from mmssl.utils import BackboneWeights, parse_checkpoint_arg, read_checkpoint, setup_runtime
 from mmssl.utils.atomic_files import atomic_write_text
@@ -160,6 +162,9 @@ def main(argv=None):
     overrides = {name: osp.abspath(path) for name, path in args.config}
     suite = benchmark_suite.load_suite(osp.abspath(args.suite), overrides, REPO)
     options = checkpoint_options(args)
+    if args.model or args.baseline_model:  # the metafiles link configs of the repository only
+        for config in [args.pretrain_config, *(suite[name].config for name in args.benchmarks if name in suite)]:
+            repo_relative(config, REPO)
     for checkpoint in args.checkpoint:
         BackboneWeights.from_checkpoint(checkpoint, **options)  # an unknown layout fails here, before any run
     work_dir = osp.abspath(args.work_dir or osp.join('work_dirs', 'benchmarks', 'suite', _tag(args.checkpoint[0])))
@@ -188,7 +193,7 @@ def run_in(args, suite: dict, options: dict, work_dir: str) -> None:
     configs.update({name: args.pretrain_config for name in records})
     atomic_write_text(osp.join(work_dir, benchmark_suite.RECORDS_FILE), json.dumps(
         dict(pretrain_config=args.pretrain_config, pretrain_configs=configs, rows=rows), indent=1))
-    tables = run_tables(rows, configs, REPO)
+    tables = run_tables(rows, configs, REPO, external_ok=True)
     atomic_write_text(osp.join(work_dir, 'model_zoo.md'), tables)
     linear = {name: row['linear'] for name, row in rows.items() if 'linear' in row}
     plot = benchmark_suite.plot_linear(linear, osp.join(work_dir, 'linear_per_layer.png')) if linear else None

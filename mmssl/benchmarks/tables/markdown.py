@@ -54,8 +54,10 @@ def format_cell(value, decimals: int, note: Optional[str] = None) -> str:
 
 
 def link(path: str, text: str, base_dir: str) -> str:
-    """A Markdown link to ``path`` from a document in ``base_dir`` (both relative to the same root)."""
-    return f'[{text}]({osp.relpath(path, base_dir).replace(os.sep, "/")})'
+    """A Markdown link to ``path`` from a document in ``base_dir`` (both relative to the same root; an absolute
+    ``path``, a config outside the repository, is linked as it is)."""
+    target = path if osp.isabs(path) else osp.relpath(path, base_dir)
+    return f'[{text}]({target.replace(os.sep, "/")})'
 
 
 def model_cell(name: str, config: Optional[str], base_dir: Optional[str]) -> str:
@@ -155,7 +157,7 @@ def render_tables(rows: Sequence[Row], base_dir: str, heading: str = '###', publ
 
 
 def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Union[str, Dict[str, str], None], root: str,
-               base_dir: str = '.', generic: bool = True) -> str:
+               base_dir: str = '.', generic: bool = True, external_ok: bool = False) -> str:
     """Model-zoo tables (Markdown) of the records of one or more suite runs: row name -> benchmark -> records.
 
     ``pretrain_config`` is the pre-training config of every row, or row name -> its own (suites of several
@@ -166,7 +168,8 @@ def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Union[st
     under the table where it was chosen on the validation set). A run whose records evaluate no checkpoint is shown
     as a randomly initialised backbone; tables the run has no results for are left out; a benchmark with no table
     in the layout (a plugin's) gets a table of its own declaration unless not ``generic`` (tables for the
-    repository's docs). Links are relative to ``base_dir`` (relative to ``root``).
+    repository's docs). Links are relative to ``base_dir`` (relative to ``root``); with ``external_ok`` (a suite
+    run's own tables), a config outside the repository is linked by its absolute path instead of refused.
     """
     shown = []
     for name, records in rows.items():
@@ -174,9 +177,10 @@ def run_tables(rows: Dict[str, Dict[str, List[dict]]], pretrain_config: Union[st
         random_init = all(record['checkpoint'] is None for record in flat)
         # Unrounded, so that a mean is the mean of what was measured (as the metafile's mean record is).
         results = aggregate([record_to_result(record, root, where=f'{name}: {record["benchmark"]}', decimals=None,
-                                              generic=generic, notes=True) for record in flat], name)
+                                              generic=generic, notes=True, external_ok=external_ok)
+                             for record in flat], name)
         row_config = pretrain_config.get(name) if isinstance(pretrain_config, dict) else pretrain_config
-        config = None if random_init or row_config is None else repo_relative(row_config, root)
+        config = None if random_init or row_config is None else repo_relative(row_config, root, external_ok)
         shown.append(Row(model_cell(name, config, base_dir), results))
     tables = tables_of(result for row in shown for result in row.results)
     return '\n'.join(render_tables(shown, base_dir, list_empty=False, tables=tables)).strip() + '\n'

@@ -43,8 +43,10 @@ def mean_std(values: Sequence[float]) -> MeanStd:
     return MeanStd(float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0, len(values))
 
 
-def repo_relative(path: Optional[str], root: str) -> Optional[str]:
-    """A config path as the tables link it: relative to the repository ``root``, '/'-separated."""
+def repo_relative(path: Optional[str], root: str, external_ok: bool = False) -> Optional[str]:
+    """A config path as the tables link it: relative to the repository ``root``, '/'-separated. A config outside
+    ``root`` is refused (the repository's model zoo links only its own configs), or with ``external_ok`` (a suite
+    run's own tables, e.g. of a researcher's config) kept as its absolute path."""
     if path is None:
         return None
     absolute = osp.abspath(path if osp.isabs(path) else osp.join(root, path))
@@ -52,6 +54,8 @@ def repo_relative(path: Optional[str], root: str) -> Optional[str]:
         absolute = osp.abspath(path)  # given relative to the working directory instead
     rel = osp.relpath(absolute, osp.abspath(root))
     if rel.startswith('..'):
+        if external_ok:
+            return absolute
         raise ModelZooError(f'config {path} is outside the repository {root}; the model zoo links configs in it')
     return rel.replace(os.sep, '/')
 
@@ -134,7 +138,8 @@ def table_notes(benchmark: type, record: dict, metrics: Dict[str, float]) -> Dic
 
 
 def record_to_result(record: dict, root: str, dataset: Optional[str] = None, where: str = 'record',
-                     decimals: Optional[int] = STORED_DECIMALS, generic: bool = False, notes: bool = False) -> dict:
+                     decimals: Optional[int] = STORED_DECIMALS, generic: bool = False, notes: bool = False,
+                     external_ok: bool = False) -> dict:
     """The table result (Task, Dataset, Metrics, Config) that a result record stands for.
 
     Args:
@@ -146,6 +151,8 @@ def record_to_result(record: dict, root: str, dataset: Optional[str] = None, whe
         generic: a record of a benchmark that no table of the layout shows (a plugin's) fills its benchmark's
             :func:`~mmssl.benchmarks.tables.layout.generic_table` (a suite run's tables) instead of being refused
             (the published ones); its data set may then be unknown.
+        external_ok: a benchmark config outside the repository is kept as its absolute path instead of refused
+            (:func:`repo_relative`; a suite run's own tables).
     """
     declared = benchmarks_by_record()
     benchmark = record.get('benchmark')
@@ -156,7 +163,7 @@ def record_to_result(record: dict, root: str, dataset: Optional[str] = None, whe
     if config is None:
         fail(where, 'the record names no benchmark_config; the model zoo links the config of every result')
     try:
-        config = repo_relative(config, root)
+        config = repo_relative(config, root, external_ok)
     except ModelZooError as error:
         fail(where, str(error))
     generic = generic and all(table.record != benchmark for table in TABLES)
