@@ -17,6 +17,7 @@ what was measured (``metrics``) and everything needed to trust or reproduce it::
      "extra": {...}}                                 # benchmark-specific details
 """
 import datetime
+import importlib.metadata
 import json
 import platform
 from typing import Dict, Optional, Union
@@ -43,14 +44,13 @@ def environment_versions() -> Dict[str, str]:
     """Versions of Python and of the packages that decide the numbers."""
     import mmengine
     import numpy
-    import sklearn
     import torch
     import torchvision
 
     import mmssl
     versions = dict(python=platform.python_version(), mmssl=mmssl.__version__, torch=torch.__version__,
                     torchvision=torchvision.__version__, mmengine=mmengine.__version__, numpy=numpy.__version__,
-                    sklearn=sklearn.__version__)
+                    sklearn=importlib.metadata.version('scikit-learn'))  # no import: ~1 s
     try:
         import mmcv
         versions['mmcv'] = mmcv.__version__

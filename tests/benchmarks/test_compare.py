@@ -7,7 +7,7 @@ import torch
 from builders.result_records import A_TOP1, CONFIG, MODEL_A, RANDOM_TOP1, ZOO_KNN, ZOO_MODEL, ZOO_PRETRAIN, write_runs
 from scipy import stats
 
-from mmssl.benchmarks.report import RANDOM_INIT_ROW, Delta, Published, build_report
+from mmssl.benchmarks.report import RANDOM_INIT_ROW, Delta, Published, build_report, natural_order
 from mmssl.benchmarks.report.render import render_markdown
 from mmssl.benchmarks.report.stats import PAIRED, WELCH
 
@@ -30,6 +30,12 @@ def test_cells_are_scipys_mean_and_t_interval(records):
         assert cell.mean == pytest.approx(stats.tmean(values))
         assert cell.half_width == pytest.approx((high - low) / 2)
         assert cell.half_width == pytest.approx(stats.t.ppf(0.975, len(values) - 1) * stats.sem(values))
+
+
+def test_rows_of_one_training_come_in_the_order_of_their_iterations():
+    names = ['relloc @ iter_120.pth', 'relloc @ iter_40.pth', 'npid @ iter_0.pth', 'relloc @ iter_0.pth']
+    assert sorted(names, key=natural_order) == ['npid @ iter_0.pth', 'relloc @ iter_0.pth', 'relloc @ iter_40.pth',
+                                                'relloc @ iter_120.pth']
 
 
 def test_runs_of_the_same_seeds_are_paired(records):

@@ -6,8 +6,8 @@ import pytest
 
 from mmssl.benchmarks.base import get_benchmark
 from mmssl.benchmarks.records import benchmarks_by_record
-from mmssl.benchmarks.tables import (TABLES, Column, ModelZooError, dataset_from_config, record_to_result, run_tables,
-                                     table_for)
+from mmssl.benchmarks.tables import (TABLES, Column, ModelZooError, Row, dataset_from_config, record_to_result,
+                                     render_tables, run_tables, table_for)
 from mmssl.registry import BENCHMARKS
 
 MHEAD_DEMO = 'configs/benchmarks/classification/fashion_mnist/resnet18_mhead_1xb64-steplr-4e_fmnist-demo.py'
@@ -180,6 +180,24 @@ def test_a_suite_run_links_configs_outside_the_repository_by_their_paths_and_the
     assert row.startswith(f'| [mine]({pretrain}) |') and f'[my_mhead]({config}) |' in row and '70.00' in row
     with pytest.raises(ModelZooError, match=f'mine: linear_eval: config {config} is outside the repository'):
         run_tables(runs, str(pretrain), str(repo_root))
+
+
+def test_a_table_of_one_backbone_family_lists_no_other_familys_model():
+    """A model pre-trained on ImageNet-1k gets a row of "–" in each table of that section that its backbone could
+    fill: the ADE20K UperNet-ViT table takes ViTs only."""
+    resnet, vit = Row('resnet', [], 'ImageNet-1k', 'ResNet-50'), Row('vit', [], 'ImageNet-1k', 'ViT-B/16')
+    ade20k = next(table for table in TABLES if table.key == 'seg_ade20k')
+    assert (ade20k.takes('ViT-B/16'), ade20k.takes('ResNet-50'), ade20k.takes(None)) == (True, False, True)
+
+    def rows_of(title, lines):
+        start = lines.index(f'#### {title}')
+        return [line for line in lines[start + 4:lines.index('', start + 4)]]
+
+    lines = render_tables([resnet, vit], '.')
+    assert rows_of(ade20k.title, lines) == ['| vit | – | – |']
+    assert rows_of('VOC07 linear SVM (mAP %)', lines)[0].startswith('| resnet |')
+    only_resnet = render_tables([resnet], '.')
+    assert f'#### {ade20k.title}' not in only_resnet and not any(ade20k.title in line for line in only_resnet)
 
 
 @pytest.fixture

@@ -191,6 +191,13 @@ def test_every_path_is_made_absolute_before_anything_runs(tmp_path, monkeypatch,
     assert started['suite']['knn'].config == str(repo_root / 'configs/benchmarks/classification/knn/'
                                                  'resnet50_knn_in1k.py')
 
+    # Configs outside the repository run (their tables link them by path), but not into the metafiles: refused
+    # before any run.
+    started.clear()
+    with pytest.raises(ValueError, match=f'config {caller}/cfg/pre.py is outside the repository'):
+        run_tool('benchmarks/run_suite.py', 'cfg/pre.py', 'p.pth', '--benchmarks', 'knn', '--model', 'mine')
+    assert not started
+
     (suites / 'suite.yml').write_text('knn: nowhere.py\n')
     with pytest.raises(ValueError, match=f'suite.yml: knn: config nowhere.py does not exist \\(looked in {suites} '
                        f'and {repo_root}\\)'):

@@ -2,6 +2,7 @@
 model against a baseline row, deltas to published numbers where the protocol is the same, and a protocol card per
 number. :func:`build_report` returns the data; :mod:`.render` turns it into Markdown and a self-contained HTML page
 (``tools/analysis_tools/compare.py`` writes them)."""
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -9,7 +10,7 @@ from .data import RANDOM_INIT_ROW, Column, Run, build_table, load_runs, selectio
 from .published import Delta, Published, published_delta
 from .stats import Cell, Test, compare_cells, make_cell
 
-__all__ = ['RANDOM_INIT_ROW', 'Delta', 'Published', 'Report', 'build_report', 'protocol_card']
+__all__ = ['RANDOM_INIT_ROW', 'Delta', 'Published', 'Report', 'build_report', 'natural_order', 'protocol_card']
 
 
 @dataclass
@@ -49,6 +50,11 @@ def protocol_card(row: str, column: Column, runs: List[Run]) -> dict:
                       for run in sorted(runs, key=lambda run: run.seed)])
 
 
+def natural_order(name: str) -> list:
+    """Sort key of a row name with its numbers compared as numbers: ``iter_40`` before ``iter_120``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r'(\d+)', name)]
+
+
 def _pick_baseline(rows: List[str], baseline: Optional[str]) -> Optional[str]:
     if baseline is None:
         return RANDOM_INIT_ROW if RANDOM_INIT_ROW in rows else None
@@ -78,7 +84,7 @@ def build_report(paths: Sequence[str], baseline: Optional[str] = None, alpha: fl
     if published and root is None:
         raise ValueError('published numbers need the repository root their config paths are relative to')
     table = build_table(load_runs(paths))
-    rows = sorted(table.rows, key=lambda name: (name != RANDOM_INIT_ROW, name))
+    rows = sorted(table.rows, key=lambda name: (name != RANDOM_INIT_ROW, natural_order(name)))
     report = Report(rows, table.columns, {}, _pick_baseline(rows, baseline), alpha)
     for column in table.columns:
         for row in rows:

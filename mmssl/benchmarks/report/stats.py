@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 import numpy as np
-from scipy import stats
 
 from .data import Run
 
@@ -38,6 +37,9 @@ class Cell:
         ``None`` for ``n < 2``."""
         if self.n < 2:
             return None
+        # Imported where used: scipy.stats takes about half a second, and every benchmark process imports this
+        # module through the registry (mmssl.benchmarks.all).
+        from scipy import stats
         # sem: the sample standard deviation (ddof=1) over sqrt(n)
         return float(stats.t.ppf((1 + CONFIDENCE) / 2, self.n - 1) * stats.sem(self.values))
 
@@ -80,6 +82,7 @@ def compare_cells(cell: Cell, baseline: Cell) -> Test:
     if noise == 0:
         # scipy would give p = 0 (a difference over zero estimated noise) or no p at all: the runs measure no noise
         return Test(kind, None, f'no test: no spread in the runs, so {kind} has no noise to measure against')
+    from scipy import stats  # see Cell.half_width
     if paired:
         result = stats.ttest_rel(cell.values, baseline.values)
     else:

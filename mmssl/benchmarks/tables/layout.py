@@ -59,6 +59,8 @@ class Table:
         shown: the declared column metrics it shows, in this order (``None``: all, in the declared order).
         decimals: digits after the point in the cells.
         dataset_header: header of the column naming the dataset (tables of several datasets).
+        architecture: the backbone family whose pre-trainings it can evaluate (a model's ``Architecture``, e.g.
+            ``ViT-B/16``, starts with it); ``None``: any. Models of other families get no "–" row in it.
     """
     key: str
     record: str
@@ -68,6 +70,11 @@ class Table:
     shown: Optional[Tuple[str, ...]] = None
     decimals: int = 2
     dataset_header: str = 'Dataset'
+    architecture: Optional[str] = None
+
+    def takes(self, architecture: Optional[str]) -> bool:
+        """Whether a model of ``architecture`` (``None``: not stated) could fill this table."""
+        return self.architecture is None or architecture is None or architecture.startswith(self.architecture)
 
     @property
     def benchmark(self) -> type:
@@ -194,7 +201,8 @@ TABLES = (
     Table('seg_voc12aug', 'segmentation', 'VOC12aug segmentation, FCN R50-D8 (mIoU %)', ('VOC12aug', ), 'standard'),
     Table('seg_cityscapes', 'segmentation', 'Cityscapes segmentation, FCN R50-D8 (mIoU %)', ('Cityscapes', ),
           'standard'),
-    Table('seg_ade20k', 'segmentation', 'ADE20K segmentation, UperNet ViT (mIoU %)', ('ADE20K', ), 'standard'),
+    Table('seg_ade20k', 'segmentation', 'ADE20K segmentation, UperNet ViT (mIoU %)', ('ADE20K', ), 'standard',
+          architecture='ViT'),
     Table('svm_fmnist', 'svm_voc07', 'Fashion-MNIST VOC07-style mosaics, linear SVM (mAP %)', ('Fashion-MNIST', ),
           'demo'),
     Table('lowshot_svm_fmnist', 'lowshot_svm_voc07',

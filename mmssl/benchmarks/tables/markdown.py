@@ -32,10 +32,13 @@ class Row:
             layered table).
         pretrained_on: its pre-training data: in the section on that data, a table with no result of it still gets
             a row of "–" per dataset, so the layout (and what is still to be run) is visible.
+        architecture: its backbone (a metafile's ``Architecture``, e.g. ``ResNet-50``): no "–" row in a table of
+            another backbone family (:meth:`Table.takes`).
     """
     cell: str
     results: Sequence[dict]
     pretrained_on: Optional[str] = None
+    architecture: Optional[str] = None
 
 
 def format_value(value, decimals: int) -> str:
@@ -95,7 +98,8 @@ def table_rows(table: Table, rows: Sequence[Row], base_dir: str, published: bool
         for dataset in table.datasets:
             results = _results_in(table, row, dataset)
             lead = [row.cell] + ([dataset.split()[-1]] if several else [])
-            if not results and section_data is not None and row.pretrained_on == section_data:
+            if (not results and section_data is not None and row.pretrained_on == section_data
+                    and table.takes(row.architecture)):
                 cells.append(lead + [EMPTY] * (int(table.layered) + len(columns) + 1))
             for result in results:
                 config = result.get('Config')
@@ -130,8 +134,8 @@ def render_tables(rows: Sequence[Row], base_dir: str, heading: str = '###', publ
     """Markdown lines of every table of ``tables`` with rows, section by section (ours, or ``published`` numbers).
 
     Paths in links are relative to ``base_dir`` (both relative to the repository root). With ``list_empty``, tables
-    with no rows are listed by title on one line per section, so that every benchmark's place in the layout stays
-    visible.
+    with no rows that a row's backbone could fill are listed by title on one line per section, so that every
+    benchmark's place in the layout stays visible.
     """
     lines = []
     for section, (title, _) in SECTIONS.items():
@@ -141,7 +145,7 @@ def render_tables(rows: Sequence[Row], base_dir: str, heading: str = '###', publ
             cells = table_rows(table, rows, base_dir, published, columns)
             if cells:
                 shown.append((table, cells, columns))
-            else:
+            elif any(table.takes(row.architecture) for row in rows):
                 empty.append(table.title)
         if not shown:
             continue

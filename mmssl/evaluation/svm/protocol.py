@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Dict, Sequence, Tuple, Union
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 
 POSITIVE, NEGATIVE, DIFFICULT = 1, -1, 0
 
@@ -149,6 +148,9 @@ def cv_fold_ids(targets: np.ndarray, n_folds: int) -> np.ndarray:
     Returns:
         np.ndarray: (N, P) int8; sample ``i`` is validated in fold ``ids[i, p]`` for class ``p``.
     """
+    # Imported here: scikit-learn (with scipy) takes about a second to import, and every benchmark process imports
+    # this module through the registry while only the SVM protocols fit anything.
+    from sklearn.model_selection import StratifiedKFold
     ids = np.empty(targets.shape, dtype=np.int8)
     splitter = StratifiedKFold(n_splits=n_folds, shuffle=False)
     for p in range(targets.shape[1]):

@@ -5,7 +5,6 @@ import time
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.svm import LinearSVC
 
 from ..protocol import SVMProtocol
 from .base import BaseSVMSolver, SVMProblems, SVMSolution
@@ -23,6 +22,7 @@ def _chunked_decision(model, features, chunk_rows=8192):
 
 def _fit_liblinear(features, rows, targets, train_mask, costs, protocol, eval_features):
     """One problem for all its costs with LinearSVC; runs in a worker process."""
+    from sklearn.svm import LinearSVC  # here: see cv_fold_ids (scikit-learn's import time)
     start = time.process_time()
     group = np.asarray(features[rows], dtype=np.float64)
     # A refit trains on every row: indexing with the all-true mask would copy the group once more.
