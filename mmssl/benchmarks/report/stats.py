@@ -40,6 +40,7 @@ class Cell:
         # Imported where used: scipy.stats takes about half a second, and every benchmark process imports this
         # module through the registry (mmssl.benchmarks.all).
         from scipy import stats
+
         # sem: the sample standard deviation (ddof=1) over sqrt(n)
         return float(stats.t.ppf((1 + CONFIDENCE) / 2, self.n - 1) * stats.sem(self.values))
 
