@@ -84,6 +84,27 @@ def test_deltas_to_the_repositorys_published_numbers_of_the_same_protocol(run_to
     assert 'no delta, no published numbers given' in (tmp_path / 'report_bare' / 'report.md').read_text()
 
 
+def test_a_released_checkpoint_named_for_its_row_gets_deltas_to_its_published_numbers(run_tool, model_zoo, tmp_path):
+    knn = 'configs/benchmarks/classification/knn/vit-small-p16_knn_in1k.py'
+    write_runs(tmp_path, 'dino', [74.0, 74.5, 75.0], metric='k20/top1', dataset='ImageNet-1k', config=knn,
+               pretrain_config=None)
+    row = 'unknown config @ epoch_10.pth'  # a released file has no pre-training config
+    assert run_tool(TOOL, tmp_path / 'dino', '--out', tmp_path / 'plain') == 0
+    assert 'the runs name no single pre-training config' in (tmp_path / 'plain' / 'report.md').read_text()
+    assert run_tool(TOOL, tmp_path / 'dino', '--out', tmp_path / 'named', '--released',
+                    f'{row}=dino_vit-small-p16_released') == 0
+    markdown = (tmp_path / 'named' / 'report.md').read_text()
+    # configs/released/published.yml: DINO ViT-S/16 kNN 74.5 (stored as k20) with this benchmark config
+    assert 'Δ +0.00 vs published 74.50 (k20) [P1]' in next(line for line in markdown.splitlines()
+                                                           if line.startswith(f'| {row} '))
+    assert 'configs/released/published.yml' in markdown
+    with pytest.raises(ValueError, match="'relative-loc_resnet50_8xb64-steplr-70e_in1k' is no released checkpoint"):
+        run_tool(TOOL, tmp_path / 'dino', '--out', tmp_path / 'bad', '--released',
+                 f'{row}=relative-loc_resnet50_8xb64-steplr-70e_in1k')
+    with pytest.raises(ValueError, match="'nope' is not a row of the records"):
+        run_tool(TOOL, tmp_path / 'dino', '--out', tmp_path / 'bad', '--released', 'nope=dino_vit-small-p16_released')
+
+
 def test_bad_input_is_one_error_line_naming_the_file(run_tool, tmp_path):
     write_runs(tmp_path, 'a', A_TOP1)
     odd = write_runs(tmp_path, 'random', RANDOM_TOP1, checkpoint=False, dataset='Places205')

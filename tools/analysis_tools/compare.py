@@ -6,7 +6,12 @@
 Rows are models (the runs of several seeds of one model are one row), columns are benchmark metrics; each cell
 is the mean ± 95 % confidence interval, tested against the baseline row (default: random-init) with a paired
 t-test where the runs pair by seed, else Welch's t-test. Cells of a model-zoo model get the delta to its published
-number (configs/selfsup/<method>/published.yml) where the protocol is the same. The logic lives in
+number (configs/selfsup/<method>/published.yml) where the protocol is the same; a checkpoint released elsewhere
+has no pre-training config to be found by, so name its row's model (configs/released/published.yml):
+
+    python tools/analysis_tools/compare.py work_dirs/dino_s16/ --out report \
+        --released 'unknown config @ dino_deitsmall16_pretrain.pth=dino_vit-small-p16_released'
+ The logic lives in
 :mod:`mmssl.benchmarks.report`; this tool reads the published numbers (with the model-zoo tool package beside it)
 and writes the files.
 """
@@ -53,7 +58,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--root', default=REPO, help='repository root whose model zoo holds the published numbers '
                         '(default: the one holding this tool)')
     parser.add_argument('--no-published', action='store_true', help='no deltas to published numbers')
+    parser.add_argument('--released', action='append', type=parse_released, default=[], metavar='ROW=MODEL',
+                        help='row ROW evaluates the released checkpoint MODEL of the model zoo (its files are those '
+                        'released: you vouch for it); its cells get deltas to MODEL\'s published numbers')
     return parser.parse_args(argv)
+
+
+def parse_released(text: str):
+    """``ROW=MODEL`` (the row name may itself hold '='; the model name never does)."""
+    row, sep, model = text.rpartition('=')
+    if not sep or not row or not model:
+        raise argparse.ArgumentTypeError(f'expected ROW=MODEL, got {text!r}')
+    return row, model
 
 
 def main(argv=None) -> int:
@@ -61,7 +77,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     published = [] if args.no_published else published_numbers(args.root)
     report = build_report(args.records, baseline=args.baseline, alpha=args.alpha, published=published,
-                          root=args.root)
+                          root=args.root, released=dict(args.released))
     os.makedirs(args.out, exist_ok=True)
     markdown = render_markdown(report)
     with open(osp.join(args.out, 'report.md'), 'w', encoding='utf-8') as f:

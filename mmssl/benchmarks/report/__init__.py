@@ -55,6 +55,18 @@ def natural_order(name: str) -> list:
     return [int(part) if part.isdigit() else part for part in re.split(r'(\d+)', name)]
 
 
+def _check_released(released: Dict[str, str], rows: List[str], published: Sequence[Published]) -> None:
+    """Refuse a released-checkpoint declaration of a row that is not in the records or of a model that is no
+    released checkpoint with published numbers, naming what there is."""
+    models = sorted({entry.model for entry in published if entry.pretrain_config is None})
+    for row, model in released.items():
+        if row not in rows:
+            raise ValueError(f'--released {row}={model}: {row!r} is not a row of the records; rows: {rows}')
+        if published and model not in models:
+            raise ValueError(f'--released {row}={model}: {model!r} is no released checkpoint with published numbers; '
+                             f'those are: {models}')
+
+
 def _pick_baseline(rows: List[str], baseline: Optional[str]) -> Optional[str]:
     if baseline is None:
         return RANDOM_INIT_ROW if RANDOM_INIT_ROW in rows else None
@@ -64,7 +76,8 @@ def _pick_baseline(rows: List[str], baseline: Optional[str]) -> Optional[str]:
 
 
 def build_report(paths: Sequence[str], baseline: Optional[str] = None, alpha: float = 0.05,
-                 published: Sequence[Published] = (), root: Optional[str] = None) -> Report:
+                 published: Sequence[Published] = (), root: Optional[str] = None,
+                 released: Optional[Dict[str, str]] = None) -> Report:
     """Read the records in ``paths`` and compute every cell, test, delta and protocol card.
 
     Args:
@@ -74,10 +87,12 @@ def build_report(paths: Sequence[str], baseline: Optional[str] = None, alpha: fl
         alpha: a test's p-value below it marks the cell.
         published: numbers published for model-zoo models (see :mod:`.published`); none: no deltas.
         root: the repository root that ``published``'s config paths are relative to (needed with ``published``).
+        released: row -> model-zoo name of the released checkpoint its runs evaluate (such a checkpoint has no
+            pre-training config to find its published numbers by).
 
     Raises:
         ValueError: naming the files of records of different protocols in one column, the rows whose runs report
-            different metrics, or an unknown baseline.
+            different metrics, an unknown baseline, or a ``released`` row or model that does not exist.
     """
     if not 0 < alpha < 1:
         raise ValueError(f'--alpha must lie between 0 and 1, got {alpha}')
@@ -85,6 +100,8 @@ def build_report(paths: Sequence[str], baseline: Optional[str] = None, alpha: fl
         raise ValueError('published numbers need the repository root their config paths are relative to')
     table = build_table(load_runs(paths))
     rows = sorted(table.rows, key=lambda name: (name != RANDOM_INIT_ROW, natural_order(name)))
+    released = released or {}
+    _check_released(released, rows, published)
     report = Report(rows, table.columns, {}, _pick_baseline(rows, baseline), alpha)
     for column in table.columns:
         for row in rows:
@@ -93,8 +110,9 @@ def build_report(paths: Sequence[str], baseline: Optional[str] = None, alpha: fl
                 continue
             report.cards.setdefault((row, column.benchmark), protocol_card(row, column, runs))
             cell = report.cells[row, column.name] = make_cell(runs, column.metric)
-            report.published[row, column.name] = (published_delta(column, runs, cell.mean, published, root)
-                                                  if published else 'no published numbers given')
+            report.published[row, column.name] = (
+                published_delta(column, runs, cell.mean, published, root, released.get(row))
+                if published else 'no published numbers given')
         base = report.cells.get((report.baseline, column.name))
         for row in rows:
             if base is not None and row != report.baseline and (row, column.name) in report.cells:

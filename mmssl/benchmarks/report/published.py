@@ -5,7 +5,9 @@ each file naming its ``Source``); the tool reads them there and passes them in a
 (this package never reads the repository's model-zoo files). A cell of a row gets a delta (its mean minus the
 published number) when all of these agree, and otherwise none, with the reason on the row's protocol card:
 
-- model: the row's runs name the pre-training config of the published model;
+- model: the row's runs name the pre-training config of the published model, or the row was declared the
+  released checkpoint of the published model (a checkpoint released elsewhere has no pre-training config; whoever
+  declares it vouches that the files are those released);
 - benchmark and data set: the column's benchmark is of the published entry's Task, its data set the entry's;
 - metric: the model zoo's own mapping (:func:`mmssl.benchmarks.tables.table_metrics`) turns the column's metric
   into a metric the entry gives;
@@ -68,11 +70,16 @@ def relative(path: Optional[str], root: str) -> Optional[str]:
     return None if rel.startswith('..') else rel.replace(osp.sep, '/')
 
 
-def _model_entries(runs: List[Run], published: Sequence[Published], root: str) -> Union[List[Published], str]:
-    """The published entries of the model of ``runs``, or why there are none."""
+def _model_entries(runs: List[Run], published: Sequence[Published], root: str,
+                   released: Optional[str] = None) -> Union[List[Published], str]:
+    """The published entries of the model of ``runs`` (``released``: the model-zoo name of the released checkpoint
+    the runs evaluate), or why there are none."""
     configs = {relative(run.record.get('pretrain_config'), root) for run in runs}
     if not any(run.record.get('checkpoint') for run in runs):
         return 'a random backbone has no published numbers'
+    if released is not None:
+        entries = [entry for entry in published if entry.model == released]
+        return entries or f'no published numbers for the released checkpoint {released}'
     if len(configs) != 1 or None in configs:
         return 'the runs name no single pre-training config of this repository'
     config = configs.pop()
@@ -107,9 +114,10 @@ def _same_protocol(column: Column, entry: Published, runs: List[Run], root: str)
 
 
 def published_delta(column: Column, runs: List[Run], mean: float, published: Sequence[Published],
-                    root: str) -> Union[Delta, str]:
-    """The delta of a cell (the mean of ``runs`` on ``column``) to its published number, or why it has none."""
-    entries = _model_entries(runs, published, root)
+                    root: str, released: Optional[str] = None) -> Union[Delta, str]:
+    """The delta of a cell (the mean of ``runs`` on ``column``) to its published number, or why it has none;
+    ``released``: the model-zoo name of the released checkpoint the runs evaluate."""
+    entries = _model_entries(runs, published, root, released)
     if isinstance(entries, str):
         return entries
     benchmark = benchmarks_by_record().get(column.benchmark)
