@@ -11,9 +11,9 @@ has no pre-training config to be found by, so name its row's model (configs/rele
 
     python tools/analysis_tools/compare.py work_dirs/dino_s16/ --out report \
         --released 'unknown config @ dino_deitsmall16_pretrain.pth=dino_vit-small-p16_released'
- The logic lives in
-:mod:`mmssl.benchmarks.report`; this tool reads the published numbers (with the model-zoo tool package beside it)
-and writes the files.
+
+The logic lives in :mod:`mmssl.benchmarks.report`; this tool reads the published numbers (with the model-zoo tool
+package beside it) and writes the files.
 """
 import argparse
 import os

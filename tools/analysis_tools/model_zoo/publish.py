@@ -12,7 +12,7 @@ from mmssl.benchmarks.records import read_result
 from mmssl.benchmarks.tables import ModelZooError, record_to_result, repo_relative
 from mmssl.benchmarks.tables.layout import fail
 
-from .metafile import RANDOM_WEIGHTS, dump_metafile, find_model, load_model_index
+from .metafile import RANDOM_WEIGHTS, dump_metafile, find_model, is_released, load_model_index
 
 
 def _check_evaluated_model(record: dict, model: dict, root: str, where: str) -> None:
@@ -22,7 +22,7 @@ def _check_evaluated_model(record: dict, model: dict, root: str, where: str) -> 
     random_init = model['Config'] is None and model.get('Weights') == RANDOM_WEIGHTS
     if random_init and record['checkpoint'] is not None:
         fail(where, 'the record evaluates a checkpoint but the model is a randomly initialised backbone')
-    if model['Config'] is None and not random_init:
+    if is_released(model):
         if record['checkpoint'] is None:
             fail(where, 'the record evaluates a random backbone but the model is a released checkpoint')
         if record.get('pretrain_config') is not None:
